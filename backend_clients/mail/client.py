@@ -1,0 +1,69 @@
+"""Send email through an SMTP relay (the sandbox's receiver locally)."""
+
+from __future__ import annotations
+
+import asyncio
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from backend_clients.http import BackendRejected, BackendUnavailable
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    sender: str = "no-reply@frontdoor.example"
+    timeout: float = 5.0
+
+
+class MailClient:
+    """smtplib in a worker thread: SMTP is slow next to a web request and must not block it."""
+
+    name = "mail"
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+
+    def _connect(self) -> smtplib.SMTP:
+        try:
+            return smtplib.SMTP(self.config.host, self.config.port, timeout=self.config.timeout)
+        except (OSError, smtplib.SMTPException) as error:
+            raise BackendUnavailable(f"mail: unreachable ({error})") from error
+
+    def _ping(self) -> None:
+        with self._connect() as smtp:
+            code, _ = smtp.noop()
+            if code != 250:
+                raise BackendUnavailable(f"mail: NOOP answered {code}")
+
+    def _send(self, message: EmailMessage) -> None:
+        with self._connect() as smtp:
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPRecipientsRefused as error:
+                raise BackendUnavailable(f"mail: recipients refused ({error})") from error
+            except smtplib.SMTPResponseException as error:
+                if 400 <= error.smtp_code < 500:
+                    raise BackendUnavailable(f"mail: try later ({error.smtp_code})") from error
+                raise BackendRejected(
+                    f"mail: refused ({error.smtp_code})", status_code=error.smtp_code
+                ) from error
+            except (OSError, smtplib.SMTPException) as error:
+                raise BackendUnavailable(f"mail: {error}") from error
+
+    async def ping(self) -> None:
+        """Connect and say NOOP; raises BackendUnavailable when the relay does not answer."""
+        await asyncio.to_thread(self._ping)
+
+    async def send(self, *, to: str, subject: str, text: str, request_id: str | None = None) -> None:
+        """Send a plain-text email."""
+        message = EmailMessage()
+        message["From"] = self.config.sender
+        message["To"] = to
+        message["Subject"] = subject
+        if request_id:
+            message["X-Request-ID"] = request_id
+        message.set_content(text)
+        await asyncio.to_thread(self._send, message)

@@ -1,0 +1,38 @@
+"""Send and read messages through Twilio's 2010-04-01 REST API.
+
+`base_url` is https://api.twilio.com in production and the sandbox's /twilio locally.
+"""
+
+from __future__ import annotations
+
+from backend_clients.http import BackendClient, ClientConfig
+from backend_clients.twilio.models import Account, Message
+
+
+class TwilioClient(BackendClient):
+    name = "twilio"
+
+    def __init__(self, config: ClientConfig, account_sid: str) -> None:
+        super().__init__(config)
+        self.account_sid = account_sid
+        self._messages = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+
+    async def fetch_account(self) -> Account:
+        """The account's state; a cheap way to check URL and credentials."""
+        response = await self.request("GET", f"/2010-04-01/Accounts/{self.account_sid}.json")
+        return Account.model_validate(response.json())
+
+    async def send_message(
+        self, *, to: str, from_: str, body: str = "", media_urls: tuple[str, ...] = ()
+    ) -> Message:
+        """Queue one SMS or WhatsApp message ("whatsapp:+..." numbers)."""
+        form: list[tuple[str, str]] = [("To", to), ("From", from_), ("Body", body)]
+        form.extend(("MediaUrl", url) for url in media_urls)
+        response = await self.request("POST", self._messages, data=form)
+        return Message.model_validate(response.json())
+
+    async def list_messages(self, *, to: str | None = None, from_: str | None = None) -> list[Message]:
+        """Messages sent from the account, newest first, optionally filtered."""
+        params = {key: value for key, value in (("To", to), ("From", from_)) if value}
+        response = await self.request("GET", self._messages, params=params)
+        return [Message.model_validate(item) for item in response.json()["messages"]]

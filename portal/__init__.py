@@ -1,0 +1,1 @@
+"""Front Door portal: the citizen-facing web application (Litestar, Jinja, htmx)."""

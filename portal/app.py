@@ -1,0 +1,145 @@
+"""Assembles the portal: `create_app(settings)` is the only place the app is put together.
+
+Tests build the app with their own settings; `portal.asgi:app_factory` builds it from the
+environment for the ASGI server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+
+import httpx
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.stores.base import Store
+from litestar.stores.file import FileStore
+from litestar.stores.redis import RedisStore
+from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from backend_clients.http import ClientConfig
+from backend_clients.mail import MailClient, SmtpConfig
+from backend_clients.twilio import TwilioClient
+from portal.database import make_engine, provide_session
+from portal.feedback.routes import answered, give_feedback
+from portal.health.routes import healthz, readyz
+from portal.i18n.catalogue import load_catalogues
+from portal.i18n.routes import switch_language
+from portal.logs import configure_logging
+from portal.pages.routes import accessibility, cookies, home, privacy
+from portal.settings import Settings
+from portal.web.context import RequestContext, backend_headers
+from portal.web.errors import error_response
+from portal.web.static import StaticFiles, static_file
+from portal.web.templating import build_environment, template_engine
+
+SESSION_COOKIE = "frontdoor_session"
+CSRF_COOKIE = "frontdoor_csrf"
+
+
+def _session_store(settings: Settings) -> Store:
+    """Redis when configured (several replicas share it), else files under var/ (one machine)."""
+    if settings.redis_url:
+        return RedisStore.with_client(url=settings.redis_url, namespace="frontdoor-sessions")
+    return FileStore(path=settings.var_dir / "sessions", create_directories=True)
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the portal for `settings`."""
+    configure_logging(settings.log_level, settings.log_json)
+    load_catalogues(settings.locales_dir)
+    static = StaticFiles(settings.static_dir)
+    environment = build_environment(settings, static)
+    environment.globals["feedback_answered"] = answered
+    timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.db_engine = engine
+        app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        app.state.twilio = TwilioClient(
+            ClientConfig(
+                base_url=settings.twilio_api_url,
+                timeout=timeout,
+                headers=backend_headers,
+                auth=(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value()),
+            ),
+            account_sid=settings.twilio_account_sid,
+        )
+        app.state.mail = MailClient(
+            SmtpConfig(settings.smtp_host, settings.smtp_port, timeout=settings.backend_timeout_seconds)
+        )
+        try:
+            yield
+        finally:
+            await app.state.twilio.aclose()
+            await engine.dispose()
+
+    app = Litestar(
+        route_handlers=[
+            home,
+            accessibility,
+            privacy,
+            cookies,
+            switch_language,
+            give_feedback,
+            healthz,
+            readyz,
+            static_file,
+        ],
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
+            "db": Provide(provide_session),
+        },
+        lifespan=[lifespan],
+        template_config=TemplateConfig(instance=template_engine(environment)),
+        plugins=[HTMXPlugin()],
+        stores={"sessions": _session_store(settings)},
+        middleware=[
+            ServerSideSessionConfig(
+                key=SESSION_COOKIE,
+                store="sessions",
+                max_age=settings.session_idle_seconds,
+                renew_on_access=True,
+                secure=settings.cookies_secure,
+                httponly=True,
+                samesite="lax",
+            ).middleware
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret(),
+            cookie_name=CSRF_COOKIE,
+            cookie_secure=settings.cookies_secure,
+            cookie_httponly=True,
+            cookie_samesite="lax",
+            header_name="x-csrftoken",
+            exclude=["/schema"],
+        ),
+        compression_config=CompressionConfig(
+            backend="gzip", minimum_size=512, gzip_compress_level=6, exclude=["/static"]
+        ),
+        exception_handlers={Exception: error_response},
+        openapi_config=OpenAPIConfig(
+            title="Front Door portal API",
+            version="0.1.0",
+            path="/schema",
+            render_plugins=[],
+        ),
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=None,
+        debug=False,
+    )
+    app.state.settings = settings
+    app.state.static = static
+    app.state.session_lifetime = timedelta(seconds=settings.session_idle_seconds)
+    # Outermost: every request, matched route or not, gets an id, a locale and security headers.
+    app.asgi_handler = RequestContext(app.asgi_handler, settings)
+    return app

@@ -1,0 +1,47 @@
+"""POST /feedback: with htmx the answer swaps in place; without JavaScript, post-redirect-get."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Request, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.feedback.models import PageFeedback
+from portal.i18n import current_locale
+from portal.web.urls import safe_next
+
+SESSION_KEY = "feedback_pages"
+REMEMBERED = 50
+
+
+class FeedbackForm(BaseModel):
+    path: str = Field(max_length=500)
+    useful: Literal["yes", "no"]
+
+
+def answered(request: Request[Any, Any, Any], path: str) -> bool:
+    """Whether this browser already answered for `path` (so we thank instead of asking again)."""
+    session = request.scope.get("session")
+    return isinstance(session, dict) and path in session.get(SESSION_KEY, [])
+
+
+@post("/feedback", name="feedback", include_in_schema=False)
+async def give_feedback(
+    request: HTMXRequest,
+    db: AsyncSession,
+    data: Annotated[FeedbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+) -> Template | Redirect:
+    path = safe_next(data.path)
+    db.add(PageFeedback(path=path, useful=data.useful == "yes", language=current_locale()))
+    await db.commit()
+    pages = [page for page in request.session.get(SESSION_KEY, []) if page != path]
+    request.set_session({**request.session, SESSION_KEY: [*pages, path][-REMEMBERED:]})
+    if request.htmx:
+        return Template("partials/feedback.html", context={"page_path": path, "thanked": True})
+    return Redirect(path=f"{path}#feedback", status_code=303)

@@ -1,0 +1,1 @@
+"""/healthz (the process is up) and /readyz (its database and backends answer)."""

@@ -1,0 +1,38 @@
+"""Dates, numbers and money formatted by Babel for the current language (Jinja filters)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from babel import dates, numbers
+
+from portal.i18n.locale import current_locale
+
+
+def format_date(value: date | datetime, format: str = "long") -> str:  # noqa: A002
+    """A date as the current language writes it (e.g. 23 November 2026, 23 de noviembre de 2026)."""
+    return dates.format_date(value, format=format, locale=current_locale())
+
+
+def format_datetime(value: datetime, format: str = "medium") -> str:  # noqa: A002
+    """A date and time as the current language writes it."""
+    return dates.format_datetime(value, format=format, locale=current_locale())
+
+
+def format_number(value: int | float | Decimal) -> str:
+    """A number with the current language's separators."""
+    return numbers.format_decimal(value, locale=current_locale())
+
+
+def format_money(value: int | float | Decimal, currency: str) -> str:
+    """An amount of money in the current language's currency format."""
+    return numbers.format_currency(value, currency, locale=current_locale())
+
+
+FILTERS = {
+    "format_date": format_date,
+    "format_datetime": format_datetime,
+    "format_number": format_number,
+    "format_money": format_money,
+}

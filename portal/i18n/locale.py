@@ -1,0 +1,85 @@
+"""Which language a request is served in.
+
+Order: the language the citizen chose with the switcher (a cookie), else the best match of the
+browser's Accept-Language negotiated by Babel, else English.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from functools import cache
+from http.cookies import CookieError, SimpleCookie
+
+from babel import Locale
+
+LANGUAGES: tuple[str, ...] = ("en", "es", "ar")
+DEFAULT_LANGUAGE = "en"
+LANGUAGE_COOKIE = "frontdoor_lang"
+
+_current: ContextVar[str] = ContextVar("locale", default=DEFAULT_LANGUAGE)
+
+
+def current_locale() -> str:
+    """The language of the request being served."""
+    return _current.get()
+
+
+def use_locale(language: str) -> None:
+    """Serve the rest of this request (or task) in `language`."""
+    _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+@cache
+def text_direction(language: str) -> str:
+    """"rtl" for right-to-left scripts such as Arabic, from Babel's locale data."""
+    order = Locale.parse(language).character_order
+    return "rtl" if order == "right-to-left" else "ltr"
+
+
+@cache
+def native_name(language: str) -> str:
+    """The language's name in itself, capitalised as a menu item: English, Español, العربية."""
+    name = Locale.parse(language).get_display_name(language) or language
+    return name[:1].upper() + name[1:]
+
+
+def parse_accept_language(header: str) -> list[str]:
+    """Language tags from an Accept-Language header, best first (q=0 excluded)."""
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip()
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            weighted.append((-quality, index, tag.replace("_", "-")))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def negotiate(accept_language: str) -> str:
+    """The supported language that best fits the browser's preferences."""
+    preferred = parse_accept_language(accept_language)
+    match = Locale.negotiate(preferred, list(LANGUAGES), sep="-") if preferred else None
+    return str(match.language) if match else DEFAULT_LANGUAGE
+
+
+def locale_for_request(cookie_header: str, accept_language: str) -> str:
+    """The language for a request, given its raw Cookie and Accept-Language headers."""
+    if LANGUAGE_COOKIE in cookie_header:
+        cookies: SimpleCookie = SimpleCookie()
+        try:
+            cookies.load(cookie_header)
+        except CookieError:
+            cookies.clear()
+        chosen = cookies.get(LANGUAGE_COOKIE)
+        if chosen is not None and chosen.value in LANGUAGES:
+            return chosen.value
+    return negotiate(accept_language)

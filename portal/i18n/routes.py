@@ -1,0 +1,31 @@
+"""The language switcher: a plain link per language that remembers the choice in a cookie."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.datastructures import Cookie
+from litestar.exceptions import NotFoundException
+from litestar.response import Redirect
+
+from portal.i18n.locale import LANGUAGE_COOKIE, LANGUAGES
+from portal.settings import Settings
+from portal.web.urls import safe_next
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+@get("/language/{language:str}", name="language", include_in_schema=False, cache_control=None)
+async def switch_language(language: str, settings: Settings, next: str = "/") -> Response[None]:  # noqa: A002
+    """Remember `language` and send the citizen back to the page they were on."""
+    if language not in LANGUAGES:
+        raise NotFoundException()
+    cookie = Cookie(
+        key=LANGUAGE_COOKIE,
+        value=language,
+        max_age=ONE_YEAR,
+        httponly=True,
+        secure=settings.cookies_secure,
+        samesite="lax",
+        path="/",
+    )
+    return Redirect(path=safe_next(next), status_code=303, cookies=[cookie])

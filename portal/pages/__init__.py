@@ -1,0 +1,1 @@
+"""The home page and the pages every public service must have."""

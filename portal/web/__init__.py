@@ -1,0 +1,1 @@
+"""What every page shares: the request context, templates, static files and error pages."""

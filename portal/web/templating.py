@@ -1,0 +1,68 @@
+"""The Jinja environment: our templates, the GOV.UK Frontend macros, gettext and Babel filters."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, PrefixLoader, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+
+from portal.i18n import catalogue
+from portal.i18n.formatting import FILTERS
+from portal.i18n.locale import LANGUAGES, current_locale, native_name, text_direction
+from portal.web.urls import language_url
+
+if TYPE_CHECKING:
+    from portal.settings import Settings
+    from portal.web.static import StaticFiles
+
+
+def language_links(current_path: str) -> list[dict[str, Any]]:
+    """Items for the language switcher, each language named in itself."""
+    here = current_locale()
+    return [
+        {
+            "text": native_name(language),
+            "lang": language,
+            "dir": text_direction(language),
+            "href": None if language == here else language_url(language, current_path),
+            "current": language == here,
+        }
+        for language in LANGUAGES
+    ]
+
+
+def build_environment(settings: Settings, static: StaticFiles) -> Environment:
+    """One environment for the whole app; the same `trimmed` policy as extraction (babel.cfg)."""
+    env = Environment(
+        loader=ChoiceLoader(
+            [
+                FileSystemLoader(settings.templates_dir),
+                PrefixLoader({"govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")}),
+            ]
+        ),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        auto_reload=settings.env == "development",
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=catalogue.gettext,
+        ngettext=catalogue.ngettext,
+        pgettext=catalogue.pgettext,
+        npgettext=catalogue.npgettext,
+        newstyle=True,
+    )
+    env.filters.update(FILTERS)
+    env.globals.update(
+        static_url=static.url,
+        current_locale=current_locale,
+        text_direction=text_direction,
+        language_links=language_links,
+    )
+    return env
+
+
+def template_engine(env: Environment) -> JinjaTemplateEngine:
+    """Litestar's Jinja engine over our environment."""
+    return JinjaTemplateEngine.from_environment(env)

@@ -1,0 +1,64 @@
+// Builds the portal's static files from npm packages into build/static:
+// - app.css (GOV.UK Frontend rebranded, compiled with Sass) and app-rtl.css (rtlcss) for Arabic;
+// - govuk-frontend.min.js, htmx.min.js (major version pinned in package.json), our small scripts;
+// - each file fingerprinted (name.<hash>.ext), pre-compressed (.gz and .br), and listed in
+//   manifest.json, which the portal reads to write URLs and serve files with long cache lifetimes.
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, extname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import rtlcss from "rtlcss";
+import * as sass from "sass";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const out = join(root, "build", "static");
+const modules = join(root, "node_modules");
+
+function compileCss() {
+  const result = sass.compile(join(root, "assets", "scss", "app.scss"), {
+    style: "compressed",
+    quietDeps: true,
+    silenceDeprecations: ["import"],
+  });
+  return result.css;
+}
+
+const css = compileCss();
+const sources = {
+  "app.css": css,
+  "app-rtl.css": rtlcss.process(css),
+  "govuk-frontend.min.js": readFileSync(join(modules, "govuk-frontend", "dist", "govuk", "govuk-frontend.min.js"), "utf8"),
+  "htmx.min.js": readFileSync(join(modules, "htmx.org", "dist", "htmx.min.js"), "utf8"),
+  "init.js": readFileSync(join(root, "assets", "js", "init.js"), "utf8"),
+  "logo.svg": readFileSync(join(root, "assets", "images", "logo.svg"), "utf8"),
+  "favicon.svg": readFileSync(join(root, "assets", "images", "favicon.svg"), "utf8"),
+};
+
+// app.js imports govuk-frontend by its fingerprinted name, so it is written after the others.
+const manifest = {};
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+function emit(name, content) {
+  const body = Buffer.from(content);
+  const hash = createHash("sha256").update(body).digest("hex").slice(0, 12);
+  const ext = extname(name);
+  const hashed = `${basename(name, ext)}.${hash}${ext}`;
+  writeFileSync(join(out, hashed), body);
+  writeFileSync(join(out, `${hashed}.gz`), gzipSync(body, { level: 9 }));
+  writeFileSync(
+    join(out, `${hashed}.br`),
+    brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
+  );
+  manifest[name] = hashed;
+}
+
+for (const [name, content] of Object.entries(sources)) emit(name, content);
+const appJs = readFileSync(join(root, "assets", "js", "app.js"), "utf8").replace(
+  "./govuk-frontend.min.js",
+  `./${manifest["govuk-frontend.min.js"]}`,
+);
+emit("app.js", appJs);
+writeFileSync(join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+console.log(`built ${Object.keys(manifest).length} assets into build/static`);
