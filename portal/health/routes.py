@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from backend_clients.http import BackendError
 
-log = structlog.get_logger().bind(logger="portal.health")
+log = structlog.get_logger(component="health")
 CHECK_TIMEOUT = 3.0
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
-log = structlog.get_logger().bind(logger="portal.access")
+log = structlog.get_logger(component="access")
 
 
 def current_request_id() -> str:

@@ -17,7 +17,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from portal.i18n import lazy_gettext as _l
 from portal.web.context import current_request_id
 
-log = structlog.get_logger().bind(logger="portal.errors")
+log = structlog.get_logger(component="errors")
 
 # status -> (title, explanation); the title is also the page's <h1>.
 MESSAGES: dict[int, tuple[Any, Any]] = {

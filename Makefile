@@ -1,0 +1,85 @@
+# Front Door. Two commands do everything on a fresh machine:
+#   make run    install, migrate, build assets and start everything on http://127.0.0.1:8000
+#   make test   install (browser included) and run every check and test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+
+PYTHON_BASE ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PY := .venv/bin/python
+PYBABEL := .venv/bin/pybabel
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help setup run test lint typecheck pytest unit e2e migrate assets translations extract \
+        update-translations browser bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON_BASE) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON_BASE)
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+build/static/manifest.json: node_modules/.installed scripts/build-assets.mjs $(shell find assets -type f)
+	node scripts/build-assets.mjs
+
+assets: build/static/manifest.json ## build CSS (LTR and RTL), JS and images into build/static
+
+translations: .venv/.synced ## compile locales/*/LC_MESSAGES/messages.po into .mo
+	@$(PYBABEL) compile -d locales --statistics 2>&1 | grep -v '^compiling'
+
+extract: .venv/.synced ## extract translatable strings into locales/messages.pot
+	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --no-wrap \
+	  --project "Front Door" --copyright-holder "City of Riverside" -o locales/messages.pot .
+
+update-translations: extract ## merge new strings from the .pot into every language's .po
+	$(PYBABEL) update -i locales/messages.pot -d locales --no-wrap --ignore-obsolete
+
+setup: .venv/.synced assets translations ## install everything the portal needs (no browser)
+
+migrate: setup ## apply database migrations (FRONTDOOR_DATABASE_URL, SQLite under var/ by default)
+	$(PY) -m portal check
+	.venv/bin/alembic upgrade head
+
+run: migrate ## set up, then start the portal and the sandbox in the foreground
+	@echo "Front Door: http://127.0.0.1:$${FRONTDOOR_PORT:-8000}  (sandbox: http://127.0.0.1:8100)"
+	.venv/bin/honcho start -f Procfile
+
+browser: ## install Debian's Chromium for the browser tests when it is missing
+	@command -v $(CHROMIUM) >/dev/null 2>&1 || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+lint: .venv/.synced ## ruff
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+typecheck: .venv/.synced ## mypy (strict) on portal/ and backend_clients/
+	.venv/bin/mypy
+
+unit: setup ## the unit and integration suites only
+	$(PY) -m pytest tests
+
+e2e: setup browser ## the browser tests only
+	$(PY) -m pytest e2e
+
+test: setup browser lint typecheck ## every check and test: lint, types, unit, integration, browser
+	$(PY) -m pytest
+
+bench: setup ## throughput of pages against a bare route, as ratios from one run
+	$(PY) scripts/bench.py
+
+clean: ## remove what setup built (keeps var/, the local database)
+	rm -rf .venv .tools node_modules build

@@ -1,0 +1,98 @@
+"""The sandbox's web app: /healthz, /_sandbox (faults, request log), /twilio, /mail."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+
+from litestar import Litestar, Request, delete, get, put
+from litestar.exceptions import NotFoundException
+from pydantic import BaseModel, Field
+
+from backend_clients.sandbox.faults import Fault, FaultMiddleware, SandboxState
+from backend_clients.sandbox.mail import MailController, MailState, start_smtp
+from backend_clients.sandbox.twilio import TwilioController, TwilioState
+
+# The same documented local defaults as the portal's (README); set the variables to change both.
+DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
+DEFAULT_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - documented local default
+
+
+class FaultSwitch(BaseModel):
+    delay_ms: int = Field(default=0, ge=0, le=60_000)
+    error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    down: bool = False
+
+
+@get("/healthz", sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/_sandbox/faults", sync_to_thread=False)
+def list_faults(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return request.app.state.sandbox.describe()  # type: ignore[no-any-return]
+
+
+@put("/_sandbox/faults/{backend:str}", sync_to_thread=False)
+def set_fault(request: Request[Any, Any, Any], backend: str, data: FaultSwitch) -> dict[str, Any]:
+    """Make one backend slow (delay_ms), flaky (error_rate 0..1) or down."""
+    sandbox: SandboxState = request.app.state.sandbox
+    if backend not in sandbox.faults:
+        raise NotFoundException(f"unknown backend {backend!r}; known: {sorted(sandbox.faults)}")
+    sandbox.faults[backend] = Fault(**data.model_dump())
+    return asdict(sandbox.faults[backend])
+
+
+@delete("/_sandbox/faults", status_code=204, sync_to_thread=False)
+def reset_faults(request: Request[Any, Any, Any]) -> None:
+    sandbox: SandboxState = request.app.state.sandbox
+    for name in sandbox.faults:
+        sandbox.faults[name] = Fault()
+
+
+@get("/_sandbox/requests", sync_to_thread=False)
+def list_requests(request: Request[Any, Any, Any], backend: str | None = None) -> dict[str, Any]:
+    """What the backends received, newest first, with each request's X-Request-ID."""
+    sandbox: SandboxState = request.app.state.sandbox
+    found = [item for item in reversed(sandbox.requests) if not backend or item["backend"] == backend]
+    return {"requests": found}
+
+
+def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
+    sandbox = SandboxState()
+    mail = MailState()
+    twilio = TwilioState(
+        account_sid=os.environ.get("TWILIO_ACCOUNT_SID", DEFAULT_ACCOUNT_SID),
+        auth_token=os.environ.get("TWILIO_AUTH_TOKEN", DEFAULT_AUTH_TOKEN),
+    )
+
+    @asynccontextmanager
+    async def smtp(_: Litestar) -> AsyncIterator[None]:
+        controller = start_smtp(mail, sandbox, smtp_host, smtp_port)
+        try:
+            yield
+        finally:
+            controller.stop()
+
+    app = Litestar(
+        route_handlers=[healthz, list_faults, set_fault, reset_faults, list_requests,
+                        TwilioController, MailController],
+        lifespan=[smtp],
+        openapi_config=None,
+    )
+    app.state.sandbox = sandbox
+    app.state.mail = mail
+    app.state.twilio = twilio
+    app.asgi_handler = FaultMiddleware(app.asgi_handler, sandbox)
+    return app
+
+
+def app_factory() -> Litestar:
+    """For the ASGI server; ports come from FRONTDOOR_SANDBOX_SMTP_PORT (default 8025)."""
+    return create_app(smtp_port=int(os.environ.get("FRONTDOOR_SANDBOX_SMTP_PORT", "8025")))

@@ -1,0 +1,76 @@
+"""Per-backend fault switches (delay, error rate, down) and a log of the requests received."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Response
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+BACKENDS = ("twilio", "mail")
+
+
+@dataclass
+class Fault:
+    delay_ms: int = 0
+    error_rate: float = 0.0
+    down: bool = False
+
+
+@dataclass
+class SandboxState:
+    faults: dict[str, Fault] = field(default_factory=lambda: {name: Fault() for name in BACKENDS})
+    requests: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=500))
+
+    def outcome(self, backend: str) -> tuple[float, str | None]:
+        """How long to wait and which failure to show ("down", "error") for one call."""
+        fault = self.faults.get(backend)
+        if fault is None:
+            return 0.0, None
+        if fault.down:
+            return fault.delay_ms / 1000, "down"
+        failed = fault.error_rate > 0 and random.random() < fault.error_rate
+        return fault.delay_ms / 1000, "error" if failed else None
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        return {name: asdict(fault) for name, fault in self.faults.items()}
+
+
+class FaultMiddleware:
+    """Applies the switches to HTTP backends and records each request's id for testers."""
+
+    def __init__(self, app: ASGIApp, state: SandboxState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        backend = scope["path"].strip("/").split("/", 1)[0]
+        if backend in self.state.faults:
+            headers = dict(scope["headers"])
+            self.state.requests.append(
+                {
+                    "backend": backend,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "request_id": headers.get(b"x-request-id", b"").decode("latin-1") or None,
+                    "at": datetime.now(UTC).isoformat(),
+                }
+            )
+            delay, failure = self.state.outcome(backend)
+            if delay:
+                await asyncio.sleep(delay)
+            if failure is not None:
+                status = 503 if failure == "down" else 500
+                body = {"error": f"sandbox: {backend} is {'down' if failure == 'down' else 'failing'}"}
+                response: Response[Any] = Response(content=body, status_code=status)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
