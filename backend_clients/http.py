@@ -79,9 +79,13 @@ class BackendClient:
         except httpx.TimeoutException as error:
             raise BackendUnavailable(f"{self.name}: timed out", request=error.request) from error
         except httpx.TransportError as error:
-            raise BackendUnavailable(f"{self.name}: unreachable ({error})", request=error.request) from error
+            raise BackendUnavailable(
+                f"{self.name}: unreachable ({error})", request=error.request
+            ) from error
         if response.status_code >= 500:
-            raise BackendUnavailable(f"{self.name}: answered {response.status_code}", request=response.request)
+            raise BackendUnavailable(
+                f"{self.name}: answered {response.status_code}", request=response.request
+            )
         if response.status_code >= 400:
             raise BackendRejected(
                 f"{self.name}: refused with {response.status_code}",

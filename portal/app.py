@@ -75,7 +75,9 @@ def create_app(settings: Settings) -> Litestar:
             account_sid=settings.twilio_account_sid,
         )
         app.state.mail = MailClient(
-            SmtpConfig(settings.smtp_host, settings.smtp_port, timeout=settings.backend_timeout_seconds)
+            SmtpConfig(
+                settings.smtp_host, settings.smtp_port, timeout=settings.backend_timeout_seconds
+            )
         )
         try:
             yield

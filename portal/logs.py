@@ -24,7 +24,7 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             structlog.processors.dict_tracebacks,
             renderer,
         ],
-        logger_factory=structlog.WriteLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(),  # sys.stdout at each call
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         cache_logger_on_first_use=False,
     )

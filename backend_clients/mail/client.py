@@ -57,7 +57,9 @@ class MailClient:
         """Connect and say NOOP; raises BackendUnavailable when the relay does not answer."""
         await asyncio.to_thread(self._ping)
 
-    async def send(self, *, to: str, subject: str, text: str, request_id: str | None = None) -> None:
+    async def send(
+        self, *, to: str, subject: str, text: str, request_id: str | None = None
+    ) -> None:
         """Send a plain-text email."""
         message = EmailMessage()
         message["From"] = self.config.sender

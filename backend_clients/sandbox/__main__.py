@@ -12,8 +12,12 @@ from granian.constants import Interfaces
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m backend_clients.sandbox")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("FRONTDOOR_SANDBOX_PORT", "8100")))
-    parser.add_argument("--smtp-port", type=int, default=int(os.environ.get("FRONTDOOR_SANDBOX_SMTP_PORT", "8025")))
+    parser.add_argument(
+        "--port", type=int, default=int(os.environ.get("FRONTDOOR_SANDBOX_PORT", "8100"))
+    )
+    parser.add_argument(
+        "--smtp-port", type=int, default=int(os.environ.get("FRONTDOOR_SANDBOX_SMTP_PORT", "8025"))
+    )
     args = parser.parse_args()
     os.environ["FRONTDOOR_SANDBOX_SMTP_PORT"] = str(args.smtp_port)
     # One worker: the sandbox keeps its state in memory.

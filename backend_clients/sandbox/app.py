@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Litestar, Request, delete, get, put
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from pydantic import BaseModel, Field
 
 from backend_clients.sandbox.faults import Fault, FaultMiddleware, SandboxState
@@ -39,7 +40,9 @@ def list_faults(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 @put("/_sandbox/faults/{backend:str}", sync_to_thread=False)
-def set_fault(request: Request[Any, Any, Any], backend: str, data: FaultSwitch) -> dict[str, Any]:
+def set_fault(
+    request: Request[Any, Any, Any], backend: FromPath[str], data: FaultSwitch
+) -> dict[str, Any]:
     """Make one backend slow (delay_ms), flaky (error_rate 0..1) or down."""
     sandbox: SandboxState = request.app.state.sandbox
     if backend not in sandbox.faults:
@@ -56,10 +59,14 @@ def reset_faults(request: Request[Any, Any, Any]) -> None:
 
 
 @get("/_sandbox/requests", sync_to_thread=False)
-def list_requests(request: Request[Any, Any, Any], backend: str | None = None) -> dict[str, Any]:
+def list_requests(
+    request: Request[Any, Any, Any], backend: FromQuery[str | None] = None
+) -> dict[str, Any]:
     """What the backends received, newest first, with each request's X-Request-ID."""
     sandbox: SandboxState = request.app.state.sandbox
-    found = [item for item in reversed(sandbox.requests) if not backend or item["backend"] == backend]
+    found = [
+        item for item in reversed(sandbox.requests) if not backend or item["backend"] == backend
+    ]
     return {"requests": found}
 
 
@@ -81,8 +88,15 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             controller.stop()
 
     app = Litestar(
-        route_handlers=[healthz, list_faults, set_fault, reset_faults, list_requests,
-                        TwilioController, MailController],
+        route_handlers=[
+            healthz,
+            list_faults,
+            set_fault,
+            reset_faults,
+            list_requests,
+            TwilioController,
+            MailController,
+        ],
         lifespan=[smtp],
         openapi_config=None,
     )

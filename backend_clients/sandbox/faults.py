@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from litestar import Response
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 BACKENDS = ("twilio", "mail")
+# Backends whose contract is HTTP; mail's is SMTP, so its switches act there (the JSON list of
+# received mail is the tester's view and stays readable).
+HTTP_BACKENDS = ("twilio",)
 
 
 @dataclass
@@ -41,6 +45,17 @@ class SandboxState:
         return {name: asdict(fault) for name, fault in self.faults.items()}
 
 
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    content = json.dumps(body).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+    ]
+    start: Message = {"type": "http.response.start", "status": status, "headers": headers}
+    await send(start)
+    await send({"type": "http.response.body", "body": content, "more_body": False})
+
+
 class FaultMiddleware:
     """Applies the switches to HTTP backends and records each request's id for testers."""
 
@@ -49,11 +64,11 @@ class FaultMiddleware:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         backend = scope["path"].strip("/").split("/", 1)[0]
-        if backend in self.state.faults:
+        if backend in HTTP_BACKENDS:
             headers = dict(scope["headers"])
             self.state.requests.append(
                 {
@@ -69,8 +84,9 @@ class FaultMiddleware:
                 await asyncio.sleep(delay)
             if failure is not None:
                 status = 503 if failure == "down" else 500
-                body = {"error": f"sandbox: {backend} is {'down' if failure == 'down' else 'failing'}"}
-                response: Response[Any] = Response(content=body, status_code=status)
-                await response(scope, receive, send)
+                body = {
+                    "error": f"sandbox: {backend} is {'down' if failure == 'down' else 'failing'}"
+                }
+                await _send_json(send, status, body)
                 return
         await self.app(scope, receive, send)

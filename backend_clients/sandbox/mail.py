@@ -12,6 +12,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller as SmtpController
 from litestar import Controller, Request, delete, get
+from litestar.params import FromQuery
 
 from backend_clients.sandbox.faults import SandboxState
 
@@ -38,10 +39,10 @@ class SmtpHandler:
             return "451 4.3.0 Temporary failure, try again later"
         return None
 
-    async def handle_NOOP(self, server: Any, session: Any, envelope: Any, arg: str) -> str:  # noqa: N802
+    async def handle_NOOP(self, server: Any, session: Any, envelope: Any, arg: str) -> str:
         return await self._failure() or "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         failure = await self._failure()
         if failure:
             return failure
@@ -75,7 +76,9 @@ class MailController(Controller):
     include_in_schema = False
 
     @get()
-    async def list_mail(self, request: Request[Any, Any, Any], to: str | None = None) -> dict[str, Any]:
+    async def list_mail(
+        self, request: Request[Any, Any, Any], to: FromQuery[str | None] = None
+    ) -> dict[str, Any]:
         mail: MailState = request.app.state.mail
         found = [message for message in reversed(mail.messages) if not to or to in message["to"]]
         return {"messages": found}

@@ -11,11 +11,12 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
 
 API = "/2010-04-01/Accounts/{account_sid:str}"
 _NUMBER = re.compile(r"^(whatsapp:)?\+[1-9]\d{6,14}$")
@@ -72,18 +73,27 @@ class TwilioController(Controller):
         return state if _authorised(request, state, account_sid) else None
 
     @get("/2010-04-01/Accounts/{account_file:str}")
-    async def account(self, request: Request[Any, Any, Any], account_file: str) -> Response[Any]:
+    async def account(
+        self, request: Request[Any, Any, Any], account_file: FromPath[str]
+    ) -> Response[Any]:
         account_sid = account_file.removesuffix(".json")
         state = self._state(request, account_sid)
         if state is None:
             return _unauthenticated()
         return Response(
-            content={"sid": account_sid, "friendly_name": "Sandbox account", "status": "active",
-                     "type": "Full", "uri": f"/2010-04-01/Accounts/{account_sid}.json"}
+            content={
+                "sid": account_sid,
+                "friendly_name": "Sandbox account",
+                "status": "active",
+                "type": "Full",
+                "uri": f"/2010-04-01/Accounts/{account_sid}.json",
+            }
         )
 
     @post(API + "/Messages.json", status_code=201)
-    async def create(self, request: Request[Any, Any, Any], account_sid: str) -> Response[Any]:
+    async def create(
+        self, request: Request[Any, Any, Any], account_sid: FromPath[str]
+    ) -> Response[Any]:
         state = self._state(request, account_sid)
         if state is None:
             return _unauthenticated()
@@ -102,11 +112,15 @@ class TwilioController(Controller):
         if sender and not _NUMBER.match(sender):
             return _error(400, 21212, f"The 'From' number {sender} is not a valid phone number.")
         if sender and _channel(sender) != _channel(to):
-            return _error(400, 21910, "Invalid From and To pair. From and To should be of the same channel")
+            return _error(
+                400, 21910, "Invalid From and To pair. From and To should be of the same channel"
+            )
         if not body and not media:
             return _error(400, 21602, "Message body is required.")
         if len(body) > MAX_BODY:
-            return _error(400, 21617, "The concatenated message body exceeds the 1600 character limit.")
+            return _error(
+                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+            )
         now = format_datetime(datetime.now(UTC), usegmt=True)
         sid = "SM" + secrets.token_hex(16)
         message = {
@@ -130,13 +144,17 @@ class TwilioController(Controller):
             "price": None,
             "price_unit": "USD",
             "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
-            "subresource_uris": {"media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"},
+            "subresource_uris": {
+                "media": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}/Media.json"
+            },
         }
         state.messages.append(message)
         return Response(content=message, status_code=201)
 
     @get(API + "/Messages.json")
-    async def list_messages(self, request: Request[Any, Any, Any], account_sid: str) -> Response[Any]:
+    async def list_messages(
+        self, request: Request[Any, Any, Any], account_sid: FromPath[str]
+    ) -> Response[Any]:
         state = self._state(request, account_sid)
         if state is None:
             return _unauthenticated()
@@ -161,13 +179,22 @@ class TwilioController(Controller):
                 "end": page * page_size + max(len(chunk) - 1, 0),
                 "uri": f"{uri}?PageSize={page_size}&Page={page}",
                 "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
-                "previous_page_uri": f"{uri}?PageSize={page_size}&Page={page - 1}" if page else None,
-                "next_page_uri": f"{uri}?PageSize={page_size}&Page={page + 1}" if has_next else None,
+                "previous_page_uri": f"{uri}?PageSize={page_size}&Page={page - 1}"
+                if page
+                else None,
+                "next_page_uri": f"{uri}?PageSize={page_size}&Page={page + 1}"
+                if has_next
+                else None,
             }
         )
 
     @get(API + "/Messages/{message_sid:str}")
-    async def fetch(self, request: Request[Any, Any, Any], account_sid: str, message_sid: str) -> Response[Any]:
+    async def fetch(
+        self,
+        request: Request[Any, Any, Any],
+        account_sid: FromPath[str],
+        message_sid: FromPath[str],
+    ) -> Response[Any]:
         state = self._state(request, account_sid)
         if state is None:
             return _unauthenticated()

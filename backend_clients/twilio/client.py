@@ -26,12 +26,15 @@ class TwilioClient(BackendClient):
         self, *, to: str, from_: str, body: str = "", media_urls: tuple[str, ...] = ()
     ) -> Message:
         """Queue one SMS or WhatsApp message ("whatsapp:+..." numbers)."""
-        form: list[tuple[str, str]] = [("To", to), ("From", from_), ("Body", body)]
-        form.extend(("MediaUrl", url) for url in media_urls)
+        form: dict[str, str | list[str]] = {"To": to, "From": from_, "Body": body}
+        if media_urls:
+            form["MediaUrl"] = list(media_urls)
         response = await self.request("POST", self._messages, data=form)
         return Message.model_validate(response.json())
 
-    async def list_messages(self, *, to: str | None = None, from_: str | None = None) -> list[Message]:
+    async def list_messages(
+        self, *, to: str | None = None, from_: str | None = None
+    ) -> list[Message]:
         """Messages sent from the account, newest first, optionally filtered."""
         params = {key: value for key, value in (("To", to), ("From", from_)) if value}
         response = await self.request("GET", self._messages, params=params)

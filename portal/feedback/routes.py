@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Request, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.plugins.htmx import HTMXRequest
@@ -34,7 +35,7 @@ def answered(request: Request[Any, Any, Any], path: str) -> bool:
 @post("/feedback", name="feedback", include_in_schema=False)
 async def give_feedback(
     request: HTMXRequest,
-    db: AsyncSession,
+    db: NamedDependency[AsyncSession],
     data: Annotated[FeedbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
     path = safe_next(data.path)

@@ -33,7 +33,7 @@ async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, s
     except (BackendError, OSError, TimeoutError) as error:
         log.warning("readiness_failed", check=name, error=str(error) or type(error).__name__)
         return name, "unavailable"
-    except Exception as error:  # noqa: BLE001 - any failure means "not ready", and is logged
+    except Exception as error:
         log.warning("readiness_failed", check=name, error=repr(error))
         return name, "unavailable"
     return name, "ok"

@@ -54,7 +54,7 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
 
 def pgettext(context: str, message: str, **variables: Any) -> str:
     """gettext for a word whose meaning depends on `context`."""
-    return _format(_translations().pgettext(context, message), variables)
+    return _format(str(_translations().pgettext(context, message)), variables)
 
 
 def npgettext(context: str, singular: str, plural: str, num: int, **variables: Any) -> str:

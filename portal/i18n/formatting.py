@@ -10,12 +10,12 @@ from babel import dates, numbers
 from portal.i18n.locale import current_locale
 
 
-def format_date(value: date | datetime, format: str = "long") -> str:  # noqa: A002
+def format_date(value: date | datetime, format: str = "long") -> str:
     """A date as the current language writes it (e.g. 23 November 2026, 23 de noviembre de 2026)."""
     return dates.format_date(value, format=format, locale=current_locale())
 
 
-def format_datetime(value: datetime, format: str = "medium") -> str:  # noqa: A002
+def format_datetime(value: datetime, format: str = "medium") -> str:
     """A date and time as the current language writes it."""
     return dates.format_datetime(value, format=format, locale=current_locale())
 

@@ -31,7 +31,7 @@ def use_locale(language: str) -> None:
 
 @cache
 def text_direction(language: str) -> str:
-    """"rtl" for right-to-left scripts such as Arabic, from Babel's locale data."""
+    """ "rtl" for right-to-left scripts such as Arabic, from Babel's locale data."""
     order = Locale.parse(language).character_order
     return "rtl" if order == "right-to-left" else "ltr"
 

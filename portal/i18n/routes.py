@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from litestar import Response, get
 from litestar.datastructures import Cookie
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
 from portal.i18n.locale import LANGUAGE_COOKIE, LANGUAGES
@@ -15,7 +17,9 @@ ONE_YEAR = 365 * 24 * 3600
 
 
 @get("/language/{language:str}", name="language", include_in_schema=False, cache_control=None)
-async def switch_language(language: str, settings: Settings, next: str = "/") -> Response[None]:  # noqa: A002
+async def switch_language(
+    language: FromPath[str], settings: NamedDependency[Settings], next: FromQuery[str] = "/"
+) -> Response[None]:
     """Remember `language` and send the citizen back to the page they were on."""
     if language not in LANGUAGES:
         raise NotFoundException()

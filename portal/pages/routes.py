@@ -20,11 +20,15 @@ FLAGSHIP_SERVICES = (
     },
     {
         "title": _l("Report a problem in the street"),
-        "description": _l("Tell us about a pothole, a broken street light, a missed bin or graffiti."),
+        "description": _l(
+            "Tell us about a pothole, a broken street light, a missed bin or graffiti."
+        ),
     },
     {
         "title": _l("Pay a bill or a fine"),
-        "description": _l("Pay with the reference on your bill or notice. You do not need an account."),
+        "description": _l(
+            "Pay with the reference on your bill or notice. You do not need an account."
+        ),
     },
 )
 STATEMENT_PREPARED = date(2026, 11, 23)

@@ -14,6 +14,7 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING
 
 import structlog
+from litestar.enums import ScopeType
 
 from portal.i18n.locale import locale_for_request, use_locale
 
@@ -66,7 +67,7 @@ class RequestContext:
         self.headers = security_headers(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         raw = dict(scope["headers"])

@@ -31,8 +31,10 @@ MESSAGES: dict[int, tuple[Any, Any]] = {
     ),
     404: (
         _l("Page not found"),
-        _l("If you typed the web address, check it is correct. If you pasted the web address, "
-           "check you copied the entire address."),
+        _l(
+            "If you typed the web address, check it is correct. If you pasted the web address, "
+            "check you copied the entire address."
+        ),
     ),
     405: (
         _l("Sorry, that did not work"),
@@ -81,7 +83,9 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
     headers = dict(getattr(exc, "headers", None) or {})
     if _wants_json(request):
         content = {"status_code": status, "detail": str(title), "request_id": current_request_id()}
-        return Response(content=content, status_code=status, media_type=MediaType.JSON, headers=headers)
+        return Response(
+            content=content, status_code=status, media_type=MediaType.JSON, headers=headers
+        )
     return Template(
         template_name="errors/error.html",
         context={

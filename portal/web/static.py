@@ -10,9 +10,11 @@ import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 
@@ -56,7 +58,7 @@ class StaticFiles:
 
 
 @get("/static/{name:str}", include_in_schema=False, cache_control=None)
-async def static_file(request: Request[object, object, object], name: str) -> Response[bytes]:
+async def static_file(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     """Serve one built asset, pre-compressed when the browser accepts it."""
     static: StaticFiles = request.app.state.static
     asset = static.files.get(name)

@@ -1,0 +1,183 @@
+"""Fixtures shared by tests/ and e2e/: real processes and real databases, no mocks.
+
+- `sandbox`: the sandbox backends as a separate process on free ports.
+- `database_url`: a migrated database, once on SQLite and once on PostgreSQL (the server on
+  127.0.0.1:5432, or FRONTDOOR_TEST_POSTGRES_URL); tests that take it run on both.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from alembic import command
+from alembic.config import Config
+
+from portal.settings import Settings
+
+ROOT = Path(__file__).resolve().parent
+POSTGRES_URL = os.environ.get(
+    "FRONTDOOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not answer within {seconds}s")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    url: str
+    smtp_port: int
+
+    def reset(self) -> None:
+        httpx.delete(f"{self.url}/_sandbox/faults").raise_for_status()
+        httpx.delete(f"{self.url}/mail/messages").raise_for_status()
+
+    def set_fault(self, backend: str, **switches: Any) -> None:
+        httpx.put(f"{self.url}/_sandbox/faults/{backend}", json=switches).raise_for_status()
+
+    def requests(self, backend: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/_sandbox/requests", params={"backend": backend})
+        return list(response.json()["requests"])
+
+    def mail(self, to: str | None = None) -> list[dict[str, Any]]:
+        params = {"to": to} if to else {}
+        return list(httpx.get(f"{self.url}/mail/messages", params=params).json()["messages"])
+
+
+@pytest.fixture(scope="session")
+def sandbox_process() -> Iterator[Sandbox]:
+    port, smtp_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "backend_clients.sandbox",
+            "--port",
+            str(port),
+            "--smtp-port",
+            str(smtp_port),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        yield Sandbox(url=f"http://127.0.0.1:{port}", smtp_port=smtp_port)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
+    """The sandbox with no faults and an empty mailbox; faults are switched off again after."""
+    sandbox_process.reset()
+    yield sandbox_process
+    sandbox_process.reset()
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    command.upgrade(config, revision)
+
+
+def downgrade(url: str, revision: str = "base") -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = url
+    command.downgrade(config, revision)
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[Callable[[], str]]:
+    """Makes fresh databases on the PostgreSQL server and drops them at the end of the run."""
+    admin = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    made: list[str] = []
+
+    def make() -> str:
+        name = f"frontdoor_test_{uuid.uuid4().hex[:12]}"
+        try:
+            with psycopg.connect(admin, autocommit=True, connect_timeout=5) as connection:
+                connection.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.OperationalError as error:
+            pytest.fail(
+                f"PostgreSQL is needed at {admin} (set FRONTDOOR_TEST_POSTGRES_URL): {error}"
+            )
+        made.append(name)
+        return POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
+
+    yield make
+    with psycopg.connect(admin, autocommit=True) as connection:
+        for name in made:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def fresh_database(
+    postgres_database: Callable[[], str], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], str]:
+    """An empty database of the given kind ("sqlite" or "postgresql"), not migrated."""
+
+    def make(kind: str) -> str:
+        if kind == "postgresql":
+            return postgres_database()
+        path = tmp_path_factory.mktemp("db") / "frontdoor.db"
+        return f"sqlite+aiosqlite:///{path}"
+
+    return make
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, fresh_database: Callable[[str], str]) -> str:
+    """A migrated database; every test that uses it runs on SQLite and on PostgreSQL."""
+    url = fresh_database(request.param)
+    migrate(url)
+    return url
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, sandbox: Sandbox) -> Callable[..., Settings]:
+    """Settings pointing at the sandbox and a private var/ folder; keyword arguments override."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "env": "test",
+            "var_dir": tmp_path / "var",
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'unmigrated.db'}",
+            "twilio_api_url": f"{sandbox.url}/twilio",
+            "smtp_port": sandbox.smtp_port,
+            "backend_timeout_seconds": 2.0,
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make

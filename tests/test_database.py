@@ -1,0 +1,116 @@
+"""The front door's database on SQLite and PostgreSQL: migrations and the feedback it stores."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from litestar.testing import TestClient
+from sqlalchemy import func, inspect, select
+
+from conftest import downgrade, migrate
+from portal.database import make_engine
+from portal.feedback.models import PageFeedback
+from tests.support import csrf_token
+
+
+def _query(url: str, statement: Any) -> Any:
+    async def run() -> Any:
+        engine = make_engine(url)
+        async with engine.connect() as connection:
+            result = (await connection.execute(statement)).all()
+        await engine.dispose()
+        return result
+
+    return asyncio.run(run())
+
+
+def _tables(url: str) -> set[str]:
+    async def run() -> set[str]:
+        engine = make_engine(url)
+        async with engine.connect() as connection:
+            names = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
+        await engine.dispose()
+        return set(names)
+
+    return asyncio.run(run())
+
+
+def _feedback_for(url: str, path: str) -> list[Any]:
+    return list(
+        _query(
+            url, select(PageFeedback.useful, PageFeedback.language).where(PageFeedback.path == path)
+        )
+    )
+
+
+def test_migrations_go_up_down_and_up_again(fresh_database: Any) -> None:
+    for kind in ("sqlite", "postgresql"):
+        url = fresh_database(kind)
+        migrate(url)
+        assert {"page_feedback", "alembic_version"} <= _tables(url)
+        downgrade(url)
+        assert "page_feedback" not in _tables(url)
+        migrate(url)
+        assert "page_feedback" in _tables(url)
+
+
+def test_feedback_without_javascript_redirects_and_thanks(
+    portal: TestClient[Any], database_url: str
+) -> None:
+    page = portal.get("/privacy", headers={"accept-language": "es"})
+    assert "¿Le ha resultado útil esta página?" in page.text
+    response = portal.post(
+        "/feedback",
+        data={"_csrf_token": csrf_token(page.text), "path": "/privacy", "useful": "no"},
+        headers={"accept-language": "es"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/privacy#feedback"
+    again = portal.get("/privacy", headers={"accept-language": "es"}).text
+    assert "Gracias por sus comentarios." in again
+    assert "¿Le ha resultado útil esta página?" not in again
+    assert (
+        "¿Le ha resultado útil esta página?"
+        in portal.get("/cookies", headers={"accept-language": "es"}).text
+    )
+    assert _feedback_for(database_url, "/privacy")[-1] == (False, "es")
+
+
+def test_feedback_with_htmx_swaps_in_only_the_thanks(
+    portal: TestClient[Any], database_url: str
+) -> None:
+    token = csrf_token(portal.get("/accessibility").text)
+    before = len(_feedback_for(database_url, "/accessibility"))
+    response = portal.post(
+        "/feedback",
+        data={"_csrf_token": token, "path": "/accessibility", "useful": "yes"},
+        headers={"hx-request": "true", "accept-language": "ar"},
+    )
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert 'id="feedback"' in response.text
+    assert "شكرًا لك على ملاحظاتك." in response.text
+    assert len(_feedback_for(database_url, "/accessibility")) == before + 1
+
+
+def test_tampered_feedback_is_refused_and_not_stored(
+    portal: TestClient[Any], database_url: str
+) -> None:
+    token = csrf_token(portal.get("/").text)
+    count = _query(database_url, select(func.count()).select_from(PageFeedback))[0][0]
+    response = portal.post("/feedback", data={"_csrf_token": token, "path": "/", "useful": "maybe"})
+    assert response.status_code == 400
+    assert "Sorry, we could not understand that request" in response.text
+    assert _query(database_url, select(func.count()).select_from(PageFeedback))[0][0] == count
+
+
+def test_feedback_for_another_site_is_stored_against_the_home_page(portal: TestClient[Any]) -> None:
+    token = csrf_token(portal.get("/").text)
+    response = portal.post(
+        "/feedback",
+        data={"_csrf_token": token, "path": "https://evil.example/", "useful": "yes"},
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "/#feedback"

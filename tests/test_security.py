@@ -1,0 +1,97 @@
+"""Security baseline: headers, CSRF, cookies, body size limit, request ids."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from tests.support import csrf_token
+
+
+@pytest.mark.parametrize("path", ["/", "/no/such/page", "/healthz"])
+def test_every_response_carries_the_security_headers(web: TestClient[Any], path: str) -> None:
+    headers = web.get(path).headers
+    policy = headers["content-security-policy"]
+    assert "script-src 'self';" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    assert "strict-transport-security" not in headers
+
+
+def test_hsts_is_sent_when_configured(portal_factory: Any) -> None:
+    headers = portal_factory(hsts_seconds=31536000).get("/").headers
+    assert headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_pages_have_no_inline_script(web: TestClient[Any]) -> None:
+    page = web.get("/").text
+    assert page.count("<script") == page.count("<script src=") + page.count(
+        '<script type="module" src='
+    )
+
+
+def test_a_form_without_its_csrf_token_is_refused_in_the_citizens_language(
+    portal: TestClient[Any],
+) -> None:
+    portal.get("/")
+    response = portal.post(
+        "/feedback", data={"path": "/", "useful": "yes"}, headers={"accept-language": "ar"}
+    )
+    assert response.status_code == 403
+    assert "تعذّر إرسال النموذج" in response.text
+
+
+def test_a_forged_csrf_token_is_refused(portal: TestClient[Any]) -> None:
+    portal.get("/")
+    response = portal.post(
+        "/feedback", data={"_csrf_token": "forged", "path": "/", "useful": "yes"}
+    )
+    assert response.status_code == 403
+
+
+def test_the_session_cookie_is_an_opaque_id_kept_server_side(portal: TestClient[Any]) -> None:
+    token = csrf_token(portal.get("/privacy").text)
+    response = portal.post(
+        "/feedback",
+        data={"_csrf_token": token, "path": "/privacy", "useful": "yes"},
+        follow_redirects=False,
+    )
+    cookie = next(
+        value
+        for value in response.headers.get_list("set-cookie")
+        if value.startswith("frontdoor_session=")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+    assert "privacy" not in cookie and "feedback" not in cookie
+
+
+def test_cookies_are_secure_behind_https(portal_factory: Any, database_url: str) -> None:
+    portal = portal_factory(public_url="https://services.example.gov", database_url=database_url)
+    response = portal.get("/language/es", follow_redirects=False)
+    assert "Secure" in response.headers["set-cookie"]
+
+
+def test_a_body_over_the_limit_gets_a_clear_page(portal_factory: Any) -> None:
+    portal = portal_factory(max_body_bytes=4096)
+    token = csrf_token(portal.get("/").text)
+    response = portal.post(
+        "/feedback",
+        data={"_csrf_token": token, "path": "/" + "a" * 10_000, "useful": "yes"},
+        headers={"accept-language": "es"},
+    )
+    assert response.status_code == 413
+    assert "Lo que ha enviado es demasiado grande" in response.text
+
+
+def test_a_sane_incoming_request_id_is_kept_and_a_bad_one_replaced(web: TestClient[Any]) -> None:
+    assert (
+        web.get("/healthz", headers={"x-request-id": "lb-1234abcd"}).headers["x-request-id"]
+        == "lb-1234abcd"
+    )
+    replaced = web.get("/healthz", headers={"x-request-id": "<script>"}).headers["x-request-id"]
+    assert replaced != "<script>" and len(replaced) == 32

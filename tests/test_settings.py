@@ -1,0 +1,71 @@
+"""A bad setting stops the portal at start with a message naming the variable."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from portal.settings import Settings, SettingsError, load_settings
+
+
+def test_bad_port_is_named_with_the_value_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDOOR_PORT", "eighty")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "FRONTDOOR_PORT" in str(error.value)
+    assert "'eighty'" in str(error.value)
+
+
+def test_unknown_database_driver_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDOOR_DATABASE_URL", "mysql://root@localhost/frontdoor")
+    with pytest.raises(SettingsError, match="FRONTDOOR_DATABASE_URL"):
+        load_settings()
+
+
+def test_plain_postgresql_url_uses_the_async_psycopg_driver() -> None:
+    settings = Settings(database_url="postgresql://app@db/frontdoor")
+    assert settings.database_url == "postgresql+psycopg://app@db/frontdoor"
+
+
+def test_production_refuses_sandbox_credentials_and_missing_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FRONTDOOR_ENV", "production")
+    monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "https://services.example.gov")
+    with pytest.raises(SettingsError, match="FRONTDOOR_SECRET_KEY is required"):
+        load_settings()
+    monkeypatch.setenv("FRONTDOOR_SECRET_KEY", "x" * 40)
+    with pytest.raises(SettingsError, match="TWILIO_AUTH_TOKEN must be set"):
+        load_settings()
+
+
+def test_secret_values_are_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FRONTDOOR_HSTS_SECONDS", "-1")
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "FRONTDOOR_HSTS_SECONDS" in str(error.value)
+
+
+def test_check_command_exits_with_the_message_for_a_bad_value() -> None:
+    env = {**os.environ, "FRONTDOOR_WORKERS": "0"}
+    result = subprocess.run(
+        [sys.executable, "-m", "portal", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "FRONTDOOR_WORKERS" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_development_secret_is_made_once_and_kept(tmp_path: object) -> None:
+    settings = Settings(var_dir=tmp_path)  # type: ignore[arg-type]
+    first = settings.secret()
+    assert len(first) >= 40
+    assert Settings(var_dir=tmp_path).secret() == first  # type: ignore[arg-type]
