@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 import httpx
 from litestar import Litestar
@@ -141,7 +140,6 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     app.state.static = static
-    app.state.session_lifetime = timedelta(seconds=settings.session_idle_seconds)
     # Outermost: every request, matched route or not, gets an id, a locale and security headers.
     app.asgi_handler = RequestContext(app.asgi_handler, settings)
     return app

@@ -1,0 +1,110 @@
+"""A real portal process, Debian's Chromium through Playwright, and axe-core from npm."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from conftest import ROOT, Sandbox, free_port, migrate, wait_for
+
+CHROMIUM = os.environ.get("FRONTDOOR_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+
+
+@pytest.fixture(scope="session")
+def base_url(
+    sandbox_process: Sandbox,
+    postgres_database: Callable[[], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The portal served by its real ASGI server, as `make run` starts it."""
+    database = postgres_database()
+    migrate(database)
+    port = free_port()
+    env = {
+        **os.environ,
+        "FRONTDOOR_ENV": "test",
+        "FRONTDOOR_PORT": str(port),
+        "FRONTDOOR_WORKERS": "1",
+        "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "FRONTDOOR_DATABASE_URL": database,
+        "FRONTDOOR_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        "FRONTDOOR_TWILIO_API_URL": f"{sandbox_process.url}/twilio",
+        "FRONTDOOR_SMTP_PORT": str(sandbox_process.smtp_port),
+    }
+    log = (tmp_path_factory.mktemp("logs") / "portal.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portal", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def new_context(base_url: str, browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
+    """Browser contexts (a fresh profile each) with the given options, e.g. locale="ar".
+
+    `base_url` comes first: it migrates with asyncio, which cannot run once Playwright's sync
+    API holds the thread's event loop.
+    """
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> BrowserContext:
+        context = browser.new_context(base_url=base_url, **options)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(new_context: Callable[..., BrowserContext]) -> Page:
+    return new_context(locale="en-GB").new_page()
+
+
+def axe_violations(page: Page) -> list[dict[str, Any]]:
+    """Run axe-core on the page as it is; injected over CDP, so the page's CSP is untouched."""
+    page.evaluate(AXE.read_text())
+    return list(
+        page.evaluate(
+            "async (tags) => (await axe.run(document, {runOnly: {type: 'tag', values: tags}}))"
+            ".violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target)}))",
+            AXE_TAGS,
+        )
+    )
