@@ -78,7 +78,9 @@ e2e: setup browser ## the browser tests only
 test: setup browser lint typecheck ## every check and test: lint, types, unit, integration, browser
 	$(PY) -m pytest
 
-bench: setup ## throughput of pages against a bare route, as ratios from one run
+bench: setup ## throughput of pages against a bare route, as ratios from one run (needs wrk)
+	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 	$(PY) scripts/bench.py
 
 clean: ## remove what setup built (keeps var/, the local database)

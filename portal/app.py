@@ -14,7 +14,6 @@ from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi.config import OpenAPIConfig
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.stores.base import Store
@@ -36,6 +35,7 @@ from portal.pages.routes import accessibility, cookies, home, privacy
 from portal.settings import Settings
 from portal.web.context import RequestContext, backend_headers
 from portal.web.errors import error_response
+from portal.web.sessions import SessionConfig
 from portal.web.static import StaticFiles, static_file
 from portal.web.templating import build_environment, template_engine
 
@@ -105,7 +105,7 @@ def create_app(settings: Settings) -> Litestar:
         plugins=[HTMXPlugin()],
         stores={"sessions": _session_store(settings)},
         middleware=[
-            ServerSideSessionConfig(
+            SessionConfig(
                 key=SESSION_COOKIE,
                 store="sessions",
                 max_age=settings.session_idle_seconds,
@@ -122,7 +122,8 @@ def create_app(settings: Settings) -> Litestar:
             cookie_httponly=True,
             cookie_samesite="lax",
             header_name="x-csrftoken",
-            exclude=["/schema"],
+            # GET-only routes that render no form: no CSRF cookie to mint.
+            exclude=["/schema", "/healthz", "/readyz", "/static"],
         ),
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=512, gzip_compress_level=6, exclude=["/static"]

@@ -95,3 +95,17 @@ def test_a_sane_incoming_request_id_is_kept_and_a_bad_one_replaced(web: TestClie
     )
     replaced = web.get("/healthz", headers={"x-request-id": "<script>"}).headers["x-request-id"]
     assert replaced != "<script>" and len(replaced) == 32
+
+
+def test_anonymous_visits_start_no_session(portal_factory: Any, tmp_path: Any) -> None:
+    """Sessions start only when something is kept in them: no store write, no cookie per view."""
+    portal = portal_factory()
+    for path in ("/", "/cookies", "/no/such/page"):
+        cookies = portal.get(path).headers.get_list("set-cookie")
+        assert not any(cookie.startswith("frontdoor_session=") for cookie in cookies), path
+    sessions = tmp_path / "var" / "sessions"
+    assert not sessions.exists() or not any(sessions.iterdir())
+
+
+def test_probes_set_no_cookies(web: TestClient[Any]) -> None:
+    assert "set-cookie" not in web.get("/healthz").headers
