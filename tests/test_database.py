@@ -11,7 +11,7 @@ from sqlalchemy import func, inspect, select
 from conftest import downgrade, migrate
 from portal.database import make_engine
 from portal.feedback.models import PageFeedback
-from tests.support import csrf_token
+from tests.support import give_feedback
 
 
 def _query(url: str, statement: Any) -> Any:
@@ -58,14 +58,11 @@ def test_migrations_go_up_down_and_up_again(fresh_database: Any) -> None:
 def test_feedback_without_javascript_redirects_and_thanks(
     portal: TestClient[Any], database_url: str
 ) -> None:
-    page = portal.get("/privacy", headers={"accept-language": "es"})
-    assert "¿Le ha resultado útil esta página?" in page.text
-    response = portal.post(
-        "/feedback",
-        data={"_csrf_token": csrf_token(page.text), "path": "/privacy", "useful": "no"},
-        headers={"accept-language": "es"},
-        follow_redirects=False,
+    assert (
+        "¿Le ha resultado útil esta página?"
+        in portal.get("/privacy", headers={"accept-language": "es"}).text
     )
+    response = give_feedback(portal, "/privacy", "no", language="es")
     assert response.status_code == 303
     assert response.headers["location"] == "/privacy#feedback"
     again = portal.get("/privacy", headers={"accept-language": "es"}).text
@@ -81,13 +78,8 @@ def test_feedback_without_javascript_redirects_and_thanks(
 def test_feedback_with_htmx_swaps_in_only_the_thanks(
     portal: TestClient[Any], database_url: str
 ) -> None:
-    token = csrf_token(portal.get("/accessibility").text)
     before = len(_feedback_for(database_url, "/accessibility"))
-    response = portal.post(
-        "/feedback",
-        data={"_csrf_token": token, "path": "/accessibility", "useful": "yes"},
-        headers={"hx-request": "true", "accept-language": "ar"},
-    )
+    response = give_feedback(portal, "/accessibility", language="ar", htmx=True)
     assert response.status_code == 200
     assert "<html" not in response.text
     assert 'id="feedback"' in response.text
@@ -98,19 +90,13 @@ def test_feedback_with_htmx_swaps_in_only_the_thanks(
 def test_tampered_feedback_is_refused_and_not_stored(
     portal: TestClient[Any], database_url: str
 ) -> None:
-    token = csrf_token(portal.get("/").text)
     count = _query(database_url, select(func.count()).select_from(PageFeedback))[0][0]
-    response = portal.post("/feedback", data={"_csrf_token": token, "path": "/", "useful": "maybe"})
+    response = give_feedback(portal, "/", "maybe")
     assert response.status_code == 400
     assert "Sorry, we could not understand that request" in response.text
     assert _query(database_url, select(func.count()).select_from(PageFeedback))[0][0] == count
 
 
 def test_feedback_for_another_site_is_stored_against_the_home_page(portal: TestClient[Any]) -> None:
-    token = csrf_token(portal.get("/").text)
-    response = portal.post(
-        "/feedback",
-        data={"_csrf_token": token, "path": "https://evil.example/", "useful": "yes"},
-        follow_redirects=False,
-    )
+    response = give_feedback(portal, "/", path="https://evil.example/")
     assert response.headers["location"] == "/#feedback"

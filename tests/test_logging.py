@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import csrf_token
+from tests.support import give_feedback
 
 
 def _lines(output: str) -> list[dict[str, Any]]:
@@ -28,9 +28,7 @@ def test_a_server_error_is_logged_with_its_trace(
     portal_factory: Any, fresh_database: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     portal = portal_factory(database_url=fresh_database("sqlite"))
-    token = csrf_token(portal.get("/").text)
-    capsys.readouterr()
-    response = portal.post("/feedback", data={"_csrf_token": token, "path": "/", "useful": "yes"})
+    response = give_feedback(portal, "/")
     [error] = [
         item for item in _lines(capsys.readouterr().out) if item["event"] == "unhandled_error"
     ]

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.support import csrf_token
+from tests.support import give_feedback
 
 HOME_HEADINGS = {"en": "City services", "es": "Servicios municipales", "ar": "خدمات المدينة"}
 NOT_FOUND = {"en": "Page not found", "es": "Página no encontrada", "ar": "الصفحة غير موجودة"}
@@ -69,12 +69,7 @@ def test_a_server_error_shows_a_reference_and_never_a_trace(
 ) -> None:
     # A database without tables: saving feedback fails inside the handler.
     portal = portal_factory(database_url=fresh_database("postgresql"))
-    token = csrf_token(portal.get("/", headers={"accept-language": "es"}).text)
-    response = portal.post(
-        "/feedback",
-        data={"_csrf_token": token, "path": "/", "useful": "yes"},
-        headers={"accept-language": "es"},
-    )
+    response = give_feedback(portal, "/", language="es")
     assert response.status_code == 500
     assert "Lo sentimos, hay un problema con el servicio" in response.text
     assert response.headers["x-request-id"] in response.text

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from tests.support import csrf_token
+from tests.support import give_feedback
 
 
 @pytest.mark.parametrize("path", ["/", "/no/such/page", "/healthz"])
@@ -54,12 +54,7 @@ def test_a_forged_csrf_token_is_refused(portal: TestClient[Any]) -> None:
 
 
 def test_the_session_cookie_is_an_opaque_id_kept_server_side(portal: TestClient[Any]) -> None:
-    token = csrf_token(portal.get("/privacy").text)
-    response = portal.post(
-        "/feedback",
-        data={"_csrf_token": token, "path": "/privacy", "useful": "yes"},
-        follow_redirects=False,
-    )
+    response = give_feedback(portal, "/privacy")
     cookie = next(
         value
         for value in response.headers.get_list("set-cookie")
@@ -78,12 +73,7 @@ def test_cookies_are_secure_behind_https(portal_factory: Any, database_url: str)
 
 def test_a_body_over_the_limit_gets_a_clear_page(portal_factory: Any) -> None:
     portal = portal_factory(max_body_bytes=4096)
-    token = csrf_token(portal.get("/").text)
-    response = portal.post(
-        "/feedback",
-        data={"_csrf_token": token, "path": "/" + "a" * 10_000, "useful": "yes"},
-        headers={"accept-language": "es"},
-    )
+    response = give_feedback(portal, "/", path="/" + "a" * 10_000, language="es")
     assert response.status_code == 413
     assert "Lo que ha enviado es demasiado grande" in response.text
 
