@@ -48,7 +48,10 @@ def test_an_unknown_asset_is_not_found(web: TestClient[Any]) -> None:
 
 @pytest.mark.parametrize("language", ["en", "es", "ar"])
 def test_a_first_visit_weighs_under_the_budget(web: TestClient[Any], language: str) -> None:
-    """The page and every asset it loads, as sent compressed (gzip, the weaker of the two)."""
+    """The page and every asset it loads, as sent compressed (gzip, the weaker of the two).
+
+    Modules imported by other scripts are listed as modulepreload links, so the page names them all.
+    """
     headers = {"accept-encoding": "gzip", "accept-language": language}
     page = web.get("/", headers=headers)
     total = len(page.read()) if page.headers.get("content-encoding") else len(page.content)
@@ -69,3 +72,12 @@ def test_the_fonts_of_gov_uk_are_not_used(web: TestClient[Any]) -> None:
     stylesheet = web.get(css).text
     assert "GDS Transport" not in stylesheet
     assert "@font-face" not in stylesheet
+
+
+def test_every_module_a_script_imports_is_named_by_the_page(web: TestClient[Any]) -> None:
+    """So that the budget above counts it, and the browser fetches it without waiting."""
+    assets = _assets(web.get("/").text)
+    for url in (asset for asset in assets if asset.endswith(".js")):
+        script = web.get(url, headers={"accept-encoding": "identity"}).text
+        for imported in re.findall(r'from\s*"\./([^"]+)"', script):
+            assert f"/static/{imported}" in assets, f"{url} imports {imported}"
