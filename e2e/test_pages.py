@@ -110,3 +110,16 @@ def test_with_javascript_feedback_is_answered_in_place(
     assert page.evaluate("window.stillTheSamePage") is True
     assert page.url.endswith("/cookies")
     assert errors == []
+
+
+def test_an_expired_form_says_so_in_place_with_javascript(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    context = new_context(locale="en-GB")
+    page = context.new_page()
+    page.goto("/privacy")
+    context.clear_cookies()  # as when the CSRF cookie has gone: the form has expired
+    page.get_by_role("button", name="Yes this page is useful").click()
+    expect(page.get_by_role("alert")).to_contain_text("Your form could not be sent")
+    assert page.url.endswith("/privacy")
+    assert axe_violations(page) == []

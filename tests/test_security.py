@@ -99,3 +99,17 @@ def test_anonymous_visits_start_no_session(portal_factory: Any, tmp_path: Any) -
 
 def test_probes_set_no_cookies(web: TestClient[Any]) -> None:
     assert "set-cookie" not in web.get("/healthz").headers
+
+
+def test_an_htmx_form_that_expired_gets_the_message_in_place(portal: TestClient[Any]) -> None:
+    portal.get("/")
+    response = portal.post(
+        "/feedback",
+        data={"path": "/", "useful": "yes"},
+        headers={"hx-request": "true", "accept-language": "es"},
+    )
+    assert response.status_code == 403
+    assert response.headers["hx-reswap"] == "innerHTML"
+    assert "<html" not in response.text
+    assert 'role="alert"' in response.text
+    assert "No se ha podido enviar su formulario" in response.text

@@ -21,7 +21,7 @@ log = structlog.get_logger(component="health")
 CHECK_TIMEOUT = 3.0
 
 
-@get("/healthz", sync_to_thread=False, cache_control=None, tags=["probes"])
+@get("/healthz", sync_to_thread=False, tags=["probes"])
 def healthz() -> dict[str, str]:
     """Answers 200 while the process is up."""
     return {"status": "ok"}
@@ -39,7 +39,7 @@ async def _check(name: str, probe: Callable[[], Awaitable[Any]]) -> tuple[str, s
     return name, "ok"
 
 
-@get("/readyz", cache_control=None, tags=["probes"])
+@get("/readyz", tags=["probes"])
 async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     """Answers 200 when the database and every backend answer, else 503 naming the failures."""
     state = request.app.state

@@ -16,7 +16,7 @@ from portal.web.urls import safe_next
 ONE_YEAR = 365 * 24 * 3600
 
 
-@get("/language/{language:str}", name="language", include_in_schema=False, cache_control=None)
+@get("/language/{language:str}", name="language", include_in_schema=False)
 async def switch_language(
     language: FromPath[str], settings: NamedDependency[Settings], next: FromQuery[str] = "/"
 ) -> Response[None]:

@@ -34,7 +34,7 @@ FLAGSHIP_SERVICES = (
 STATEMENT_PREPARED = date(2026, 11, 23)
 
 
-@get("/", name="home", cache_control=None)
+@get("/", name="home")
 async def home() -> Template:
     return Template("pages/home.html", context={"services": FLAGSHIP_SERVICES})
 

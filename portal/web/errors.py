@@ -86,8 +86,13 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         return Response(
             content=content, status_code=status, media_type=MediaType.JSON, headers=headers
         )
+    template = "errors/error.html"
+    if request.headers.get("hx-request") == "true":
+        # htmx swaps the message into the element the citizen acted on (see htmx-config).
+        template = "partials/error_inline.html"
+        headers["HX-Reswap"] = "innerHTML"
     return Template(
-        template_name="errors/error.html",
+        template_name=template,
         context={
             "title": str(title),
             "body": str(body),

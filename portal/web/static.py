@@ -57,7 +57,7 @@ class StaticFiles:
         return f"/static/{self.names[name]}"
 
 
-@get("/static/{name:str}", include_in_schema=False, cache_control=None)
+@get("/static/{name:str}", include_in_schema=False)
 async def static_file(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     """Serve one built asset, pre-compressed when the browser accepts it."""
     static: StaticFiles = request.app.state.static
