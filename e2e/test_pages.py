@@ -105,8 +105,11 @@ def test_with_javascript_feedback_is_answered_in_place(
         "govuk-template__body js-enabled govuk-frontend-supported"
     )
     page.evaluate("window.stillTheSamePage = true")
-    page.get_by_role("button", name="No esta página no es útil").click()
+    page.get_by_role("button", name="No esta página no es útil").focus()
+    page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text(THANKS["es"])
+    # The button is gone: focus moves to the message, not back to the top of the page.
+    expect(page.locator(":focus")).to_have_text(THANKS["es"])
     assert page.evaluate("window.stillTheSamePage") is True
     assert page.url.endswith("/cookies")
     assert errors == []

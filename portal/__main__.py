@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from portal.settings import SettingsError, load_settings
+from portal.settings import SettingsError, load_settings, unknown_variables
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(error, file=sys.stderr)
         return 2
+    for warning in unknown_variables(os.environ):
+        print(f"warning: {warning}", file=sys.stderr)
     if args.command == "check":
         print(f"settings ok: {settings.env}, database {settings.database_url.split('://')[0]}")
         return 0

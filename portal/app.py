@@ -15,6 +15,7 @@ from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.stores.base import Store
 from litestar.stores.file import FileStore
@@ -133,7 +134,8 @@ def create_app(settings: Settings) -> Litestar:
             title="Front Door portal API",
             version="0.1.0",
             path="/schema",
-            render_plugins=[],
+            # The JSON document only: the UI plugins load scripts from CDNs, which the CSP forbids.
+            render_plugins=[JsonRenderPlugin()],
         ),
         request_max_body_size=settings.max_body_bytes,
         logging_config=None,

@@ -6,7 +6,9 @@ in the middle of a request.
 
 from __future__ import annotations
 
+import difflib
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -25,6 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # Local defaults for the sandbox's Twilio-compatible API (see README). Production refuses them.
 SANDBOX_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - documented local default, not a secret
+SANDBOX_TWILIO_API_URL = "http://127.0.0.1:8100/twilio"
+
+
+# Read under Twilio's own variable names, without the FRONTDOOR_ prefix.
+TWILIO_NAMES = {"twilio_account_sid", "twilio_auth_token"}
 
 
 class SettingsError(SystemExit):
@@ -53,7 +60,7 @@ class Settings(BaseSettings):
     hsts_seconds: int = Field(default=0, ge=0)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     session_idle_seconds: int = Field(default=30 * 60, ge=60)
-    twilio_api_url: str = "http://127.0.0.1:8100/twilio"
+    twilio_api_url: str = SANDBOX_TWILIO_API_URL
     twilio_account_sid: str = Field(
         default=SANDBOX_TWILIO_ACCOUNT_SID,
         validation_alias=AliasChoices("TWILIO_ACCOUNT_SID", "FRONTDOOR_TWILIO_ACCOUNT_SID"),
@@ -85,14 +92,23 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _production_needs_real_secrets(self) -> Settings:
-        if self.env == "production":
-            if self.secret_key is None:
-                raise ValueError("FRONTDOOR_SECRET_KEY is required in production")
-            if self.twilio_auth_token.get_secret_value() == SANDBOX_TWILIO_AUTH_TOKEN:
-                raise ValueError("TWILIO_AUTH_TOKEN must be set in production")
-            if not self.public_url.startswith("https://"):
-                raise ValueError("FRONTDOOR_PUBLIC_URL must use https in production")
+    def _production_needs_real_services(self) -> Settings:
+        """Production must not run on the sandbox's documented defaults or without HTTPS."""
+        if self.env != "production":
+            return self
+        problems = []
+        if self.secret_key is None:
+            problems.append("FRONTDOOR_SECRET_KEY is required in production")
+        if self.twilio_auth_token.get_secret_value() == SANDBOX_TWILIO_AUTH_TOKEN:
+            problems.append("TWILIO_AUTH_TOKEN is the sandbox's token: set the real one")
+        if self.twilio_api_url == SANDBOX_TWILIO_API_URL:
+            problems.append(
+                "FRONTDOOR_TWILIO_API_URL points at the sandbox: set https://api.twilio.com"
+            )
+        if not self.public_url.startswith("https://"):
+            problems.append("FRONTDOOR_PUBLIC_URL must use https in production")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property
@@ -113,16 +129,41 @@ class Settings(BaseSettings):
 
 
 def _describe(error: ValidationError) -> str:
+    """One line per problem, naming the variable; the value is echoed only for plain fields."""
     lines = ["Front Door cannot start: bad setting(s) in the environment."]
     for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "settings"
-        variable = f"FRONTDOOR_{field.upper()}" if item["loc"] else "settings"
-        if field in {"twilio_account_sid", "twilio_auth_token"}:
-            variable = field.upper()
         message = str(item["msg"]).removeprefix("Value error, ")
-        shown = "" if "secret" in field or "token" in field else f" (got {item.get('input')!r})"
+        if not item["loc"]:  # a check across fields: its message names the variables
+            lines.append(f"  {message}")
+            continue
+        field = str(item["loc"][0])
+        variable = field.upper() if field in TWILIO_NAMES else f"FRONTDOOR_{field.upper()}"
+        # URLs may carry passwords (postgresql://user:password@host).
+        secret = "secret" in field or "token" in field or "url" in field
+        shown = "" if secret else f" (got {item.get('input')!r})"
         lines.append(f"  {variable}: {message}{shown}")
     return "\n".join(lines)
+
+
+# FRONTDOOR_* variables read by other programs of the project (sandbox, tests), not by the portal.
+OTHER_PREFIXES = ("FRONTDOOR_SANDBOX_", "FRONTDOOR_TEST_", "FRONTDOOR_CHROMIUM")
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """FRONTDOOR_* variables that set nothing, each with the setting it was probably meant for."""
+    known = {f"FRONTDOOR_{name.upper()}" for name in Settings.model_fields}
+    found = []
+    for name in sorted(environ):
+        if (
+            name.startswith("FRONTDOOR_")
+            and name not in known
+            and not name.startswith(OTHER_PREFIXES)
+        ):
+            guess = difflib.get_close_matches(name, known, n=1)
+            found.append(
+                f"{name} is not a setting" + (f" (did you mean {guess[0]}?)" if guess else "")
+            )
+    return found
 
 
 def load_settings() -> Settings:

@@ -113,3 +113,15 @@ def test_an_htmx_form_that_expired_gets_the_message_in_place(portal: TestClient[
     assert "<html" not in response.text
     assert 'role="alert"' in response.text
     assert "No se ha podido enviar su formulario" in response.text
+
+
+def test_pages_are_never_stored_by_shared_caches(web: TestClient[Any]) -> None:
+    headers = web.get("/", headers={"accept-language": "es"}).headers
+    assert headers["cache-control"] == "private, no-cache"
+    assert "Accept-Language, Cookie" in headers.get_list("vary")
+
+
+def test_the_api_description_is_served_without_third_party_viewers(web: TestClient[Any]) -> None:
+    assert web.get("/schema/openapi.json").json()["info"]["title"] == "Front Door portal API"
+    for viewer in ("/schema/swagger", "/schema/redoc", "/schema/elements"):
+        assert web.get(viewer).status_code == 404

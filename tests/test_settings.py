@@ -30,16 +30,31 @@ def test_plain_postgresql_url_uses_the_async_psycopg_driver() -> None:
     assert settings.database_url == "postgresql+psycopg://app@db/frontdoor"
 
 
-def test_production_refuses_sandbox_credentials_and_missing_secret(
+def test_production_refuses_the_sandbox_and_never_echoes_secrets(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("FRONTDOOR_ENV", "production")
+    monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "http://services.example.gov")
+    monkeypatch.setenv("FRONTDOOR_DATABASE_URL", "postgresql://app:db-password-1@db/frontdoor")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    message = str(error.value)
+    for problem in (
+        "FRONTDOOR_SECRET_KEY is required",
+        "TWILIO_AUTH_TOKEN is the sandbox's token",
+        "FRONTDOOR_TWILIO_API_URL points at the sandbox",
+        "FRONTDOOR_PUBLIC_URL must use https",
+    ):
+        assert problem in message
+    monkeypatch.setenv("FRONTDOOR_SECRET_KEY", "signing-secret-value-" * 2)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "real-token-value")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    for secret in ("signing-secret-value", "real-token-value", "db-password-1"):
+        assert secret not in str(error.value)
     monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "https://services.example.gov")
-    with pytest.raises(SettingsError, match="FRONTDOOR_SECRET_KEY is required"):
-        load_settings()
-    monkeypatch.setenv("FRONTDOOR_SECRET_KEY", "x" * 40)
-    with pytest.raises(SettingsError, match="TWILIO_AUTH_TOKEN must be set"):
-        load_settings()
+    monkeypatch.setenv("FRONTDOOR_TWILIO_API_URL", "https://api.twilio.com")
+    assert load_settings().env == "production"
 
 
 def test_secret_values_are_never_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,3 +84,16 @@ def test_development_secret_is_made_once_and_kept(tmp_path: object) -> None:
     first = settings.secret()
     assert len(first) >= 40
     assert Settings(var_dir=tmp_path).secret() == first  # type: ignore[arg-type]
+
+
+def test_a_misspelt_variable_is_pointed_out() -> None:
+    env = {**os.environ, "FRONTDOOR_PORTT": "9000"}
+    result = subprocess.run(
+        [sys.executable, "-m", "portal", "check"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "FRONTDOOR_PORTT is not a setting (did you mean FRONTDOOR_PORT?)" in result.stderr

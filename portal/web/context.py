@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from portal.settings import Settings
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+HTML_CACHING = [(b"vary", b"Accept-Language, Cookie"), (b"cache-control", b"private, no-cache")]
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 log = structlog.get_logger(component="access")
 
@@ -90,6 +91,12 @@ class RequestContext:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.extend(self.headers)
+                if any(
+                    name == b"content-type" and value.startswith(b"text/html")
+                    for name, value in headers
+                ):
+                    # Pages depend on language and cookies and carry a CSRF token: never shared.
+                    headers.extend(HTML_CACHING)
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.append((b"content-language", locale.encode()))
                 message["headers"] = headers
