@@ -42,6 +42,9 @@ from portal.web.templating import build_environment, template_engine
 
 SESSION_COOKIE = "frontdoor_session"
 CSRF_COOKIE = "frontdoor_csrf"
+# Routes that neither read nor write sessions or forms: no cookie on them (static files are
+# cached publicly for a year, so a Set-Cookie there could hand one visitor's cookie to another).
+NO_COOKIES = ["^/static/", "^/healthz$", "^/readyz$", "^/schema"]
 
 
 def _session_store(settings: Settings) -> Store:
@@ -114,6 +117,7 @@ def create_app(settings: Settings) -> Litestar:
                 secure=settings.cookies_secure,
                 httponly=True,
                 samesite="lax",
+                exclude=NO_COOKIES,
             ).middleware
         ],
         csrf_config=CSRFConfig(
@@ -123,8 +127,7 @@ def create_app(settings: Settings) -> Litestar:
             cookie_httponly=True,
             cookie_samesite="lax",
             header_name="x-csrftoken",
-            # GET-only routes that render no form: no CSRF cookie to mint.
-            exclude=["/schema", "/healthz", "/readyz", "/static"],
+            exclude=NO_COOKIES,
         ),
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=512, gzip_compress_level=6, exclude=["/static"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -125,3 +126,22 @@ def test_the_api_description_is_served_without_third_party_viewers(web: TestClie
     assert web.get("/schema/openapi.json").json()["info"]["title"] == "Front Door portal API"
     for viewer in ("/schema/swagger", "/schema/redoc", "/schema/elements"):
         assert web.get(viewer).status_code == 404
+
+
+def test_a_session_id_the_browser_made_up_is_never_adopted(portal: TestClient[Any]) -> None:
+    portal.cookies.set("frontdoor_session", "chosen-by-an-attacker")
+    response = give_feedback(portal, "/privacy")
+    issued = [
+        cookie.split(";")[0].split("=", 1)[1]
+        for cookie in response.headers.get_list("set-cookie")
+        if cookie.startswith("frontdoor_session=")
+    ]
+    assert issued and issued[-1] != "chosen-by-an-attacker"
+    assert "Thank you for your feedback." in portal.get("/privacy").text
+
+
+def test_static_files_and_probes_never_carry_a_cookie(portal: TestClient[Any]) -> None:
+    give_feedback(portal, "/")  # this browser now has a session
+    css = next(url for url in re.findall(r'href="(/static/[^"]+\.css)"', portal.get("/").text))
+    for path in (css, "/healthz", "/readyz"):
+        assert "set-cookie" not in portal.get(path).headers, path

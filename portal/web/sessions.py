@@ -1,9 +1,11 @@
 """Server-side sessions: the cookie holds an opaque id, the data lives in the store.
 
-Litestar's backend stores a session for every request, even one that came without a session
-cookie and put nothing in its session: for anonymous visitors (most of them) that is one stored
-empty session and one Set-Cookie per page view, and pages that cannot be cached. Ours starts a
-session only when something is put in it.
+Two changes to Litestar's backend:
+- it stores a session for every request, even one that came without a cookie and kept nothing:
+  one store write and one Set-Cookie per anonymous page view, and pages that cannot be cached.
+  Ours starts a session only when something is kept in it, and ends it when it is emptied;
+- it adopts any id a browser sends, so an attacker could plant an id and wait for the victim to
+  sign in (session fixation). Ours issues a fresh id whenever the cookie's id is not in the store.
 """
 
 from __future__ import annotations
@@ -16,18 +18,31 @@ from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
-from litestar.types import Message, ScopeSession
+from litestar.types import Empty, Message, ScopeSession
+
+_FRESH_ID = "frontdoor_fresh_session_id"
+AnyConnection = ASGIConnection[Any, Any, Any, Any]
 
 
 class QuietSessionBackend(ServerSideSessionBackend):
+    async def load_from_connection(self, connection: AnyConnection) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        if not data and connection.cookies.get(self.config.key):
+            # An id we did not issue, or one that expired: never adopt it.
+            connection.scope["state"][_FRESH_ID] = self.generate_session_id()
+        return data
+
+    def get_session_id(self, connection: AnyConnection) -> str:
+        fresh: str | None = connection.scope["state"].get(_FRESH_ID)
+        return fresh or super().get_session_id(connection)
+
     async def store_in_message(
-        self,
-        scope_session: ScopeSession,
-        message: Message,
-        connection: ASGIConnection[Any, Any, Any, Any],
+        self, scope_session: ScopeSession, message: Message, connection: AnyConnection
     ) -> None:
-        if not scope_session and self.config.key not in connection.cookies:
-            return
+        if not scope_session:
+            if self.config.key not in connection.cookies:
+                return
+            scope_session = Empty  # emptied, or unknown: remove it and expire the cookie
         await super().store_in_message(scope_session, message, connection)
 
 
