@@ -33,6 +33,7 @@ RUN mkdir var && chown frontdoor:frontdoor var
 USER frontdoor
 ENV PATH=/app/.venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
+    FRONTDOOR_ENV=production \
     FRONTDOOR_HOST=0.0.0.0 \
     FRONTDOOR_PORT=8000
 EXPOSE 8000

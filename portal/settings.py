@@ -7,7 +7,9 @@ in the middle of a request.
 from __future__ import annotations
 
 import difflib
+import os
 import secrets
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
@@ -97,8 +99,10 @@ class Settings(BaseSettings):
         if self.env != "production":
             return self
         problems = []
-        if self.secret_key is None:
-            problems.append("FRONTDOOR_SECRET_KEY is required in production")
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
+            problems.append(
+                "FRONTDOOR_SECRET_KEY of at least 32 characters is required in production"
+            )
         if self.twilio_auth_token.get_secret_value() == SANDBOX_TWILIO_AUTH_TOKEN:
             problems.append("TWILIO_AUTH_TOKEN is the sandbox's token: set the real one")
         if self.twilio_api_url == SANDBOX_TWILIO_API_URL:
@@ -117,14 +121,24 @@ class Settings(BaseSettings):
         return self.public_url.startswith("https://")
 
     def secret(self) -> str:
-        """The signing secret; in development one is made once and kept under var/."""
+        """The signing secret; outside production one is made once and kept under var/.
+
+        Several workers start at once: the first to create the file writes it, the others read it.
+        """
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         path = self.var_dir / "secret_key"
-        if not path.exists():
-            self.var_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            for _ in range(50):  # the writer may not have finished
+                if value := path.read_text().strip():
+                    return value
+                time.sleep(0.01)
+            raise
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
         return path.read_text().strip()
 
 

@@ -75,3 +75,25 @@ def test_a_server_error_shows_a_reference_and_never_a_trace(
     assert response.headers["x-request-id"] in response.text
     for leak in ("Traceback", "page_feedback", "UndefinedTable", "sqlalchemy", "psycopg"):
         assert leak not in response.text
+
+
+def test_server_errors_are_reported_with_console_logs_too(
+    portal_factory: Any, fresh_database: Any
+) -> None:
+    portal = portal_factory(database_url=fresh_database("sqlite"), log_json=False)
+    response = give_feedback(portal, "/")
+    assert response.status_code == 500
+    assert "Sorry, there is a problem with the service" in response.text
+
+
+def test_the_error_page_still_answers_when_templates_fail(
+    portal_factory: Any, tmp_path: Any
+) -> None:
+    portal = portal_factory(templates_dir=tmp_path)  # no templates at all
+    page = portal.get("/no/such/page", headers={"accept-language": "ar"})
+    assert page.status_code == 404
+    assert '<html lang="ar" dir="rtl">' in page.text
+    assert "الصفحة غير موجودة" in page.text
+    broken = portal.get("/")
+    assert broken.status_code == 500
+    assert "Traceback" not in broken.text and "TemplateNotFound" not in broken.text

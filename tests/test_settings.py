@@ -40,7 +40,7 @@ def test_production_refuses_the_sandbox_and_never_echoes_secrets(
         load_settings()
     message = str(error.value)
     for problem in (
-        "FRONTDOOR_SECRET_KEY is required",
+        "FRONTDOOR_SECRET_KEY of at least 32 characters is required",
         "TWILIO_AUTH_TOKEN is the sandbox's token",
         "FRONTDOOR_TWILIO_API_URL points at the sandbox",
         "FRONTDOOR_PUBLIC_URL must use https",
@@ -97,3 +97,19 @@ def test_a_misspelt_variable_is_pointed_out() -> None:
     )
     assert result.returncode == 0
     assert "FRONTDOOR_PORTT is not a setting (did you mean FRONTDOOR_PORT?)" in result.stderr
+
+
+def test_workers_starting_together_share_one_development_secret(tmp_path: object) -> None:
+    code = (
+        "import sys; from portal.settings import Settings; "
+        "print(Settings(var_dir=sys.argv[1]).secret())"
+    )
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    secrets = {worker.communicate()[0].strip() for worker in workers}
+    assert len(secrets) == 1 and len(secrets.pop()) >= 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600  # type: ignore[operator]

@@ -6,14 +6,15 @@ staff can find the log line.
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
-from litestar.response import Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from portal.i18n import current_locale, text_direction
 from portal.i18n import lazy_gettext as _l
 from portal.web.context import current_request_id
 
@@ -91,14 +92,28 @@ def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[
         # htmx swaps the message into the element the citizen acted on (see htmx-config).
         template = "partials/error_inline.html"
         headers["HX-Reswap"] = "innerHTML"
-    return Template(
-        template_name=template,
-        context={
-            "title": str(title),
-            "body": str(body),
-            "status": status,
-            "request_id": current_request_id() if status >= 500 else None,
-        },
-        status_code=status,
-        headers=headers,
+    context = {
+        "title": str(title),
+        "body": str(body),
+        "request_id": current_request_id() if status >= 500 else None,
+    }
+    engine = request.app.template_engine
+    try:
+        if engine is None:
+            raise LookupError("no template engine")
+        html = engine.get_template(template).render(**context, request=request)
+    except Exception as error:
+        log.error("error_page_failed", template=template, exc_info=error)
+        html = _plain_page(context)
+    return Response(content=html, status_code=status, media_type=MediaType.HTML, headers=headers)
+
+
+def _plain_page(context: dict[str, Any]) -> str:
+    """The error page without templates, for when they are what failed."""
+    language = current_locale()
+    parts = [escape(context["title"]), escape(context["body"]), escape(context["request_id"] or "")]
+    return (
+        f'<!DOCTYPE html><html lang="{language}" dir="{text_direction(language)}"><head>'
+        f'<meta charset="utf-8"><title>{parts[0]}</title></head><body><main>'
+        f"<h1>{parts[0]}</h1><p>{parts[1]}</p><p>{parts[2]}</p></main></body></html>"
     )
