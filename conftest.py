@@ -60,6 +60,7 @@ class Sandbox:
     def reset(self) -> None:
         httpx.delete(f"{self.url}/_sandbox/faults").raise_for_status()
         httpx.delete(f"{self.url}/mail/messages").raise_for_status()
+        httpx.delete(f"{self.url}/_sandbox/requests").raise_for_status()
 
     def set_fault(self, backend: str, **switches: Any) -> None:
         httpx.put(f"{self.url}/_sandbox/faults/{backend}", json=switches).raise_for_status()
@@ -176,6 +177,7 @@ def make_settings(tmp_path: Path, sandbox: Sandbox) -> Callable[..., Settings]:
             "twilio_api_url": f"{sandbox.url}/twilio",
             "smtp_port": sandbox.smtp_port,
             "backend_timeout_seconds": 2.0,
+            "readiness_cache_seconds": 0,
         }
         values.update(overrides)
         return Settings(**values)

@@ -21,6 +21,7 @@ from litestar.stores.base import Store
 from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from backend_clients.http import ClientConfig
@@ -28,7 +29,7 @@ from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.twilio import TwilioClient
 from portal.database import make_engine, provide_session
 from portal.feedback.routes import answered, give_feedback
-from portal.health.routes import healthz, readyz
+from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.routes import switch_language
 from portal.logs import configure_logging
@@ -82,6 +83,19 @@ def create_app(settings: Settings) -> Litestar:
                 settings.smtp_host, settings.smtp_port, timeout=settings.backend_timeout_seconds
             )
         )
+
+        async def database() -> None:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        app.state.readiness = Readiness(
+            {
+                "database": database,
+                "messaging": app.state.twilio.fetch_account,
+                "mail": app.state.mail.ping,
+            },
+            max_age=settings.readiness_cache_seconds,
+        )
         try:
             yield
         finally:
@@ -97,6 +111,7 @@ def create_app(settings: Settings) -> Litestar:
             switch_language,
             give_feedback,
             healthz,
+            healthz_head,
             readyz,
             static_file,
         ],

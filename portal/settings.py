@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=8025, ge=1, le=65535)
     backend_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    readiness_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     @field_validator("public_url", "twilio_api_url")
     @classmethod

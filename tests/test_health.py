@@ -55,3 +55,17 @@ def test_a_slow_backend_makes_readiness_fail_within_its_timeout(
 def test_the_request_id_reaches_the_backends(portal: TestClient[Any], sandbox: Sandbox) -> None:
     portal.get("/readyz", headers={"x-request-id": "probe-7f3a9c21"})
     assert "probe-7f3a9c21" in {item["request_id"] for item in sandbox.requests("twilio")}
+
+
+def test_readiness_checks_run_at_most_once_per_period(
+    portal_factory: Any, sandbox: Sandbox
+) -> None:
+    portal = portal_factory(readiness_cache_seconds=60)
+    for _ in range(5):
+        assert portal.get("/readyz").status_code == 200
+    assert len(sandbox.requests("twilio")) == 1
+
+
+def test_monitors_may_use_head(web: TestClient[Any]) -> None:
+    response = web.head("/healthz")
+    assert response.status_code == 200 and response.content == b""

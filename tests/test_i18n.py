@@ -58,6 +58,16 @@ def test_the_switcher_never_sends_people_to_another_site(web: TestClient[Any], t
     assert response.headers["location"] == "/"
 
 
+@pytest.mark.parametrize(
+    "cookie", ['x={"a": 1}; frontdoor_lang=ar', "a=b c; frontdoor_lang=ar", "frontdoor_lang=ar"]
+)
+def test_the_language_cookie_survives_other_sites_malformed_cookies(
+    web: TestClient[Any], cookie: str
+) -> None:
+    page = web.get("/", headers={"cookie": cookie, "accept-language": "en"})
+    assert '<html lang="ar" dir="rtl"' in page.text
+
+
 def test_an_unknown_language_is_not_found(web: TestClient[Any]) -> None:
     assert web.get("/language/xx", follow_redirects=False).status_code == 404
 

@@ -28,7 +28,14 @@ def test_assets_are_fingerprinted_and_cached_as_immutable(web: TestClient[Any]) 
 
 
 @pytest.mark.parametrize(
-    ("accepts", "encoding"), [("br, gzip", "br"), ("gzip", "gzip"), ("identity", None)]
+    ("accepts", "encoding"),
+    [
+        ("br, gzip", "br"),
+        ("gzip", "gzip"),
+        ("identity", None),
+        ("br;q=0, gzip", "gzip"),
+        ("gzip;q=0", None),
+    ],
 )
 def test_assets_are_served_precompressed_as_the_browser_accepts(
     web: TestClient[Any], accepts: str, encoding: str | None

@@ -70,6 +70,11 @@ def list_requests(
     return {"requests": found}
 
 
+@delete("/_sandbox/requests", status_code=204, sync_to_thread=False)
+def clear_requests(request: Request[Any, Any, Any]) -> None:
+    request.app.state.sandbox.requests.clear()
+
+
 def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     sandbox = SandboxState()
@@ -94,6 +99,7 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             set_fault,
             reset_faults,
             list_requests,
+            clear_requests,
             TwilioController,
             MailController,
         ],

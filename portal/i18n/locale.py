@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from functools import cache
-from http.cookies import CookieError, SimpleCookie
 
 from babel import Locale
 
@@ -71,15 +70,19 @@ def negotiate(accept_language: str) -> str:
     return str(match.language) if match else DEFAULT_LANGUAGE
 
 
+def cookie_value(cookie_header: str, name: str) -> str | None:
+    """One cookie's value, read pair by pair so that another site's malformed cookie on the same
+    domain cannot hide ours (the standard library's parser stops at the first bad one)."""
+    for pair in cookie_header.split(";"):
+        key, _, value = pair.strip().partition("=")
+        if key == name:
+            return value.strip().strip('"')
+    return None
+
+
 def locale_for_request(cookie_header: str, accept_language: str) -> str:
     """The language for a request, given its raw Cookie and Accept-Language headers."""
-    if LANGUAGE_COOKIE in cookie_header:
-        cookies: SimpleCookie = SimpleCookie()
-        try:
-            cookies.load(cookie_header)
-        except CookieError:
-            cookies.clear()
-        chosen = cookies.get(LANGUAGE_COOKIE)
-        if chosen is not None and chosen.value in LANGUAGES:
-            return chosen.value
+    chosen = cookie_value(cookie_header, LANGUAGE_COOKIE)
+    if chosen in LANGUAGES:
+        return str(chosen)
     return negotiate(accept_language)

@@ -75,8 +75,10 @@ class RequestContext:
         incoming = raw.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
         request_id_var.set(request_id)
+        # HTTP/2 may split cookies over several headers.
+        cookies = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
         locale = locale_for_request(
-            cookie_header=raw.get(b"cookie", b"").decode("latin-1"),
+            cookie_header=cookies.decode("latin-1"),
             accept_language=raw.get(b"accept-language", b"").decode("latin-1"),
         )
         use_locale(locale)

@@ -57,6 +57,17 @@ class StaticFiles:
         return f"/static/{self.names[name]}"
 
 
+def accepted_encodings(header: str) -> set[str]:
+    """Content codings an Accept-Encoding header allows (those with q=0 are refused)."""
+    allowed = set()
+    for part in header.lower().split(","):
+        coding, _, params = part.strip().partition(";")
+        quality = params.strip().removeprefix("q=")
+        if coding and quality not in {"0", "0.0", "0.00", "0.000"}:
+            allowed.add(coding.strip())
+    return allowed
+
+
 @get("/static/{name:str}", include_in_schema=False)
 async def static_file(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     """Serve one built asset, pre-compressed when the browser accepts it."""
@@ -64,7 +75,7 @@ async def static_file(request: Request[Any, Any, Any], name: FromPath[str]) -> R
     asset = static.files.get(name)
     if asset is None:
         raise NotFoundException()
-    accepted = request.headers.get("accept-encoding", "")
+    accepted = accepted_encodings(request.headers.get("accept-encoding", ""))
     headers = {"cache-control": IMMUTABLE, "vary": "Accept-Encoding"}
     body = asset.raw
     if "br" in accepted:
