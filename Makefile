@@ -2,6 +2,7 @@
 #   make run    install, migrate, build assets and start everything on http://127.0.0.1:8000
 #   make test   install (browser included) and run every check and test
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -ec
 .DEFAULT_GOAL := help
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy

@@ -40,7 +40,7 @@ def base_url(
         **os.environ,
         "FRONTDOOR_ENV": "test",
         "FRONTDOOR_PORT": str(port),
-        "FRONTDOOR_WORKERS": "1",
+        "FRONTDOOR_WORKERS": "2",  # as in production: workers share the secret and sessions
         "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "FRONTDOOR_DATABASE_URL": database,
         "FRONTDOOR_VAR_DIR": str(tmp_path_factory.mktemp("var")),

@@ -33,16 +33,15 @@ from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.routes import switch_language
 from portal.logs import configure_logging
-from portal.pages.routes import accessibility, cookies, home, privacy
+from portal.pages.routes import pages
 from portal.settings import Settings
 from portal.web.context import RequestContext, backend_headers
+from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
 from portal.web.errors import error_response
 from portal.web.sessions import SessionConfig
 from portal.web.static import StaticFiles, static_file
 from portal.web.templating import build_environment, template_engine
 
-SESSION_COOKIE = "frontdoor_session"
-CSRF_COOKIE = "frontdoor_csrf"
 # Routes that neither read nor write sessions or forms: no cookie on them (static files are
 # cached publicly for a year, so a Set-Cookie there could hand one visitor's cookie to another).
 NO_COOKIES = ["^/static/", "^/healthz$", "^/readyz$", "^/schema"]
@@ -104,10 +103,7 @@ def create_app(settings: Settings) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            home,
-            accessibility,
-            privacy,
-            cookies,
+            pages,
             switch_language,
             give_feedback,
             healthz,

@@ -86,11 +86,15 @@ def test_every_message_is_translated_with_the_same_placeholders(language: str) -
         if not message.id:
             continue
         translated = catalogue.get(message.id, message.context)
-        assert translated is not None and translated.string, (
-            f"{language}: untranslated {message.id!r}"
-        )
+        assert translated is not None, f"{language}: missing {message.id!r}"
         assert "fuzzy" not in translated.flags, f"{language}: fuzzy {message.id!r}"
-        assert set(PLACEHOLDER.findall(translated.string)) == set(PLACEHOLDER.findall(message.id))
+        sources = message.id if isinstance(message.id, tuple) else (message.id,)
+        forms = translated.string if isinstance(translated.string, tuple) else (translated.string,)
+        # Every plural form the language has (Arabic: six), each with the message's placeholders.
+        assert len(forms) == (catalogue.num_plurals if message.pluralizable else 1)
+        for form in forms:
+            assert form, f"{language}: untranslated {message.id!r}"
+            assert set(PLACEHOLDER.findall(form)) == set(PLACEHOLDER.findall(sources[-1])), form
 
 
 def test_the_message_template_matches_the_code(tmp_path: Path) -> None:

@@ -43,7 +43,12 @@ class MailClient:
             try:
                 smtp.send_message(message)
             except smtplib.SMTPRecipientsRefused as error:
-                raise BackendUnavailable(f"mail: recipients refused ({error})") from error
+                codes = [code for code, _ in error.recipients.values()]
+                if all(400 <= code < 500 for code in codes):
+                    raise BackendUnavailable(f"mail: recipients deferred ({codes})") from error
+                raise BackendRejected(
+                    f"mail: recipients refused ({codes})", status_code=max(codes)
+                ) from error
             except smtplib.SMTPResponseException as error:
                 if 400 <= error.smtp_code < 500:
                     raise BackendUnavailable(f"mail: try later ({error.smtp_code})") from error

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from litestar import get
+from litestar import Router, get
+from litestar.di import NamedDependency
 from litestar.response import Template
 
 from portal.i18n import lazy_gettext as _l
+from portal.i18n.locale import LANGUAGE_COOKIE
+from portal.settings import Settings
+from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
 
 # Until the service catalogue lands, the home page introduces the flagship services.
 FLAGSHIP_SERVICES = (
@@ -50,5 +54,17 @@ async def privacy() -> Template:
 
 
 @get("/cookies", name="cookies")
-async def cookies() -> Template:
-    return Template("pages/cookies.html")
+async def cookies(settings: NamedDependency[Settings]) -> Template:
+    names = {
+        "language": LANGUAGE_COOKIE,
+        "session": SESSION_COOKIE,
+        "csrf": CSRF_COOKIE,
+        "session_minutes": settings.session_idle_seconds // 60,
+    }
+    return Template("pages/cookies.html", context={"cookies": names})
+
+
+# HTML pages are for people; the OpenAPI document describes the JSON API only.
+pages = Router(
+    path="/", route_handlers=[home, accessibility, privacy, cookies], include_in_schema=False
+)
