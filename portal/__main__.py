@@ -3,15 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.settings import SettingsError, load_settings, unknown_variables
 
 
+async def _verify_audit(database_url: str) -> int:
+    """Exit 0 when the audit chain is intact, 1 with the first bad entry otherwise."""
+    from portal.audit import verify_chain
+    from portal.database import make_engine
+
+    engine = make_engine(database_url)
+    async with AsyncSession(engine) as db:
+        report = await verify_chain(db)
+    await engine.dispose()
+    if report.intact:
+        print(f"audit chain intact: {report.entries} entries")
+        return 0
+    print(f"audit chain BROKEN at entry {report.broken_at}: {report.reason}", file=sys.stderr)
+    return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal")
-    parser.add_argument("command", choices=["check", "serve"])
+    parser.add_argument("command", choices=["check", "serve", "audit-verify"])
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -20,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for warning in unknown_variables(os.environ):
         print(f"warning: {warning}", file=sys.stderr)
+    if args.command == "audit-verify":
+        return asyncio.run(_verify_audit(settings.database_url))
     if args.command == "check":
         print(f"settings ok: {settings.env}, database {settings.database_url.split('://')[0]}")
         return 0

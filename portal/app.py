@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from backend_clients.http import ClientConfig
 from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.twilio import TwilioClient
+from portal.audit import AuditLog
 from portal.database import make_engine, provide_session
 from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
@@ -68,6 +69,7 @@ def create_app(settings: Settings) -> Litestar:
         engine = make_engine(settings.database_url)
         app.state.db_engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        app.state.audit = AuditLog(app.state.sessionmaker)
         app.state.twilio = TwilioClient(
             ClientConfig(
                 base_url=settings.twilio_api_url,

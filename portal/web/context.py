@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from portal.settings import Settings
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+client_ip_var: ContextVar[str | None] = ContextVar("client_ip", default=None)
 HTML_CACHING = [(b"vary", b"Accept-Language, Cookie"), (b"cache-control", b"private, no-cache")]
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 log = structlog.get_logger(component="access")
@@ -32,6 +33,11 @@ log = structlog.get_logger(component="access")
 def current_request_id() -> str:
     """The id of the request being served ("-" outside a request)."""
     return request_id_var.get()
+
+
+def current_client_ip() -> str | None:
+    """The address the request came from (the proxy's, until trusted proxies are configured)."""
+    return client_ip_var.get()
 
 
 def backend_headers() -> dict[str, str]:
@@ -75,6 +81,8 @@ class RequestContext:
         incoming = raw.get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
         request_id_var.set(request_id)
+        client = scope.get("client")
+        client_ip_var.set(client[0] if client else None)
         # HTTP/2 may split cookies over several headers.
         cookies = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
         locale = locale_for_request(

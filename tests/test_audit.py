@@ -1,0 +1,120 @@
+"""The audit trail is append-only and any change to it is detected."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from conftest import migrate
+from portal.audit import AuditLog, verify_chain
+from portal.database import make_engine
+
+UNTRIGGER = {
+    "postgresql": ["ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only"],
+    "sqlite": ["DROP TRIGGER audit_events_no_update", "DROP TRIGGER audit_events_no_delete"],
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def audit_database(
+    request: pytest.FixtureRequest, fresh_database: Callable[[str], str]
+) -> tuple[str, str]:
+    url = fresh_database(request.param)
+    migrate(url)
+    return request.param, url
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+async def _write(url: str, count: int, concurrently: bool = False) -> None:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    engine = make_engine(url)
+    audit = AuditLog(async_sessionmaker(engine, expire_on_commit=False))
+    calls = [
+        audit.record("sign_in", actor=f"citizen:{n}", subject=f"citizen:{n}", method="oidc")
+        for n in range(count)
+    ]
+    if concurrently:
+        await asyncio.gather(*calls)
+    else:
+        for call in calls:
+            await call
+    await engine.dispose()
+
+
+async def _verify(url: str) -> Any:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    engine = make_engine(url)
+    async with AsyncSession(engine) as db:
+        report = await verify_chain(db)
+    await engine.dispose()
+    return report
+
+
+async def _execute(url: str, *statements: str) -> None:
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        for statement in statements:
+            await connection.execute(text(statement))
+    await engine.dispose()
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(audit_database: tuple[str, str]) -> None:
+    _, url = audit_database
+    run(_write(url, 20, concurrently=True))
+    report = run(_verify(url))
+    assert report.intact and report.entries == 20
+
+
+def test_rows_cannot_be_changed_or_removed(audit_database: tuple[str, str]) -> None:
+    _, url = audit_database
+    run(_write(url, 2))
+    for statement in ("UPDATE audit_events SET actor = 'someone else'", "DELETE FROM audit_events"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            run(_execute(url, statement))
+
+
+def test_a_changed_row_is_detected(audit_database: tuple[str, str]) -> None:
+    kind, url = audit_database
+    run(_write(url, 5))
+    run(
+        _execute(
+            url, *UNTRIGGER[kind], "UPDATE audit_events SET actor = 'citizen:999' WHERE id = 3"
+        )
+    )
+    report = run(_verify(url))
+    assert report.broken_at == 3
+    assert "changed" in report.reason
+
+
+def test_a_removed_row_is_detected(audit_database: tuple[str, str]) -> None:
+    kind, url = audit_database
+    run(_write(url, 5))
+    run(_execute(url, *UNTRIGGER[kind], "DELETE FROM audit_events WHERE id = 2"))
+    report = run(_verify(url))
+    assert report.broken_at == 3
+    assert "removed" in report.reason
+
+
+def test_the_verify_command_exits_non_zero_on_tampering(audit_database: tuple[str, str]) -> None:
+    kind, url = audit_database
+    run(_write(url, 3))
+    env = {**os.environ, "FRONTDOOR_DATABASE_URL": url}
+    command = [sys.executable, "-m", "portal", "audit-verify"]
+    intact = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert intact.returncode == 0 and "intact: 3 entries" in intact.stdout
+    run(_execute(url, *UNTRIGGER[kind], "UPDATE audit_events SET details = '{}' WHERE id = 1"))
+    broken = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert broken.returncode == 1 and "BROKEN at entry 1" in broken.stderr
