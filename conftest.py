@@ -61,6 +61,13 @@ class Sandbox:
         httpx.delete(f"{self.url}/_sandbox/faults").raise_for_status()
         httpx.delete(f"{self.url}/mail/messages").raise_for_status()
         httpx.delete(f"{self.url}/_sandbox/requests").raise_for_status()
+        for issuer in ("citizen", "staff"):
+            self.tamper(issuer, None)
+
+    def tamper(self, issuer: str, mode: str | None) -> None:
+        """Make the provider's next ID tokens wrong on purpose (None: right again)."""
+        url = f"{self.url}/_sandbox/oidc/{issuer}/tamper"
+        httpx.put(url, json={"mode": mode}).raise_for_status()
 
     def set_fault(self, backend: str, **switches: Any) -> None:
         httpx.put(f"{self.url}/_sandbox/faults/{backend}", json=switches).raise_for_status()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from backend_clients.sandbox.faults import Fault, FaultMiddleware, SandboxState
 from backend_clients.sandbox.mail import MailController, MailState, start_smtp
+from backend_clients.sandbox.oidc import OIDCController, make_issuers, set_tamper
 from backend_clients.sandbox.twilio import TwilioController, TwilioState
 
 # The same documented local defaults as the portal's (README); set the variables to change both.
@@ -101,6 +102,8 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             list_requests,
             clear_requests,
             TwilioController,
+            OIDCController,
+            set_tamper,
             MailController,
         ],
         lifespan=[smtp],
@@ -109,6 +112,7 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     app.state.sandbox = sandbox
     app.state.mail = mail
     app.state.twilio = twilio
+    app.state.oidc = make_issuers()
     app.asgi_handler = FaultMiddleware(app.asgi_handler, sandbox)
     return app
 

@@ -13,10 +13,10 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-BACKENDS = ("twilio", "mail")
+BACKENDS = ("twilio", "mail", "oidc")
 # Backends whose contract is HTTP; mail's is SMTP, so its switches act there (the JSON list of
 # received mail is the tester's view and stays readable).
-HTTP_BACKENDS = ("twilio",)
+HTTP_BACKENDS = ("twilio", "oidc")
 
 
 @dataclass
