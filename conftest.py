@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,12 @@ ROOT = Path(__file__).resolve().parent
 POSTGRES_URL = os.environ.get(
     "FRONTDOOR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: Playwright's sync API holds the main thread's event loop from then on,
+    which the async tests and asyncio.run calls of the other suites cannot share."""
+    items.sort(key=lambda item: item.nodeid.startswith("e2e/"))
 
 
 def free_port() -> int:
@@ -113,16 +121,28 @@ def sandbox(sandbox_process: Sandbox) -> Iterator[Sandbox]:
     sandbox_process.reset()
 
 
+def in_thread(function: Callable[..., Any], *args: Any) -> Any:
+    """Run blocking work that uses asyncio.run (Alembic, test queries) in a thread of its own,
+    since Playwright's sync API keeps an event loop running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function, *args).result()
+
+
+def run_async(coroutine: Any) -> Any:
+    """asyncio.run, safe to call from any test."""
+    return in_thread(asyncio.run, coroutine)
+
+
 def migrate(url: str, revision: str = "head") -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
-    command.upgrade(config, revision)
+    in_thread(command.upgrade, config, revision)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
     config = Config(str(ROOT / "alembic.ini"))
     config.attributes["database_url"] = url
-    command.downgrade(config, revision)
+    in_thread(command.downgrade, config, revision)
 
 
 @pytest.fixture(scope="session")
@@ -185,6 +205,7 @@ def make_settings(tmp_path: Path, sandbox: Sandbox) -> Callable[..., Settings]:
             "smtp_port": sandbox.smtp_port,
             "backend_timeout_seconds": 2.0,
             "readiness_cache_seconds": 0,
+            "citizen_oidc_issuer": f"{sandbox.url}/oidc/citizen",
         }
         values.update(overrides)
         return Settings(**values)

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from backend_clients.http import ClientConfig
 from backend_clients.mail import MailClient, SmtpConfig
+from backend_clients.oidc import OIDCClient, OIDCConfig
 from backend_clients.twilio import TwilioClient
 from portal.audit import AuditLog
 from portal.database import make_engine, provide_session
@@ -33,12 +34,14 @@ from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.routes import switch_language
+from portal.identity.routes import identity
+from portal.identity.service import SignInRequired, signed_in
 from portal.logs import configure_logging
 from portal.pages.routes import pages
 from portal.settings import Settings
 from portal.web.context import RequestContext, backend_headers
 from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
-from portal.web.errors import error_response
+from portal.web.errors import error_response, to_sign_in
 from portal.web.sessions import SessionConfig
 from portal.web.static import StaticFiles, static_file
 from portal.web.templating import build_environment, template_engine
@@ -62,6 +65,7 @@ def create_app(settings: Settings) -> Litestar:
     static = StaticFiles(settings.static_dir)
     environment = build_environment(settings, static)
     environment.globals["feedback_answered"] = answered
+    environment.globals["signed_in"] = signed_in
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
 
     @asynccontextmanager
@@ -78,6 +82,16 @@ def create_app(settings: Settings) -> Litestar:
                 auth=(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value()),
             ),
             account_sid=settings.twilio_account_sid,
+        )
+        app.state.citizen_oidc = OIDCClient(
+            ClientConfig(
+                base_url=settings.citizen_oidc_issuer, timeout=timeout, headers=backend_headers
+            ),
+            OIDCConfig(
+                issuer=settings.citizen_oidc_issuer,
+                client_id=settings.citizen_oidc_client_id,
+                client_secret=settings.citizen_oidc_client_secret.get_secret_value(),
+            ),
         )
         app.state.mail = MailClient(
             SmtpConfig(
@@ -101,11 +115,23 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await app.state.twilio.aclose()
+            await app.state.citizen_oidc.aclose()
             await engine.dispose()
 
+    session_config = SessionConfig(
+        key=SESSION_COOKIE,
+        store="sessions",
+        max_age=settings.session_idle_seconds,
+        renew_on_access=True,
+        secure=settings.cookies_secure,
+        httponly=True,
+        samesite="lax",
+        exclude=NO_COOKIES,
+    )
     app = Litestar(
         route_handlers=[
             pages,
+            identity,
             switch_language,
             give_feedback,
             healthz,
@@ -121,18 +147,7 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(instance=template_engine(environment)),
         plugins=[HTMXPlugin()],
         stores={"sessions": _session_store(settings)},
-        middleware=[
-            SessionConfig(
-                key=SESSION_COOKIE,
-                store="sessions",
-                max_age=settings.session_idle_seconds,
-                renew_on_access=True,
-                secure=settings.cookies_secure,
-                httponly=True,
-                samesite="lax",
-                exclude=NO_COOKIES,
-            ).middleware
-        ],
+        middleware=[session_config.middleware],
         csrf_config=CSRFConfig(
             secret=settings.secret(),
             cookie_name=CSRF_COOKIE,
@@ -145,7 +160,7 @@ def create_app(settings: Settings) -> Litestar:
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=512, gzip_compress_level=6, exclude=["/static"]
         ),
-        exception_handlers={Exception: error_response},
+        exception_handlers={SignInRequired: to_sign_in, Exception: error_response},
         openapi_config=OpenAPIConfig(
             title="Front Door portal API",
             version="0.1.0",
@@ -159,6 +174,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     app.state.static = static
+    app.state.session_config = session_config
     # Outermost: every request, matched route or not, gets an id, a locale and security headers.
     app.asgi_handler = RequestContext(app.asgi_handler, settings)
     return app

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - documented local default, not a secret
 SANDBOX_TWILIO_API_URL = "http://127.0.0.1:8100/twilio"
+SANDBOX_CITIZEN_ISSUER = "http://127.0.0.1:8100/oidc/citizen"
+SANDBOX_CITIZEN_SECRET = "sandbox-citizen-secret"  # noqa: S105 - documented local default
 
 
 # Read under Twilio's own variable names, without the FRONTDOOR_ prefix.
@@ -62,6 +64,10 @@ class Settings(BaseSettings):
     hsts_seconds: int = Field(default=0, ge=0)
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     session_idle_seconds: int = Field(default=30 * 60, ge=60)
+    session_absolute_seconds: int = Field(default=12 * 3600, ge=60)
+    citizen_oidc_issuer: str = SANDBOX_CITIZEN_ISSUER
+    citizen_oidc_client_id: str = "frontdoor-portal"
+    citizen_oidc_client_secret: SecretStr = SecretStr(SANDBOX_CITIZEN_SECRET)
     twilio_api_url: str = SANDBOX_TWILIO_API_URL
     twilio_account_sid: str = Field(
         default=SANDBOX_TWILIO_ACCOUNT_SID,
@@ -76,7 +82,7 @@ class Settings(BaseSettings):
     backend_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     readiness_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
-    @field_validator("public_url", "twilio_api_url")
+    @field_validator("public_url", "twilio_api_url", "citizen_oidc_issuer")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -112,6 +118,10 @@ class Settings(BaseSettings):
             )
         if not self.public_url.startswith("https://"):
             problems.append("FRONTDOOR_PUBLIC_URL must use https in production")
+        if self.citizen_oidc_issuer == SANDBOX_CITIZEN_ISSUER:
+            problems.append("FRONTDOOR_CITIZEN_OIDC_ISSUER points at the sandbox")
+        if self.citizen_oidc_client_secret.get_secret_value() == SANDBOX_CITIZEN_SECRET:
+            problems.append("FRONTDOOR_CITIZEN_OIDC_CLIENT_SECRET is the sandbox's secret")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -15,6 +16,29 @@ def csrf_token(html: str) -> str:
     match = _CSRF.search(html)
     assert match, "the page has no form with a CSRF token"
     return match.group(1)
+
+
+def choose_user(url: str, user: str) -> dict[str, str]:
+    """What a person does on the sandbox provider's page: pick a test user ("" cancels).
+
+    Returns the query the provider sends the browser back with (code and state, or error).
+    """
+    query = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
+    response = httpx.post(url.split("?")[0], data={**query, "user": user})
+    assert response.status_code == 302, response.text
+    location = urlsplit(response.headers["location"])
+    return {key: values[0] for key, values in parse_qs(location.query).items()}
+
+
+def sign_in_as(portal: Any, user: str, next_page: str = "/account") -> httpx.Response:
+    """Sign in through the national identity flow; returns the portal's final answer."""
+    start = portal.get("/sign-in/national", params={"next": next_page}, follow_redirects=False)
+    assert start.status_code == 303, start.text
+    answer = choose_user(start.headers["location"], user)
+    response: httpx.Response = portal.get(
+        "/sign-in/callback", params=answer, follow_redirects=False
+    )
+    return response
 
 
 def give_feedback(

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from conftest import migrate
+from conftest import migrate, run_async
 from portal.audit import AuditLog, verify_chain
 from portal.database import make_engine
 
@@ -33,7 +33,7 @@ def audit_database(
 
 
 def run(coroutine: Any) -> Any:
-    return asyncio.run(coroutine)
+    return run_async(coroutine)
 
 
 async def _write(url: str, count: int, concurrently: bool = False) -> None:

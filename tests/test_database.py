@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from litestar.testing import TestClient
 from sqlalchemy import func, inspect, select
 
-from conftest import downgrade, migrate
+from conftest import downgrade, migrate, run_async
 from portal.database import make_engine
 from portal.feedback.models import PageFeedback
 from tests.support import give_feedback
@@ -22,7 +21,7 @@ def _query(url: str, statement: Any) -> Any:
         await engine.dispose()
         return result
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def _tables(url: str) -> set[str]:
@@ -33,7 +32,7 @@ def _tables(url: str) -> set[str]:
         await engine.dispose()
         return set(names)
 
-    return asyncio.run(run())
+    return run_async(run())
 
 
 def _feedback_for(url: str, path: str) -> list[Any]:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
-
-import httpx
 import pytest
 
 from backend_clients.http import BackendRejected, ClientConfig
 from backend_clients.oidc import IdTokenRejected, OIDCClient, OIDCConfig
 from conftest import Sandbox
+from tests.support import choose_user
 
 REDIRECT = "http://127.0.0.1:9/sign-in/callback"
 
@@ -22,17 +20,6 @@ def client(
         ClientConfig(base_url=sandbox.url),
         OIDCConfig(f"{sandbox.url}/oidc/{issuer}", client_id, secret),
     )
-
-
-def choose_user(url: str, user: str) -> dict[str, str]:
-    """What a person does on the provider's page: pick a user; returns the callback's query."""
-    query = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
-    response = httpx.post(url.split("?")[0], data={**query, "user": user})
-    assert response.status_code == 302
-    return {
-        key: values[0]
-        for key, values in parse_qs(urlsplit(response.headers["location"]).query).items()
-    }
 
 
 async def test_a_citizen_signs_in_with_pkce_state_and_nonce(sandbox: Sandbox) -> None:

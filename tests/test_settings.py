@@ -54,6 +54,10 @@ def test_production_refuses_the_sandbox_and_never_echoes_secrets(
         assert secret not in str(error.value)
     monkeypatch.setenv("FRONTDOOR_PUBLIC_URL", "https://services.example.gov")
     monkeypatch.setenv("FRONTDOOR_TWILIO_API_URL", "https://api.twilio.com")
+    with pytest.raises(SettingsError, match="FRONTDOOR_CITIZEN_OIDC_ISSUER points at the sandbox"):
+        load_settings()
+    monkeypatch.setenv("FRONTDOOR_CITIZEN_OIDC_ISSUER", "https://id.example.gov")
+    monkeypatch.setenv("FRONTDOOR_CITIZEN_OIDC_CLIENT_SECRET", "real-oidc-secret")
     assert load_settings().env == "production"
 
 

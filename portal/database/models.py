@@ -3,5 +3,6 @@
 from portal.audit.models import AuditEvent
 from portal.database.engine import Base
 from portal.feedback.models import PageFeedback
+from portal.identity.models import Citizen
 
-__all__ = ["AuditEvent", "Base", "PageFeedback"]
+__all__ = ["AuditEvent", "Base", "Citizen", "PageFeedback"]

@@ -12,6 +12,7 @@ import time
 import uuid
 from contextvars import ContextVar
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import structlog
 from litestar.enums import ScopeType
@@ -46,11 +47,17 @@ def backend_headers() -> dict[str, str]:
 
 
 def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
-    """Headers for every response: no inline scripts, no framing, no MIME sniffing."""
+    """Headers for every response: no inline scripts, no framing, no MIME sniffing.
+
+    form-action also governs where a form's redirect may lead: signing out redirects to the
+    identity provider's logout page, so its origin is allowed.
+    """
+    provider = urlsplit(settings.citizen_oidc_issuer)
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-        "base-uri 'self'; object-src 'none'"
+        "font-src 'self'; connect-src 'self'; "
+        f"form-action 'self' {provider.scheme}://{provider.netloc}; "
+        "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
     )
     headers = [
         (b"content-security-policy", policy.encode()),

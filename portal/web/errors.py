@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException
+from litestar.response import Redirect
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from portal.i18n import current_locale, text_direction
@@ -67,6 +69,12 @@ CSRF_MESSAGE = (
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
+
+
+def to_sign_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
+    """A page for signed-in citizens, visited without signing in: sign in, then come back."""
+    target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+    return Redirect(f"/sign-in?next={target}", status_code=303)
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -10,9 +10,11 @@ Two changes to Litestar's backend:
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
@@ -44,6 +46,18 @@ class QuietSessionBackend(ServerSideSessionBackend):
                 return
             scope_session = Empty  # emptied, or unknown: remove it and expire the cookie
         await super().store_in_message(scope_session, message, connection)
+
+
+async def rotate_session(request: Request[Any, Any, Any]) -> None:
+    """Give this browser a new session id and forget the old one (at sign-in, against fixation).
+
+    The session's data is kept; set what the new session holds with request.set_session().
+    """
+    config: SessionConfig = request.app.state.session_config
+    old = request.cookies.get(config.key)
+    if old:
+        await config.get_store_from_app(request.app).delete(old)
+    request.scope["state"][_FRESH_ID] = secrets.token_hex(config.session_id_bytes)
 
 
 @dataclass

@@ -1,0 +1,116 @@
+"""Signing citizens in and out, and knowing who is signed in.
+
+A signed-in session holds the citizen's id, when they signed in and the ID token (as the hint
+for the provider's logout). It is valid while younger than FRONTDOOR_SESSION_ABSOLUTE_SECONDS,
+used within FRONTDOOR_SESSION_IDLE_SECONDS (the store's expiry), and begun after the citizen's
+last "sign out everywhere".
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.audit import AuditLog
+from portal.identity.models import Citizen
+from portal.web.sessions import rotate_session
+
+CITIZEN = "citizen_id"
+SIGNED_IN_AT = "signed_in_at"
+ID_TOKEN = "id_token"  # noqa: S105 - the name of a session key
+PENDING = "oidc_pending"
+
+
+class SignInRequired(HTTPException):
+    """Raised by pages for signed-in citizens; answered with a redirect to the sign-in page."""
+
+    status_code = 401
+
+
+def signed_in(request: Request[Any, Any, Any]) -> bool:
+    """Whether this browser's session is a signed-in one (for the header; no database read)."""
+    session = request.scope.get("session")
+    return isinstance(session, dict) and CITIZEN in session
+
+
+async def current_citizen(request: Request[Any, Any, Any], db: AsyncSession) -> Citizen | None:
+    """The signed-in citizen, or None (and the session ended) when it is no longer valid."""
+    session = request.session
+    if CITIZEN not in session:
+        return None
+    settings = request.app.state.settings
+    started = float(session.get(SIGNED_IN_AT, 0))
+    citizen = await db.get(Citizen, session[CITIZEN])
+    expired = time.time() - started > settings.session_absolute_seconds
+    revoked = citizen is None or started < _timestamp(citizen.sessions_valid_after)
+    if expired or revoked:
+        request.clear_session()
+        return None
+    return citizen
+
+
+async def require_citizen(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]
+) -> Citizen:
+    """Dependency for pages that need a signed-in citizen."""
+    citizen = await current_citizen(request, db)
+    if citizen is None:
+        raise SignInRequired()
+    return citizen
+
+
+async def sign_in(
+    request: Request[Any, Any, Any], db: AsyncSession, claims: dict[str, Any], id_token: str
+) -> Citizen:
+    """Record the citizen and start a new session for them (a new id: no fixation)."""
+    issuer = str(claims["iss"])
+    citizen = await db.scalar(
+        select(Citizen).where(Citizen.issuer == issuer, Citizen.subject == str(claims["sub"]))
+    )
+    if citizen is None:
+        citizen = Citizen(issuer=issuer, subject=str(claims["sub"]))
+        db.add(citizen)
+    citizen.name = str(claims.get("name") or citizen.name or "")
+    citizen.email = claims.get("email") or citizen.email
+    citizen.phone = claims.get("phone_number") or citizen.phone
+    citizen.language = str(claims.get("locale") or citizen.language or "en")[:8]
+    citizen.last_sign_in_at = datetime.now(UTC)
+    await db.commit()
+    keep = {key: value for key, value in request.session.items() if key != PENDING}
+    await rotate_session(request)
+    request.set_session(
+        {**keep, CITIZEN: citizen.id, SIGNED_IN_AT: time.time(), ID_TOKEN: id_token}
+    )
+    audit: AuditLog = request.app.state.audit
+    await audit.record(
+        "sign_in", actor=f"citizen:{citizen.id}", subject=f"citizen:{citizen.id}", method="oidc"
+    )
+    return citizen
+
+
+async def sign_out(
+    request: Request[Any, Any, Any], db: AsyncSession, citizen: Citizen | None, everywhere: bool
+) -> str | None:
+    """End this session (and, if asked, every session of the citizen); returns the ID token hint."""
+    id_token = request.session.get(ID_TOKEN)
+    if everywhere and citizen is not None:
+        citizen.sessions_valid_after = datetime.now(UTC)
+        await db.commit()
+    actor = f"citizen:{citizen.id}" if citizen else "anonymous"
+    request.clear_session()
+    audit: AuditLog = request.app.state.audit
+    await audit.record(
+        "sign_out_everywhere" if everywhere else "sign_out", actor=actor, subject=actor
+    )
+    return str(id_token) if id_token else None
+
+
+def _timestamp(moment: datetime) -> float:
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
