@@ -206,6 +206,7 @@ def make_settings(tmp_path: Path, sandbox: Sandbox) -> Callable[..., Settings]:
             "backend_timeout_seconds": 2.0,
             "readiness_cache_seconds": 0,
             "citizen_oidc_issuer": f"{sandbox.url}/oidc/citizen",
+            "staff_oidc_issuer": f"{sandbox.url}/oidc/staff",
         }
         values.update(overrides)
         return Settings(**values)

@@ -47,6 +47,7 @@ def base_url(
         "FRONTDOOR_TWILIO_API_URL": f"{sandbox_process.url}/twilio",
         "FRONTDOOR_SMTP_PORT": str(sandbox_process.smtp_port),
         "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox_process.url}/oidc/citizen",
+        "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox_process.url}/oidc/staff",
     }
     log = (tmp_path_factory.mktemp("logs") / "portal.log").open("wb")
     process = subprocess.Popen(

@@ -35,13 +35,14 @@ from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.routes import switch_language
 from portal.identity.routes import identity
-from portal.identity.service import SignInRequired, signed_in
+from portal.identity.service import signed_in
 from portal.logs import configure_logging
 from portal.pages.routes import pages
 from portal.settings import Settings
+from portal.staff.routes import staff
 from portal.web.context import RequestContext, backend_headers
 from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
-from portal.web.errors import error_response, to_sign_in
+from portal.web.errors import SignInRequired, error_response, to_sign_in
 from portal.web.sessions import SessionConfig
 from portal.web.static import StaticFiles, static_file
 from portal.web.templating import build_environment, template_engine
@@ -93,6 +94,16 @@ def create_app(settings: Settings) -> Litestar:
                 client_secret=settings.citizen_oidc_client_secret.get_secret_value(),
             ),
         )
+        app.state.staff_oidc = OIDCClient(
+            ClientConfig(
+                base_url=settings.staff_oidc_issuer, timeout=timeout, headers=backend_headers
+            ),
+            OIDCConfig(
+                issuer=settings.staff_oidc_issuer,
+                client_id=settings.staff_oidc_client_id,
+                client_secret=settings.staff_oidc_client_secret.get_secret_value(),
+            ),
+        )
         app.state.mail = MailClient(
             SmtpConfig(
                 settings.smtp_host, settings.smtp_port, timeout=settings.backend_timeout_seconds
@@ -116,6 +127,7 @@ def create_app(settings: Settings) -> Litestar:
         finally:
             await app.state.twilio.aclose()
             await app.state.citizen_oidc.aclose()
+            await app.state.staff_oidc.aclose()
             await engine.dispose()
 
     session_config = SessionConfig(
@@ -132,6 +144,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             pages,
             identity,
+            staff,
             switch_language,
             give_feedback,
             healthz,

@@ -32,6 +32,8 @@ SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - documented loca
 SANDBOX_TWILIO_API_URL = "http://127.0.0.1:8100/twilio"
 SANDBOX_CITIZEN_ISSUER = "http://127.0.0.1:8100/oidc/citizen"
 SANDBOX_CITIZEN_SECRET = "sandbox-citizen-secret"  # noqa: S105 - documented local default
+SANDBOX_STAFF_ISSUER = "http://127.0.0.1:8100/oidc/staff"
+SANDBOX_STAFF_SECRET = "sandbox-staff-secret"  # noqa: S105 - documented local default
 
 
 # Read under Twilio's own variable names, without the FRONTDOOR_ prefix.
@@ -68,6 +70,12 @@ class Settings(BaseSettings):
     citizen_oidc_issuer: str = SANDBOX_CITIZEN_ISSUER
     citizen_oidc_client_id: str = "frontdoor-portal"
     citizen_oidc_client_secret: SecretStr = SecretStr(SANDBOX_CITIZEN_SECRET)
+    staff_oidc_issuer: str = SANDBOX_STAFF_ISSUER
+    staff_oidc_client_id: str = "frontdoor-staff"
+    staff_oidc_client_secret: SecretStr = SecretStr(SANDBOX_STAFF_SECRET)
+    # A staff sign-in counts as multi-factor when its acr is one of these, or its amr names a
+    # second factor (RFC 8176: otp, hwk, swk, sms, face, fpt...).
+    staff_mfa_acr_values: tuple[str, ...] = ("urn:frontdoor:mfa",)
     twilio_api_url: str = SANDBOX_TWILIO_API_URL
     twilio_account_sid: str = Field(
         default=SANDBOX_TWILIO_ACCOUNT_SID,
@@ -82,7 +90,7 @@ class Settings(BaseSettings):
     backend_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     readiness_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
-    @field_validator("public_url", "twilio_api_url", "citizen_oidc_issuer")
+    @field_validator("public_url", "twilio_api_url", "citizen_oidc_issuer", "staff_oidc_issuer")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -122,6 +130,10 @@ class Settings(BaseSettings):
             problems.append("FRONTDOOR_CITIZEN_OIDC_ISSUER points at the sandbox")
         if self.citizen_oidc_client_secret.get_secret_value() == SANDBOX_CITIZEN_SECRET:
             problems.append("FRONTDOOR_CITIZEN_OIDC_CLIENT_SECRET is the sandbox's secret")
+        if self.staff_oidc_issuer == SANDBOX_STAFF_ISSUER:
+            problems.append("FRONTDOOR_STAFF_OIDC_ISSUER points at the sandbox")
+        if self.staff_oidc_client_secret.get_secret_value() == SANDBOX_STAFF_SECRET:
+            problems.append("FRONTDOOR_STAFF_OIDC_CLIENT_SECRET is the sandbox's secret")
         if problems:
             raise ValueError("; ".join(problems))
         return self

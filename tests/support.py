@@ -30,13 +30,17 @@ def choose_user(url: str, user: str) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(location.query).items()}
 
 
-def sign_in_as(portal: Any, user: str, next_page: str = "/account") -> httpx.Response:
-    """Sign in through the national identity flow; returns the portal's final answer."""
-    start = portal.get("/sign-in/national", params={"next": next_page}, follow_redirects=False)
+def sign_in_as(
+    portal: Any, user: str, next_page: str = "/account", staff: bool = False
+) -> httpx.Response:
+    """Sign in through the national identity flow (or the staff one); returns the final answer."""
+    prefix = "/staff/sign-in" if staff else "/sign-in"
+    start_path = f"{prefix}/start" if staff else f"{prefix}/national"
+    start = portal.get(start_path, params={"next": next_page}, follow_redirects=False)
     assert start.status_code == 303, start.text
     answer = choose_user(start.headers["location"], user)
     response: httpx.Response = portal.get(
-        "/sign-in/callback", params=answer, follow_redirects=False
+        f"{prefix}/callback", params=answer, follow_redirects=False
     )
     return response
 

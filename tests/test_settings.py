@@ -58,6 +58,8 @@ def test_production_refuses_the_sandbox_and_never_echoes_secrets(
         load_settings()
     monkeypatch.setenv("FRONTDOOR_CITIZEN_OIDC_ISSUER", "https://id.example.gov")
     monkeypatch.setenv("FRONTDOOR_CITIZEN_OIDC_CLIENT_SECRET", "real-oidc-secret")
+    monkeypatch.setenv("FRONTDOOR_STAFF_OIDC_ISSUER", "https://staff-id.example.gov")
+    monkeypatch.setenv("FRONTDOOR_STAFF_OIDC_CLIENT_SECRET", "real-staff-secret")
     assert load_settings().env == "production"
 
 

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Any
 
-import structlog
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend_clients.http import BackendError, BackendUnavailable
+from backend_clients.http import BackendError
 from backend_clients.oidc import OIDCClient
-from portal.audit import AuditLog
-from portal.i18n import gettext as _
+from portal.identity import oidc_flow
 from portal.identity.models import Citizen
 from portal.identity.service import (
     PENDING,
@@ -26,8 +23,6 @@ from portal.identity.service import (
 )
 from portal.settings import Settings
 from portal.web.urls import safe_next
-
-log = structlog.get_logger(component="identity")
 
 
 def _sign_in_page(next_page: str, error: str | None = None, status: int = 200) -> Template:
@@ -47,26 +42,13 @@ async def start_national_sign_in(
     settings: NamedDependency[Settings],
     next: FromQuery[str] = "/account",
 ) -> Response[Any]:
-    """Send the browser to the identity provider, keeping state, nonce and PKCE verifier here."""
-    oidc: OIDCClient = request.app.state.citizen_oidc
-    try:
-        authorization = await oidc.authorization_request(f"{settings.public_url}/sign-in/callback")
-    except BackendError:
-        log.warning("identity_provider_unavailable")
-        message = _("Signing in is not available at the moment. Try again later.")
-        return _sign_in_page(safe_next(next), message, status=503)
-    request.set_session(
-        {
-            **request.session,
-            PENDING: {
-                "state": authorization.state,
-                "nonce": authorization.nonce,
-                "verifier": authorization.code_verifier,
-                "next": safe_next(next),
-            },
-        }
+    """Send the browser to the identity provider."""
+    target = await oidc_flow.start(
+        request, request.app.state.citizen_oidc, _callback(settings), PENDING, safe_next(next)
     )
-    return Redirect(authorization.url, status_code=303)
+    if isinstance(target, oidc_flow.SignInFailed):
+        return _sign_in_page(safe_next(next), target.message, target.status)
+    return Redirect(target, status_code=303)
 
 
 @get("/sign-in/callback", name="sign_in_callback")
@@ -76,39 +58,17 @@ async def finish_national_sign_in(
     settings: NamedDependency[Settings],
 ) -> Response[Any]:
     """Check the provider's answer; on success, a new signed-in session."""
-    audit: AuditLog = request.app.state.audit
-    pending = request.session.get(PENDING) or {}
-    query = request.query_params
-    next_page = pending.get("next", "/account")
-    given_state = str(query.get("state") or "")
-    if not pending or not hmac.compare_digest(given_state.encode(), str(pending["state"]).encode()):
-        await audit.record(
-            "sign_in_failed", actor="anonymous", reason="state mismatch or no sign-in started"
-        )
-        return _sign_in_page(next_page, _("Your sign-in expired. Start again."), status=400)
-    request.set_session({key: value for key, value in request.session.items() if key != PENDING})
-    if query.get("error"):
-        await audit.record(
-            "sign_in_failed", actor="anonymous", reason=f"provider: {query.get('error')}"
-        )
-        return _sign_in_page(next_page, _("You did not finish signing in. You can try again."))
-    oidc: OIDCClient = request.app.state.citizen_oidc
-    try:
-        tokens = await oidc.exchange_code(
-            str(query.get("code") or ""),
-            pending["verifier"],
-            f"{settings.public_url}/sign-in/callback",
-        )
-        claims = await oidc.verify_id_token(tokens.id_token, pending["nonce"])
-    except BackendUnavailable:
-        message = _("Signing in is not available at the moment. Try again later.")
-        return _sign_in_page(next_page, message, status=503)
-    except BackendError as error:
-        log.warning("sign_in_refused", reason=str(error))
-        await audit.record("sign_in_failed", actor="anonymous", reason=str(error)[:300])
-        return _sign_in_page(next_page, _("We could not sign you in. Start again."), status=400)
-    await sign_in(request, db, claims, tokens.id_token)
-    return Redirect(next_page, status_code=303)
+    outcome = await oidc_flow.finish(
+        request, request.app.state.citizen_oidc, _callback(settings), PENDING, "anonymous"
+    )
+    if isinstance(outcome, oidc_flow.SignInFailed):
+        return _sign_in_page("/account", outcome.message, outcome.status)
+    await sign_in(request, db, outcome.claims, outcome.id_token)
+    return Redirect(outcome.next_page, status_code=303)
+
+
+def _callback(settings: Settings) -> str:
+    return f"{settings.public_url}/sign-in/callback"
 
 
 @get("/account", name="account")

@@ -14,24 +14,18 @@ from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
 from portal.identity.models import Citizen
+from portal.web.errors import SignInRequired
 from portal.web.sessions import rotate_session
 
 CITIZEN = "citizen_id"
 SIGNED_IN_AT = "signed_in_at"
 ID_TOKEN = "id_token"  # noqa: S105 - the name of a session key
 PENDING = "oidc_pending"
-
-
-class SignInRequired(HTTPException):
-    """Raised by pages for signed-in citizens; answered with a redirect to the sign-in page."""
-
-    status_code = 401
 
 
 def signed_in(request: Request[Any, Any, Any]) -> bool:
@@ -83,7 +77,8 @@ async def sign_in(
     citizen.language = str(claims.get("locale") or citizen.language or "en")[:8]
     citizen.last_sign_in_at = datetime.now(UTC)
     await db.commit()
-    keep = {key: value for key, value in request.session.items() if key != PENDING}
+    # A new session for the citizen alone: a staff sign-in in the same browser ends here.
+    keep = {key: value for key, value in request.session.items() if key not in {PENDING, "staff"}}
     await rotate_session(request)
     request.set_session(
         {**keep, CITIZEN: citizen.id, SIGNED_IN_AT: time.time(), ID_TOKEN: id_token}

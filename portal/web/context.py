@@ -52,11 +52,16 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     form-action also governs where a form's redirect may lead: signing out redirects to the
     identity provider's logout page, so its origin is allowed.
     """
-    provider = urlsplit(settings.citizen_oidc_issuer)
+    providers = sorted(
+        {
+            f"{part.scheme}://{part.netloc}"
+            for part in map(urlsplit, (settings.citizen_oidc_issuer, settings.staff_oidc_issuer))
+        }
+    )
     policy = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "font-src 'self'; connect-src 'self'; "
-        f"form-action 'self' {provider.scheme}://{provider.netloc}; "
+        f"form-action 'self' {' '.join(providers)}; "
         "frame-ancestors 'none'; base-uri 'self'; object-src 'none'"
     )
     headers = [

@@ -71,10 +71,18 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def to_sign_in(request: Request[Any, Any, Any], _: Exception) -> Response[Any]:
-    """A page for signed-in citizens, visited without signing in: sign in, then come back."""
+class SignInRequired(HTTPException):
+    """A page that needs a signed-in person; answered with a redirect to `sign_in_path`."""
+
+    status_code = 401
+    sign_in_path = "/sign-in"
+
+
+def to_sign_in(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Sign in, then come back to the page that was asked for."""
+    path = exc.sign_in_path if isinstance(exc, SignInRequired) else "/sign-in"
     target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-    return Redirect(f"/sign-in?next={target}", status_code=303)
+    return Redirect(f"{path}?next={target}", status_code=303)
 
 
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

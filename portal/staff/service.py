@@ -1,0 +1,104 @@
+"""Who the staff member is, what roles they have, and the guards for staff pages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import PermissionDeniedException
+
+from portal.audit import AuditLog
+from portal.web.errors import SignInRequired
+from portal.web.sessions import rotate_session
+
+STAFF = "staff"
+ROLES = frozenset({"agent", "editor", "admin"})
+# RFC 8176 authentication method references that are a second factor.
+SECOND_FACTORS = frozenset(
+    {"otp", "hwk", "swk", "sms", "tel", "face", "fpt", "iris", "retina", "sc", "mfa"}
+)
+
+
+class StaffSignInRequired(SignInRequired):
+    """A staff page without a staff session (a citizen's does not count)."""
+
+    sign_in_path = "/staff/sign-in"
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    subject: str
+    name: str
+    email: str
+    roles: frozenset[str]
+
+    @property
+    def actor(self) -> str:
+        return f"staff:{self.subject}"
+
+
+def used_second_factor(claims: dict[str, Any], mfa_acr_values: tuple[str, ...]) -> bool:
+    """Whether the provider says the sign-in used more than a password (acr or amr claims)."""
+    methods = claims.get("amr") or []
+    return claims.get("acr") in mfa_acr_values or bool(SECOND_FACTORS.intersection(methods))
+
+
+def current_staff(request: Request[Any, Any, Any]) -> StaffMember | None:
+    session = request.scope.get("session")
+    record = session.get(STAFF) if isinstance(session, dict) else None
+    if not record:
+        return None
+    if (
+        time.time() - float(record["signed_in_at"])
+        > request.app.state.settings.session_absolute_seconds
+    ):
+        request.clear_session()
+        return None
+    return StaffMember(record["sub"], record["name"], record["email"], frozenset(record["roles"]))
+
+
+async def staff_sign_in(
+    request: Request[Any, Any, Any], claims: dict[str, Any], id_token: str
+) -> StaffMember:
+    """A new session holding only the staff member (any citizen sign-in in it ends)."""
+    roles = sorted(ROLES.intersection(claims.get("roles") or []))
+    member = StaffMember(
+        subject=str(claims["sub"]),
+        name=str(claims.get("name") or ""),
+        email=str(claims.get("email") or ""),
+        roles=frozenset(roles),
+    )
+    record = {
+        "sub": member.subject,
+        "name": member.name,
+        "email": member.email,
+        "roles": roles,
+        "signed_in_at": time.time(),
+        "id_token": id_token,
+    }
+    await rotate_session(request)
+    request.set_session({STAFF: record})
+    audit: AuditLog = request.app.state.audit
+    await audit.record("staff_sign_in", actor=member.actor, subject=member.actor, roles=roles)
+    return member
+
+
+def require_role(*allowed: str) -> Callable[[Request[Any, Any, Any]], Awaitable[StaffMember]]:
+    """A dependency: the staff member, if they hold one of `allowed` (any role when empty)."""
+
+    async def dependency(request: Request[Any, Any, Any]) -> StaffMember:
+        member = current_staff(request)
+        if member is None:
+            raise StaffSignInRequired()
+        if allowed and not member.roles.intersection(allowed):
+            audit: AuditLog = request.app.state.audit
+            await audit.record(
+                "role_denied", actor=member.actor, subject=request.url.path, needed=sorted(allowed)
+            )
+            raise PermissionDeniedException()
+        return member
+
+    return dependency
