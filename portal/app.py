@@ -34,6 +34,7 @@ from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.routes import switch_language
+from portal.identity.codes import SignInCodes
 from portal.identity.routes import identity
 from portal.identity.service import signed_in
 from portal.logs import configure_logging
@@ -114,6 +115,14 @@ def create_app(settings: Settings) -> Litestar:
             async with engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
 
+        app.state.sign_in_codes = SignInCodes(
+            app.state.sessionmaker,
+            settings.secret(),
+            app.state.twilio,
+            settings.twilio_from_number,
+            app.state.mail,
+            app.state.audit,
+        )
         app.state.readiness = Readiness(
             {
                 "database": database,

@@ -85,6 +85,8 @@ class Settings(BaseSettings):
         default=SecretStr(SANDBOX_TWILIO_AUTH_TOKEN),
         validation_alias=AliasChoices("TWILIO_AUTH_TOKEN", "FRONTDOOR_TWILIO_AUTH_TOKEN"),
     )
+    twilio_from_number: str = "+15550001111"  # the number citizens receive SMS from
+    phone_region: str = Field(default="ES", pattern=r"^[A-Z]{2}$")  # for numbers without +country
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=8025, ge=1, le=65535)
     backend_timeout_seconds: float = Field(default=5.0, gt=0, le=60)

@@ -3,6 +3,6 @@
 from portal.audit.models import AuditEvent
 from portal.database.engine import Base
 from portal.feedback.models import PageFeedback
-from portal.identity.models import Citizen
+from portal.identity.models import Citizen, SignInCode, SignInCodeFailure
 
-__all__ = ["AuditEvent", "Base", "Citizen", "PageFeedback"]
+__all__ = ["AuditEvent", "Base", "Citizen", "PageFeedback", "SignInCode", "SignInCodeFailure"]

@@ -29,3 +29,30 @@ class Citizen(Base):
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # "Sign out everywhere": sessions that began before this moment are no longer valid.
     sessions_valid_after: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SignInCode(Base):
+    """A one-time code sent by SMS or email. Only its HMAC is kept, never the code."""
+
+    __tablename__ = "sign_in_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(8))  # "sms" or "email"
+    destination: Mapped[str] = mapped_column(String(320), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(default=0)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SignInCodeFailure(Base):
+    """A wrong code entered: counted per destination and per address to stop guessing."""
+
+    __tablename__ = "sign_in_code_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    destination: Mapped[str] = mapped_column(String(320), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)

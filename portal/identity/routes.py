@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend_clients.http import BackendError
 from backend_clients.oidc import OIDCClient
 from portal.identity import oidc_flow
+from portal.identity.code_routes import code_routes
 from portal.identity.models import Citizen
 from portal.identity.service import (
     PENDING,
@@ -119,6 +120,7 @@ async def signed_out() -> Template:
 identity = Router(
     path="/",
     route_handlers=[
+        *code_routes,
         sign_in_page,
         start_national_sign_in,
         finish_national_sign_in,

@@ -61,7 +61,11 @@ async def require_citizen(
 
 
 async def sign_in(
-    request: Request[Any, Any, Any], db: AsyncSession, claims: dict[str, Any], id_token: str
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    claims: dict[str, Any],
+    id_token: str,
+    method: str = "oidc",
 ) -> Citizen:
     """Record the citizen and start a new session for them (a new id: no fixation)."""
     issuer = str(claims["iss"])
@@ -85,7 +89,7 @@ async def sign_in(
     )
     audit: AuditLog = request.app.state.audit
     await audit.record(
-        "sign_in", actor=f"citizen:{citizen.id}", subject=f"citizen:{citizen.id}", method="oidc"
+        "sign_in", actor=f"citizen:{citizen.id}", subject=f"citizen:{citizen.id}", method=method
     )
     return citizen
 
