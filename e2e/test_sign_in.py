@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import httpx
 import pytest
 from playwright.sync_api import BrowserContext, expect
 
+from conftest import Sandbox
 from e2e.conftest import axe_violations
+
+SID = "AC00000000000000000000000000000000"
 
 
 @pytest.mark.parametrize("javascript", [True, False])
@@ -44,4 +48,29 @@ def test_sign_in_pages_are_right_to_left_and_accessible_in_arabic(
     page.get_by_role("button", name="المتابعة إلى تسجيل الدخول الوطني").click()
     page.get_by_role("button", name="Omar Haddad (omar)").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("حسابك")
+    assert axe_violations(page) == []
+
+
+def test_sign_in_with_a_text_message_code_by_keyboard_without_javascript(
+    new_context: Callable[..., BrowserContext], sandbox_process: Sandbox
+) -> None:
+    page = new_context(locale="en-GB", java_script_enabled=False).new_page()
+    page.goto("/sign-in/code")
+    page.get_by_label("Get a sign-in code").fill("+34 600 111 401")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter your sign-in code")
+    url = f"{sandbox_process.url}/twilio/2010-04-01/Accounts/{SID}/Messages.json"
+    body = httpx.get(url, params={"To": "+34600111401"}, auth=(SID, "sandbox-auth-token")).json()
+    code = re.search(r"\b(\d{6})\b", body["messages"][0]["body"]).group(1)  # type: ignore[union-attr]
+    page.get_by_label("Enter your sign-in code").fill(code)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your account")
+    expect(page.get_by_text("+34600111401")).to_be_visible()
+
+
+def test_code_errors_are_accessible_in_arabic(new_context: Callable[..., BrowserContext]) -> None:
+    page = new_context(locale="ar").new_page()
+    page.goto("/sign-in/code")
+    page.get_by_role("button", name="إرسال الرمز").click()
+    expect(page.get_by_role("alert")).to_be_visible()
     assert axe_violations(page) == []
