@@ -74,3 +74,27 @@ def test_code_errors_are_accessible_in_arabic(new_context: Callable[..., Browser
     page.get_by_role("button", name="إرسال الرمز").click()
     expect(page.get_by_role("alert")).to_be_visible()
     assert axe_violations(page) == []
+
+
+def test_the_profile_form_is_accessible_with_errors_in_arabic(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    page = new_context(locale="ar").new_page()
+    page.goto("/sign-in")
+    page.get_by_role("button", name="المتابعة إلى تسجيل الدخول الوطني").click()
+    page.get_by_role("button", name="Omar Haddad (omar)").click()
+    page.goto("/account/profile")
+    assert axe_violations(page) == []
+    page.get_by_label("الاسم الكامل").fill("")
+    page.get_by_role("button", name="حفظ بياناتك").click()
+    summary_link = page.get_by_role("link", name="أدخل اسمك")
+    expect(summary_link).to_be_visible()
+    assert axe_violations(page) == []
+    summary_link.click()  # the error summary takes you to the field
+    expect(page.get_by_label("الاسم الكامل")).to_be_focused()
+    page.get_by_label("الاسم الكامل").fill("عمر حداد")
+    page.get_by_label("WhatsApp").check()
+    page.get_by_role("button", name="حفظ بياناتك").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("حسابك")
+    expect(page.get_by_text("عمر حداد")).to_be_visible()
+    assert axe_violations(page) == []

@@ -25,6 +25,11 @@ class Citizen(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     phone: Mapped[str | None] = mapped_column(String(32))
     language: Mapped[str] = mapped_column(String(8), default="en")
+    address: Mapped[str | None] = mapped_column(String(500))
+    preferred_channel: Mapped[str | None] = mapped_column(String(16))  # sms, whatsapp or email
+    # "Tell us once": may we prefill other services with these details?
+    reuse_consent: Mapped[bool] = mapped_column(default=False)
+    deletion_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # "Sign out everywhere": sessions that began before this moment are no longer valid.

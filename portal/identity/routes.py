@@ -15,6 +15,7 @@ from backend_clients.oidc import OIDCClient
 from portal.identity import oidc_flow
 from portal.identity.code_routes import code_routes
 from portal.identity.models import Citizen
+from portal.identity.profile import profile_routes
 from portal.identity.service import (
     PENDING,
     current_citizen,
@@ -121,6 +122,7 @@ identity = Router(
     path="/",
     route_handlers=[
         *code_routes,
+        *profile_routes,
         sign_in_page,
         start_national_sign_in,
         finish_national_sign_in,
