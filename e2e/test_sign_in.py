@@ -29,7 +29,7 @@ def test_sign_in_then_out_with_the_national_identity(
     page.get_by_role("button", name="Ana García (ana)").click()  # the sandbox provider's page
     expect(page.get_by_role("heading", level=1)).to_have_text("Su cuenta")
     expect(page.get_by_text("ana@example.org")).to_be_visible()
-    expect(page.get_by_role("link", name="Su cuenta")).to_be_visible()
+    expect(page.get_by_role("link", name="Su cuenta", exact=True)).to_be_visible()
     if javascript:
         assert axe_violations(page) == []
     page.get_by_role("button", name="Cerrar sesión", exact=True).click()
