@@ -18,11 +18,10 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.stores.base import Store
-from litestar.stores.file import FileStore
 from litestar.stores.redis import RedisStore
 from litestar.template.config import TemplateConfig
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from backend_clients.http import ClientConfig
 from backend_clients.mail import MailClient, SmtpConfig
@@ -30,6 +29,7 @@ from backend_clients.oidc import OIDCClient, OIDCConfig
 from backend_clients.twilio import TwilioClient
 from portal.audit import AuditLog
 from portal.database import make_engine, provide_session
+from portal.database.store import DatabaseStore
 from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues
@@ -53,11 +53,11 @@ from portal.web.templating import build_environment, template_engine
 NO_COOKIES = ["^/static/", "^/healthz$", "^/readyz$", "^/schema"]
 
 
-def _session_store(settings: Settings) -> Store:
-    """Redis when configured (several replicas share it), else files under var/ (one machine)."""
+def _session_store(settings: Settings, engine: AsyncEngine) -> Store:
+    """Redis when configured, else the database: either way every replica shares sessions."""
     if settings.redis_url:
         return RedisStore.with_client(url=settings.redis_url, namespace="frontdoor-sessions")
-    return FileStore(path=settings.var_dir / "sessions", create_directories=True)
+    return DatabaseStore(engine)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -70,9 +70,10 @@ def create_app(settings: Settings) -> Litestar:
     environment.globals["signed_in"] = signed_in
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
 
+    engine = make_engine(settings.database_url)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url)
         app.state.db_engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.audit = AuditLog(app.state.sessionmaker)
@@ -168,7 +169,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         template_config=TemplateConfig(instance=template_engine(environment)),
         plugins=[HTMXPlugin()],
-        stores={"sessions": _session_store(settings)},
+        stores={"sessions": _session_store(settings, engine)},
         middleware=[session_config.middleware],
         csrf_config=CSRFConfig(
             secret=settings.secret(),

@@ -7,7 +7,11 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import func, select
 
+from conftest import run_async
+from portal.database import make_engine
+from portal.database.store import StoredValue
 from tests.support import give_feedback
 
 
@@ -88,14 +92,27 @@ def test_a_sane_incoming_request_id_is_kept_and_a_bad_one_replaced(web: TestClie
     assert replaced != "<script>" and len(replaced) == 32
 
 
-def test_anonymous_visits_start_no_session(portal_factory: Any, tmp_path: Any) -> None:
+def test_anonymous_visits_start_no_session(portal: TestClient[Any], database_url: str) -> None:
     """Sessions start only when something is kept in them: no store write, no cookie per view."""
-    portal = portal_factory()
+    before = _stored_sessions(database_url)
     for path in ("/", "/cookies", "/no/such/page"):
         cookies = portal.get(path).headers.get_list("set-cookie")
         assert not any(cookie.startswith("frontdoor_session=") for cookie in cookies), path
-    sessions = tmp_path / "var" / "sessions"
-    assert not sessions.exists() or not any(sessions.iterdir())
+    assert _stored_sessions(database_url) == before
+    give_feedback(portal, "/")  # now something is kept: one session, in the database
+    assert _stored_sessions(database_url) == before + 1
+
+
+def _stored_sessions(url: str) -> int:
+    async def count() -> int:
+        engine = make_engine(url)
+        async with engine.connect() as connection:
+            total = await connection.scalar(select(func.count()).select_from(StoredValue))
+        await engine.dispose()
+        return int(total or 0)
+
+    result: int = run_async(count())
+    return result
 
 
 def test_probes_set_no_cookies(web: TestClient[Any]) -> None:
