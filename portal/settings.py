@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import (
     AliasChoices,
     Field,
+    IPvAnyNetwork,
     SecretStr,
     ValidationError,
     field_validator,
@@ -64,6 +65,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     hsts_seconds: int = Field(default=0, ge=0)
+    # Load balancers in front of the portal: their X-Forwarded-For names the citizen's address
+    # (used for rate limits and the audit trail). JSON list, e.g. ["10.0.0.0/8"].
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = ()
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     session_idle_seconds: int = Field(default=30 * 60, ge=60)
     session_absolute_seconds: int = Field(default=12 * 3600, ge=60)

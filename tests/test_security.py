@@ -162,3 +162,22 @@ def test_static_files_and_probes_never_carry_a_cookie(portal: TestClient[Any]) -
     css = next(url for url in re.findall(r'href="(/static/[^"]+\.css)"', portal.get("/").text))
     for path in (css, "/healthz", "/readyz"):
         assert "set-cookie" not in portal.get(path).headers, path
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("10.0.0.5", "203.0.113.7", "203.0.113.7"),  # from our load balancer
+        ("10.0.0.5", "198.51.100.1, 203.0.113.7, 10.0.0.9", "203.0.113.7"),  # forged left part
+        ("203.0.113.9", "198.51.100.1", "203.0.113.9"),  # not through a proxy: header ignored
+        ("10.0.0.5", "", "10.0.0.5"),
+    ],
+)
+def test_the_citizens_address_is_taken_from_trusted_proxies_only(
+    peer: str, forwarded: str, expected: str
+) -> None:
+    from ipaddress import ip_network
+
+    from portal.web.context import client_address
+
+    assert client_address(peer, forwarded, (ip_network("10.0.0.0/8"),)) == expected

@@ -7,11 +7,12 @@ one access-log line. It wraps Litestar's own handler so that 404 pages get all o
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import time
 import uuid
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -37,7 +38,7 @@ def current_request_id() -> str:
 
 
 def current_client_ip() -> str | None:
-    """The address the request came from (the proxy's, until trusted proxies are configured)."""
+    """The address the request came from (see FRONTDOOR_TRUSTED_PROXIES)."""
     return client_ip_var.get()
 
 
@@ -78,12 +79,32 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     return headers
 
 
+def client_address(peer: str | None, forwarded_for: str, proxies: tuple[Any, ...]) -> str | None:
+    """The citizen's address: the peer, or, when the peer is a trusted proxy, the nearest
+    address in X-Forwarded-For that is not one (addresses further left can be forged)."""
+
+    def trusted(address: str | None) -> bool:
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in proxies)
+
+    if not proxies or not trusted(peer):
+        return peer
+    for hop in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
+        if not trusted(hop):
+            return hop
+    return peer
+
+
 class RequestContext:
     """Pure ASGI middleware; see the module docstring."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.headers = security_headers(settings)
+        self.proxies = settings.trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -94,7 +115,8 @@ class RequestContext:
         request_id = incoming if _SANE_ID.match(incoming) else uuid.uuid4().hex
         request_id_var.set(request_id)
         client = scope.get("client")
-        client_ip_var.set(client[0] if client else None)
+        forwarded = raw.get(b"x-forwarded-for", b"").decode("latin-1")
+        client_ip_var.set(client_address(client[0] if client else None, forwarded, self.proxies))
         # HTTP/2 may split cookies over several headers.
         cookies = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
         locale = locale_for_request(
