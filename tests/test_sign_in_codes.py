@@ -127,20 +127,6 @@ def test_five_wrong_guesses_kill_the_code(portal: TestClient[Any], sandbox: Sand
     assert enter_code(portal, code).status_code == 400
 
 
-def test_guessing_is_limited_per_destination(portal: TestClient[Any], sandbox: Sandbox) -> None:
-    for _ in range(2):  # two codes, five wrong guesses each: ten wrong guesses
-        portal.cookies.clear()
-        assert ask_for_code(portal, "+34600111326").status_code == 303
-        for _ in range(5):
-            assert enter_code(portal, "999999").status_code == 400
-    portal.cookies.clear()
-    assert ask_for_code(portal, "+34600111326").status_code == 303
-    code, _ = sms_code(sandbox, "+34600111326")
-    limited = enter_code(portal, code, language="es")  # even the right code, until the wait is over
-    assert limited.status_code == 429
-    assert "Demasiados códigos incorrectos" in limited.text
-
-
 def test_sending_is_limited_per_destination(portal: TestClient[Any], sandbox: Sandbox) -> None:
     for _ in range(3):
         assert ask_for_code(portal, "+34600111327").status_code == 303

@@ -1,8 +1,9 @@
 """One-time sign-in codes by SMS or email, for citizens without the national identity.
 
 Only an HMAC of each code is stored. A code expires after CODE_MINUTES, works once, allows
-MAX_ATTEMPTS guesses, and is compared in constant time. Sending is limited per destination and
-per address, and so is guessing, each within WINDOW.
+MAX_ATTEMPTS guesses, is compared in constant time, and stops working when a newer one is sent.
+Sending is limited per destination and per address, guessing per code and per address, each
+within WINDOW. Everything done for one destination takes turns (see _take_turn).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.http import BackendError
@@ -30,7 +31,6 @@ MAX_ATTEMPTS = 5
 WINDOW = timedelta(minutes=15)
 SENDS_PER_DESTINATION = 3
 SENDS_PER_ADDRESS = 10
-FAILURES_PER_DESTINATION = 10
 FAILURES_PER_ADDRESS = 20
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -99,11 +99,33 @@ class SignInCodes:
             self.key, f"{destination.address}:{code}".encode(), hashlib.sha256
         ).hexdigest()
 
+    async def _take_turn(self, db: AsyncSession, destination: Destination) -> None:
+        """Serialize everything done for one destination, across workers and replicas.
+
+        PostgreSQL: a transaction-scoped advisory lock. SQLite: a first statement that writes,
+        which takes the database's write lock until the transaction ends.
+        """
+        if db.bind.dialect.name == "postgresql":
+            await db.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"sign-in-code:{destination.address}"},
+            )
+        else:
+            await db.execute(
+                update(SignInCode)
+                .where(SignInCode.destination == destination.address)
+                .values(attempts=SignInCode.attempts)
+            )
+
     async def send(self, destination: Destination, ip: str | None) -> None:
-        """Make and send a new code; raises TooManyAttempts or CodeNotSent."""
+        """Make and send a new code (older ones stop working).
+
+        Raises TooManyAttempts or CodeNotSent.
+        """
         now = datetime.now(UTC)
         code = f"{secrets.randbelow(10**6):06d}"
         async with self.sessionmaker() as db:
+            await self._take_turn(db, destination)
             recent = (
                 select(func.count())
                 .select_from(SignInCode)
@@ -113,27 +135,36 @@ class SignInCodes:
                 recent.where(SignInCode.destination == destination.address)
             )
             from_address = await db.scalar(recent.where(SignInCode.ip == ip)) if ip else 0
-            if (to_destination or 0) >= SENDS_PER_DESTINATION or (
+            limited = (to_destination or 0) >= SENDS_PER_DESTINATION or (
                 from_address or 0
-            ) >= SENDS_PER_ADDRESS:
-                await self.audit.record(
-                    "code_limit_reached", actor="anonymous", subject=destination.shown
+            ) >= SENDS_PER_ADDRESS
+            if not limited:
+                await db.execute(  # only the newest code works
+                    update(SignInCode)
+                    .where(
+                        SignInCode.destination == destination.address, SignInCode.used_at.is_(None)
+                    )
+                    .values(used_at=now)
                 )
-                raise TooManyAttempts()
-            db.add(
-                SignInCode(
-                    channel=destination.channel,
-                    destination=destination.address,
-                    code_hash=self._digest(destination, code),
-                    ip=ip,
-                    created_at=now,
-                    expires_at=now + timedelta(minutes=CODE_MINUTES),
+                db.add(
+                    SignInCode(
+                        channel=destination.channel,
+                        destination=destination.address,
+                        code_hash=self._digest(destination, code),
+                        ip=ip,
+                        created_at=now,
+                        expires_at=now + timedelta(minutes=CODE_MINUTES),
+                    )
                 )
-            )
             await (
                 db.commit()
             )  # counted even if sending fails: a failing service is not a free retry
-        text = _(
+        if limited:
+            await self.audit.record(
+                "code_limit_reached", actor="anonymous", subject=destination.shown
+            )
+            raise TooManyAttempts()
+        text_message = _(
             "Your City of Riverside sign-in code is %(code)s. It expires in %(minutes)s minutes. "
             "Do not share it with anyone.",
             code=code,
@@ -142,11 +173,11 @@ class SignInCodes:
         try:
             if destination.channel == "sms":
                 await self.twilio.send_message(
-                    to=destination.address, from_=self.sms_sender, body=text
+                    to=destination.address, from_=self.sms_sender, body=text_message
                 )
             else:
                 await self.mail.send(
-                    to=destination.address, subject=_("Your sign-in code"), text=text
+                    to=destination.address, subject=_("Your sign-in code"), text=text_message
                 )
         except BackendError as error:
             raise CodeNotSent(str(error)) from error
@@ -155,51 +186,70 @@ class SignInCodes:
         )
 
     async def check(self, destination: Destination, code: str, ip: str | None) -> bool:
-        """Whether `code` is the destination's live code; using it makes it dead."""
+        """Whether `code` is the destination's live code; using it ends all the destination's codes.
+
+        Wrong guesses are limited per code (MAX_ATTEMPTS) and per requesting address. There is no
+        limit per destination on guesses, so that nobody can lock someone else out: the limit on
+        codes sent per destination already bounds guessing there.
+        """
         now = datetime.now(UTC)
         async with self.sessionmaker() as db:
-            failures = (
-                select(func.count())
-                .select_from(SignInCodeFailure)
-                .where(SignInCodeFailure.at >= now - WINDOW)
-            )
-            wrong_here = await db.scalar(
-                failures.where(SignInCodeFailure.destination == destination.address)
-            )
-            wrong_there = await db.scalar(failures.where(SignInCodeFailure.ip == ip)) if ip else 0
-            if (wrong_here or 0) >= FAILURES_PER_DESTINATION or (
-                wrong_there or 0
-            ) >= FAILURES_PER_ADDRESS:
-                await self.audit.record(
-                    "code_limit_reached", actor="anonymous", subject=destination.shown
+            await self._take_turn(db, destination)
+            wrong_from_address = 0
+            if ip:
+                wrong_from_address = (
+                    await db.scalar(
+                        select(func.count())
+                        .select_from(SignInCodeFailure)
+                        .where(SignInCodeFailure.at >= now - WINDOW, SignInCodeFailure.ip == ip)
+                    )
+                    or 0
                 )
-                raise TooManyAttempts()
-            live = await db.scalar(
-                select(SignInCode)
-                .where(
-                    SignInCode.destination == destination.address,
-                    SignInCode.used_at.is_(None),
-                    SignInCode.expires_at > now,
-                    SignInCode.attempts < MAX_ATTEMPTS,
+            if wrong_from_address >= FAILURES_PER_ADDRESS:
+                outcome = "limited"
+            else:
+                live = await db.scalar(
+                    select(SignInCode)
+                    .where(
+                        SignInCode.destination == destination.address,
+                        SignInCode.used_at.is_(None),
+                        SignInCode.expires_at > now,
+                        SignInCode.attempts < MAX_ATTEMPTS,
+                    )
+                    .order_by(SignInCode.id.desc())
+                    .limit(1)
                 )
-                .order_by(SignInCode.id.desc())
-                .limit(1)
-            )
-            given = self._digest(destination, code.strip())
-            if live is not None and hmac.compare_digest(live.code_hash.encode(), given.encode()):
-                # Single use even when two requests race: only one update finds it unused.
-                used = await db.execute(
-                    update(SignInCode)
-                    .where(SignInCode.id == live.id, SignInCode.used_at.is_(None))
-                    .values(used_at=now)
-                )
-                await db.commit()
-                return bool(used.rowcount == 1)  # type: ignore[attr-defined]
-            if live is not None:
-                live.attempts += 1
-            db.add(SignInCodeFailure(destination=destination.address, ip=ip, at=now))
+                given = self._digest(destination, code.strip())
+                if live is not None and hmac.compare_digest(
+                    live.code_hash.encode(), given.encode()
+                ):
+                    await db.execute(
+                        update(SignInCode)
+                        .where(
+                            SignInCode.destination == destination.address,
+                            SignInCode.used_at.is_(None),
+                        )
+                        .values(used_at=now)
+                    )
+                    outcome = "accepted"
+                else:
+                    if live is not None:
+                        await db.execute(
+                            update(SignInCode)
+                            .where(SignInCode.id == live.id)
+                            .values(attempts=SignInCode.attempts + 1)
+                        )
+                    db.add(SignInCodeFailure(destination=destination.address, ip=ip, at=now))
+                    outcome = "wrong"
             await db.commit()
-        await self.audit.record(
-            "sign_in_failed", actor="anonymous", subject=destination.shown, reason="wrong code"
-        )
-        return False
+        # Audit entries are written after the transaction: never while holding its lock.
+        if outcome == "limited":
+            await self.audit.record(
+                "code_limit_reached", actor="anonymous", subject=destination.shown
+            )
+            raise TooManyAttempts()
+        if outcome == "wrong":
+            await self.audit.record(
+                "sign_in_failed", actor="anonymous", subject=destination.shown, reason="wrong code"
+            )
+        return outcome == "accepted"
