@@ -118,3 +118,13 @@ def test_the_verify_command_exits_non_zero_on_tampering(audit_database: tuple[st
     run(_execute(url, *UNTRIGGER[kind], "UPDATE audit_events SET details = '{}' WHERE id = 1"))
     broken = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert broken.returncode == 1 and "BROKEN at entry 1" in broken.stderr
+
+
+def test_truncating_the_trail_is_refused_on_postgresql(
+    fresh_database: Callable[[str], str],
+) -> None:
+    url = fresh_database("postgresql")
+    migrate(url)
+    run(_write(url, 2))
+    with pytest.raises(DBAPIError, match="append-only"):
+        run(_execute(url, "TRUNCATE audit_events"))

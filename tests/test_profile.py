@@ -79,11 +79,14 @@ def test_the_download_holds_the_citizens_data_and_no_one_elses(
     response = ana.get("/account/data.json")
     assert response.headers["content-disposition"].startswith("attachment;")
     data = response.json()
-    assert data["profile"]["email"] == "ana@example.org"
+    assert data["profile"]["sign_in"]["subject"] == "citizen-ana-0001"
     assert "sign_in" in {event["action"] for event in data["activity"]}
     text = json.dumps(data, ensure_ascii=False)
     assert "omar" not in text.lower() and "Haddad" not in text
-    assert omar.get("/account/data.json").json()["profile"]["name"] == "Omar Haddad"
+    assert (
+        omar.get("/account/data.json").json()["profile"]["sign_in"]["subject"]
+        == "citizen-omar-0002"
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,3 +111,12 @@ def test_asking_for_deletion_signs_out_everywhere(portal_factory: Any, database_
     assert "30" in phone.get("/account/deletion-requested").text
     assert laptop.get("/account", follow_redirects=False).status_code == 303
     assert phone.get("/account", follow_redirects=False).status_code == 303
+
+
+def test_signing_in_again_keeps_what_the_citizen_changed(portal: TestClient[Any]) -> None:
+    sign_in_as(portal, "ana")
+    save(portal, **GOOD)
+    portal.cookies.clear()
+    sign_in_as(portal, "ana")
+    page = portal.get("/account").text
+    assert "ana.garcia@example.org" in page and "Ana García López" in page

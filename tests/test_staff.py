@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from litestar.testing import TestClient
 from sqlalchemy import select
 
@@ -93,3 +94,20 @@ def test_staff_sign_out_ends_the_session_at_the_provider_too(portal: TestClient[
     response = portal.post("/staff/sign-out", data={"_csrf_token": token}, follow_redirects=False)
     assert "/oidc/staff/logout?id_token_hint=" in response.headers["location"]
     assert portal.get("/staff", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("claims", "expected"),
+    [
+        ({"acr": "urn:frontdoor:mfa", "amr": ["pwd"]}, True),
+        ({"amr": ["pwd", "otp"]}, True),
+        ({"amr": ["mfa"]}, True),
+        ({"amr": ["otp"]}, False),  # a code alone is one factor
+        ({"amr": ["pwd"]}, False),
+        ({}, False),
+    ],
+)
+def test_what_counts_as_a_second_factor(claims: dict[str, Any], expected: bool) -> None:
+    from portal.staff.service import used_second_factor
+
+    assert used_second_factor(claims, ("urn:frontdoor:mfa",)) is expected

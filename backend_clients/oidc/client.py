@@ -124,6 +124,7 @@ class OIDCClient(BackendClient):
             iss={"essential": True, "value": self.oidc.issuer},
             aud={"essential": True, "value": self.oidc.client_id},
             exp={"essential": True},
+            iat={"essential": True},
             sub={"essential": True},
             nonce={"essential": True, "value": nonce},
         )
@@ -131,6 +132,13 @@ class OIDCClient(BackendClient):
             registry.validate(token.claims)
         except JoseError as error:
             raise IdTokenRejected(f"oidc: ID token refused ({error})") from error
+        audiences = token.claims["aud"]
+        if (
+            isinstance(audiences, list)
+            and len(audiences) > 1
+            and token.claims.get("azp") != self.oidc.client_id
+        ):
+            raise IdTokenRejected("oidc: ID token refused (azp is not this client)")
         return dict(token.claims)
 
     async def logout_url(self, id_token_hint: str, post_logout_redirect_uri: str) -> str | None:

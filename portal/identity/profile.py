@@ -149,7 +149,13 @@ async def download_data(
             else None,
         },
         "activity": [
-            {"at": event.at.isoformat(), "action": event.action, "by": event.actor}
+            {
+                "at": event.at.isoformat(),
+                "action": event.action,
+                "by": event.actor,
+                "from": event.ip,
+                "details": event.details,
+            }
             for event in events
         ],
     }
@@ -157,7 +163,10 @@ async def download_data(
     await audit.record("data_downloaded", actor=subject, subject=subject)
     return Response(
         content,
-        headers={"content-disposition": 'attachment; filename="my-city-of-riverside-data.json"'},
+        headers={
+            "content-disposition": 'attachment; filename="my-city-of-riverside-data.json"',
+            "cache-control": "no-store",
+        },
     )
 
 

@@ -74,11 +74,12 @@ async def sign_in(
     )
     if citizen is None:
         citizen = Citizen(issuer=issuer, subject=str(claims["sub"]))
+        citizen.language = str(claims.get("locale") or "en")[:8]
         db.add(citizen)
-    citizen.name = str(claims.get("name") or citizen.name or "")
-    citizen.email = claims.get("email") or citizen.email
-    citizen.phone = claims.get("phone_number") or citizen.phone
-    citizen.language = str(claims.get("locale") or citizen.language or "en")[:8]
+    # Tell us once: what the provider says fills gaps, never what the citizen changed.
+    citizen.name = citizen.name or str(claims.get("name") or "")
+    citizen.email = citizen.email or claims.get("email")
+    citizen.phone = citizen.phone or claims.get("phone_number")
     citizen.last_sign_in_at = datetime.now(UTC)
     await db.commit()
     # A new session for the citizen alone: a staff sign-in in the same browser ends here.

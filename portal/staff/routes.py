@@ -19,6 +19,7 @@ from portal.i18n import gettext as _
 from portal.identity import oidc_flow
 from portal.settings import Settings
 from portal.staff.service import (
+    ROLES,
     STAFF,
     StaffMember,
     current_staff,
@@ -79,6 +80,14 @@ async def finish_staff_sign_in(
         message = _(
             "Staff must sign in with a second factor, such as a code or a security key. "
             "Sign in again and use it."
+        )
+        return _sign_in_page("/staff", message, 403)
+    if not ROLES.intersection(outcome.claims.get("roles") or []):
+        audit = request.app.state.audit
+        subject = f"staff:{outcome.claims.get('sub')}"
+        await audit.record("sign_in_failed", actor=subject, subject=subject, reason="no staff role")
+        message = _(
+            "Your staff account has no role in this service. Ask your manager to give you one."
         )
         return _sign_in_page("/staff", message, 403)
     await staff_sign_in(request, outcome.claims, outcome.id_token)

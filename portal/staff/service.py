@@ -41,9 +41,12 @@ class StaffMember:
 
 
 def used_second_factor(claims: dict[str, Any], mfa_acr_values: tuple[str, ...]) -> bool:
-    """Whether the provider says the sign-in used more than a password (acr or amr claims)."""
-    methods = claims.get("amr") or []
-    return claims.get("acr") in mfa_acr_values or bool(SECOND_FACTORS.intersection(methods))
+    """Whether the provider says the sign-in used two factors: an agreed acr value, amr "mfa",
+    or two different methods of which one is a second factor (a code alone is one factor)."""
+    methods = set(claims.get("amr") or [])
+    if claims.get("acr") in mfa_acr_values or "mfa" in methods:
+        return True
+    return len(methods) >= 2 and bool(SECOND_FACTORS.intersection(methods))
 
 
 def current_staff(request: Request[Any, Any, Any]) -> StaffMember | None:
