@@ -140,3 +140,35 @@ def test_sign_out_everywhere_ends_the_other_devices_sessions(
     assert phone.get("/account", follow_redirects=False).status_code == 303
     sign_in_as(laptop, "lee")  # signing in again works
     assert laptop.get("/account", follow_redirects=False).status_code == 200
+
+
+def test_a_session_unused_for_the_idle_time_ends(
+    portal: TestClient[Any], database_url: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from portal.database.store import StoredValue
+
+    sign_in_as(portal, "lee")
+    key = f"sessions:{portal.cookies.get('frontdoor_session')}"
+
+    async def expiry(moment: datetime | None = None) -> datetime:
+        engine = make_engine(database_url)
+        async with engine.begin() as connection:
+            if moment is not None:
+                await connection.execute(
+                    update(StoredValue).where(StoredValue.key == key).values(expires_at=moment)
+                )
+            found = await connection.scalar(
+                select(StoredValue.expires_at).where(StoredValue.key == key)
+            )
+        await engine.dispose()
+        return found if found.tzinfo else found.replace(tzinfo=UTC)
+
+    portal.get("/account")  # each visit renews the idle time (30 minutes by default)
+    remaining = run_async(expiry()) - datetime.now(UTC)
+    assert timedelta(minutes=29) < remaining <= timedelta(minutes=30)
+    run_async(expiry(datetime.now(UTC) - timedelta(seconds=1)))  # as if 30 minutes had passed
+    assert portal.get("/account", follow_redirects=False).status_code == 303

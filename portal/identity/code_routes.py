@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.identity.codes import (
+    CODE_MINUTES,
     CodeNotSent,
     Destination,
     SignInCodes,
@@ -47,8 +48,16 @@ def _request_page(
     return Template("identity/code_request.html", context=context, status_code=status)
 
 
-def _check_page(destination: Destination, error: str | None = None, status: int = 200) -> Template:
-    context = {"shown": destination.shown, "channel": destination.channel, "error": error}
+def _check_page(
+    destination: Destination, next_page: str, error: str | None = None, status: int = 200
+) -> Template:
+    context = {
+        "shown": destination.shown,
+        "channel": destination.channel,
+        "error": error,
+        "next": next_page,
+        "minutes": CODE_MINUTES,
+    }
     return Template("identity/code_check.html", context=context, status_code=status)
 
 
@@ -102,7 +111,7 @@ async def ask_for_code(request: Request[Any, Any, Any]) -> Response[Any]:
     pending = _pending(request)
     if pending is None:
         return Redirect("/sign-in/code", status_code=303)
-    return _check_page(pending[0])
+    return _check_page(*pending)
 
 
 @post("/sign-in/code/check", name="use_sign_in_code")
@@ -117,7 +126,7 @@ async def use_code(
     destination, next_page = pending
     code = re.sub(r"[\s-]", "", data.code)
     if not _SIX_DIGITS.match(code):
-        return _check_page(destination, _("Enter the 6-digit code we sent you"), 400)
+        return _check_page(destination, next_page, _("Enter the 6-digit code we sent you"), 400)
     codes: SignInCodes = request.app.state.sign_in_codes
     try:
         accepted = await codes.check(destination, code, current_client_ip())
@@ -126,10 +135,10 @@ async def use_code(
             "Too many wrong codes. Wait %(minutes)s minutes, then ask for a new code.",
             minutes=limit.minutes,
         )
-        return _check_page(destination, message, 429)
+        return _check_page(destination, next_page, message, 429)
     if not accepted:
         message = _("That code is not right, or it has expired. Check it, or ask for a new code.")
-        return _check_page(destination, message, 400)
+        return _check_page(destination, next_page, message, 400)
     contact = "phone_number" if destination.channel == "sms" else "email"
     claims = {
         "iss": ISSUER,
