@@ -72,6 +72,12 @@ def create_app(settings: Settings) -> Litestar:
 
     engine = make_engine(settings.database_url)
 
+    def oidc_client(issuer: str, client_id: str, client_secret: str) -> OIDCClient:
+        return OIDCClient(
+            ClientConfig(base_url=issuer, timeout=timeout, headers=backend_headers),
+            OIDCConfig(issuer=issuer, client_id=client_id, client_secret=client_secret),
+        )
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.db_engine = engine
@@ -86,25 +92,15 @@ def create_app(settings: Settings) -> Litestar:
             ),
             account_sid=settings.twilio_account_sid,
         )
-        app.state.citizen_oidc = OIDCClient(
-            ClientConfig(
-                base_url=settings.citizen_oidc_issuer, timeout=timeout, headers=backend_headers
-            ),
-            OIDCConfig(
-                issuer=settings.citizen_oidc_issuer,
-                client_id=settings.citizen_oidc_client_id,
-                client_secret=settings.citizen_oidc_client_secret.get_secret_value(),
-            ),
+        app.state.citizen_oidc = oidc_client(
+            settings.citizen_oidc_issuer,
+            settings.citizen_oidc_client_id,
+            settings.citizen_oidc_client_secret.get_secret_value(),
         )
-        app.state.staff_oidc = OIDCClient(
-            ClientConfig(
-                base_url=settings.staff_oidc_issuer, timeout=timeout, headers=backend_headers
-            ),
-            OIDCConfig(
-                issuer=settings.staff_oidc_issuer,
-                client_id=settings.staff_oidc_client_id,
-                client_secret=settings.staff_oidc_client_secret.get_secret_value(),
-            ),
+        app.state.staff_oidc = oidc_client(
+            settings.staff_oidc_issuer,
+            settings.staff_oidc_client_id,
+            settings.staff_oidc_client_secret.get_secret_value(),
         )
         app.state.mail = MailClient(
             SmtpConfig(

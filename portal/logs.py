@@ -17,7 +17,13 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     ]
     # JSON carries tracebacks as structured data; the console renderer prints them itself.
     renderers: list[structlog.types.Processor] = (
-        [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+        [
+            # Frames without their local variables: those hold tokens and session ids.
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
+            structlog.processors.JSONRenderer(),
+        ]
         if json
         else [structlog.dev.ConsoleRenderer(colors=False)]
     )

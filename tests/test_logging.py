@@ -34,3 +34,4 @@ def test_a_server_error_is_logged_with_its_trace(
     ]
     assert error["request_id"] == response.headers["x-request-id"]
     assert "page_feedback" in json.dumps(error["exception"])
+    assert '"locals"' not in json.dumps(error["exception"])  # no tokens or session ids in logs
