@@ -13,6 +13,7 @@ from typing import Any
 
 import structlog
 from litestar import Request
+from litestar.response import Redirect
 
 from backend_clients.http import BackendError, BackendUnavailable
 from backend_clients.oidc import OIDCClient
@@ -86,3 +87,19 @@ async def finish(
         await audit.record("sign_in_failed", actor=actor, reason=str(error)[:300])
         return SignInFailed(str(REFUSED), 400)
     return SignedIn(claims, tokens.id_token, pending["next"])
+
+
+async def leave(client: OIDCClient, id_token: str | None, public_url: str) -> Redirect:
+    """After signing out here: on to the provider's logout (RP-initiated), then /signed-out.
+
+    Without an ID token (a code sign-in) or when the provider cannot be reached, straight to
+    /signed-out; the provider's own session then ends by itself.
+    """
+    if id_token:
+        try:
+            logout = await client.logout_url(id_token, f"{public_url}/signed-out")
+        except BackendError:
+            logout = None
+        if logout:
+            return Redirect(logout, status_code=303)
+    return Redirect("/signed-out", status_code=303)

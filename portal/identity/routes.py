@@ -10,8 +10,6 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend_clients.http import BackendError
-from backend_clients.oidc import OIDCClient
 from portal.identity import oidc_flow
 from portal.identity.code_routes import code_routes
 from portal.identity.models import Citizen
@@ -83,16 +81,7 @@ async def _sign_out(
 ) -> Response[Any]:
     citizen = await current_citizen(request, db)
     id_token = await sign_out(request, db, citizen, everywhere)
-    back = f"{settings.public_url}/signed-out"
-    if id_token:
-        oidc: OIDCClient = request.app.state.citizen_oidc
-        try:
-            logout = await oidc.logout_url(id_token, back)
-        except BackendError:
-            logout = None  # signed out here; the provider's own session will expire by itself
-        if logout:
-            return Redirect(logout, status_code=303)
-    return Redirect("/signed-out", status_code=303)
+    return await oidc_flow.leave(request.app.state.citizen_oidc, id_token, settings.public_url)
 
 
 @post("/sign-out", name="sign_out")

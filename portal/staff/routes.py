@@ -11,8 +11,6 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend_clients.http import BackendError
-from backend_clients.oidc import OIDCClient
 from portal.audit import AuditLog, verify_chain
 from portal.audit.models import AuditEvent
 from portal.i18n import gettext as _
@@ -120,15 +118,9 @@ async def staff_sign_out(
     audit: AuditLog = request.app.state.audit
     actor = member.actor if member else "anonymous"
     await audit.record("staff_sign_out", actor=actor, subject=actor)
-    oidc: OIDCClient = request.app.state.staff_oidc
-    if record.get("id_token"):
-        try:
-            logout = await oidc.logout_url(record["id_token"], f"{settings.public_url}/signed-out")
-        except BackendError:
-            logout = None
-        if logout:
-            return Redirect(logout, status_code=303)
-    return Redirect("/signed-out", status_code=303)
+    return await oidc_flow.leave(
+        request.app.state.staff_oidc, record.get("id_token"), settings.public_url
+    )
 
 
 staff = Router(
