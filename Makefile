@@ -42,7 +42,7 @@ translations: .venv/.synced ## compile locales/*/LC_MESSAGES/messages.po into .m
 	@$(PYBABEL) compile -d locales --statistics 2>&1 | grep -v '^compiling'
 
 extract: .venv/.synced ## extract translatable strings into locales/messages.pot
-	$(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file --no-wrap \
+	PYTHONPATH=. $(PYBABEL) extract -F babel.cfg -k _l -k lazy_gettext -k plural_texts:1,2 --sort-by-file --no-wrap \
 	  --project "Front Door" --copyright-holder "City of Riverside" -o locales/messages.pot .
 
 update-translations: extract ## merge new strings from the .pot into every language's .po

@@ -1,4 +1,5 @@
-"""`python -m portal check` validates the settings; `python -m portal serve` starts the portal."""
+"""`python -m portal check` validates the settings; `serve` starts the portal; `worker` starts
+the outbox worker; `audit-verify` checks the audit chain."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ async def _verify_audit(database_url: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m portal")
-    parser.add_argument("command", choices=["check", "serve", "audit-verify"])
+    parser.add_argument("command", choices=["check", "serve", "worker", "audit-verify"])
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
@@ -41,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     if args.command == "audit-verify":
         return asyncio.run(_verify_audit(settings.database_url))
+    if args.command == "worker":
+        from portal.outbox.run import run_worker
+
+        asyncio.run(run_worker(settings))
+        return 0
     if args.command == "check":
         print(f"settings ok: {settings.env}, database {settings.database_url.split('://')[0]}")
         return 0

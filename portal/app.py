@@ -27,16 +27,22 @@ from backend_clients.http import ClientConfig
 from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.oidc import OIDCClient, OIDCConfig
 from backend_clients.twilio import TwilioClient
+from portal.applications.routes import applications
+from portal.applications.webhooks import department_webhook
 from portal.audit import AuditLog
+from portal.backends import make_backends
+from portal.catalogue.loader import load_catalogue
+from portal.catalogue.routes import catalogue_routes
 from portal.database import make_engine, provide_session
 from portal.database.store import DatabaseStore
 from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
-from portal.i18n.catalogue import load_catalogues
+from portal.i18n.catalogue import load_catalogues, plural_texts
 from portal.i18n.routes import switch_language
 from portal.identity.codes import SignInCodes
 from portal.identity.routes import identity
 from portal.identity.service import signed_in
+from portal.journeys.routes import journeys
 from portal.logs import configure_logging
 from portal.pages.routes import pages
 from portal.settings import Settings
@@ -50,7 +56,7 @@ from portal.web.templating import build_environment, template_engine
 
 # Routes that neither read nor write sessions or forms: no cookie on them (static files are
 # cached publicly for a year, so a Set-Cookie there could hand one visitor's cookie to another).
-NO_COOKIES = ["^/static/", "^/healthz$", "^/readyz$", "^/schema"]
+NO_COOKIES = ["^/static/", "^/healthz$", "^/readyz$", "^/schema", "^/webhooks/"]
 
 
 def _session_store(settings: Settings, engine: AsyncEngine) -> Store:
@@ -64,10 +70,12 @@ def create_app(settings: Settings) -> Litestar:
     """Build the portal for `settings`."""
     configure_logging(settings.log_level, settings.log_json)
     load_catalogues(settings.locales_dir)
+    catalogue = load_catalogue(settings.catalogue_dir)
     static = StaticFiles(settings.static_dir)
     environment = build_environment(settings, static)
     environment.globals["feedback_answered"] = answered
     environment.globals["signed_in"] = signed_in
+    environment.globals["plural_texts"] = plural_texts
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
 
     engine = make_engine(settings.database_url)
@@ -83,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.db_engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.audit = AuditLog(app.state.sessionmaker)
+        app.state.backends = make_backends(settings, catalogue)
         app.state.twilio = TwilioClient(
             ClientConfig(
                 base_url=settings.twilio_api_url,
@@ -134,6 +143,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.twilio.aclose()
             await app.state.citizen_oidc.aclose()
             await app.state.staff_oidc.aclose()
+            await app.state.backends.aclose()
             await engine.dispose()
 
     session_config = SessionConfig(
@@ -150,6 +160,10 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             pages,
             identity,
+            catalogue_routes,
+            journeys,
+            applications,
+            department_webhook,
             staff,
             switch_language,
             give_feedback,
@@ -192,6 +206,7 @@ def create_app(settings: Settings) -> Litestar:
         debug=False,
     )
     app.state.settings = settings
+    app.state.catalogue = catalogue
     app.state.static = static
     app.state.session_config = session_config
     # Outermost: every request, matched route or not, gets an id, a locale and security headers.

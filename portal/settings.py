@@ -35,6 +35,9 @@ SANDBOX_CITIZEN_ISSUER = "http://127.0.0.1:8100/oidc/citizen"
 SANDBOX_CITIZEN_SECRET = "sandbox-citizen-secret"  # noqa: S105 - documented local default
 SANDBOX_STAFF_ISSUER = "http://127.0.0.1:8100/oidc/staff"
 SANDBOX_STAFF_SECRET = "sandbox-staff-secret"  # noqa: S105 - documented local default
+SANDBOX_URL = "http://127.0.0.1:8100"
+SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 - documented local default
+SANDBOX_OPEN311_KEY = "sandbox-open311-key"
 
 
 # Read under Twilio's own variable names, without the FRONTDOOR_ prefix.
@@ -95,8 +98,31 @@ class Settings(BaseSettings):
     smtp_port: int = Field(default=8025, ge=1, le=65535)
     backend_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     readiness_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    catalogue_dir: Path = ROOT / "portal" / "catalogue" / "definitions"
+    # Department case APIs: {departments_url}/{department id} (backend_clients/CONTRACTS.md).
+    departments_url: str = f"{SANDBOX_URL}/departments"
+    gis_url: str = f"{SANDBOX_URL}/gis"
+    documents_url: str = f"{SANDBOX_URL}/documents"
+    open311_url: str = f"{SANDBOX_URL}/open311"
+    open311_api_key: SecretStr = SecretStr(SANDBOX_OPEN311_KEY)
+    # Shared with the departments: signs their status webhooks (HMAC-SHA256).
+    webhook_secret: SecretStr = SecretStr(SANDBOX_WEBHOOK_SECRET)
+    webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
+    # The worker: how long it sleeps when idle, and how often it asks departments that do not
+    # push their news.
+    worker_idle_seconds: float = Field(default=1.0, gt=0, le=60)
+    case_check_seconds: float = Field(default=30.0, gt=0, le=86_400)
 
-    @field_validator("public_url", "twilio_api_url", "citizen_oidc_issuer", "staff_oidc_issuer")
+    @field_validator(
+        "public_url",
+        "twilio_api_url",
+        "citizen_oidc_issuer",
+        "staff_oidc_issuer",
+        "departments_url",
+        "gis_url",
+        "documents_url",
+        "open311_url",
+    )
     @classmethod
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -140,6 +166,13 @@ class Settings(BaseSettings):
             problems.append("FRONTDOOR_STAFF_OIDC_ISSUER points at the sandbox")
         if self.staff_oidc_client_secret.get_secret_value() == SANDBOX_STAFF_SECRET:
             problems.append("FRONTDOOR_STAFF_OIDC_CLIENT_SECRET is the sandbox's secret")
+        backends = (self.departments_url, self.gis_url, self.documents_url, self.open311_url)
+        if any(url.startswith(SANDBOX_URL) for url in backends):
+            problems.append("a department, GIS, document or Open311 URL points at the sandbox")
+        if self.webhook_secret.get_secret_value() == SANDBOX_WEBHOOK_SECRET:
+            problems.append("FRONTDOOR_WEBHOOK_SECRET is the sandbox's secret")
+        if self.open311_api_key.get_secret_value() == SANDBOX_OPEN311_KEY:
+            problems.append("FRONTDOOR_OPEN311_API_KEY is the sandbox's key")
         if problems:
             raise ValueError("; ".join(problems))
         return self

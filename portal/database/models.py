@@ -1,17 +1,33 @@
 """Every feature's models, imported so that Alembic sees the whole schema."""
 
+from portal.applications.models import (
+    Application,
+    DepartmentRequest,
+    Document,
+    Notification,
+    TimelineEvent,
+)
 from portal.audit.models import AuditEvent
 from portal.database.engine import Base
 from portal.database.store import StoredValue
 from portal.feedback.models import PageFeedback
 from portal.identity.models import Citizen, SignInCode, SignInCodeFailure
+from portal.journeys.models import Draft
+from portal.outbox.models import OutboxMessage
 
 __all__ = [
+    "Application",
     "AuditEvent",
     "Base",
     "Citizen",
+    "DepartmentRequest",
+    "Document",
+    "Draft",
+    "Notification",
+    "OutboxMessage",
     "PageFeedback",
     "SignInCode",
     "SignInCodeFailure",
     "StoredValue",
+    "TimelineEvent",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.support import LazyProxy, Translations
 
 from portal.i18n.locale import LANGUAGES, current_locale
@@ -66,3 +67,16 @@ def npgettext(context: str, singular: str, plural: str, num: int, **variables: A
 def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
     """A message translated when it is shown, for texts defined at import time."""
     return LazyProxy(gettext, message, enable_cache=False, **variables)
+
+
+def plural_texts(singular: str, plural: str) -> dict[str, str]:
+    """A message in each CLDR plural category of the current language (Arabic has six), with
+    %{count} left for GOV.UK Frontend's JavaScript to fill, as its i18n options expect."""
+    locale = Locale.parse(current_locale())
+    texts: dict[str, str] = {}
+    for number in (*range(0, 120), 1000, 100000):
+        category = locale.plural_form(number)
+        if category not in texts:
+            translated = _translations().ngettext(singular, plural, number)
+            texts[category] = translated % {"count": "%{count}"}
+    return texts

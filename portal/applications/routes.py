@@ -1,0 +1,275 @@
+"""My applications, one application's page with its single timeline, the confirmation, and the
+citizen's answer when a department asks for more information.
+
+Every route finds applications by reference *and* the signed-in citizen: someone else's
+reference is simply not found.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend_clients.http import BackendError
+from portal.applications.models import Application, DepartmentRequest, Document, TimelineEvent
+from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
+from portal.catalogue.loader import Catalogue
+from portal.catalogue.models import FieldDef
+from portal.i18n import gettext as _
+from portal.identity.models import Citizen
+from portal.identity.service import require_citizen
+from portal.journeys.fields import check_upload, sniff
+from portal.journeys.models import Draft
+from portal.outbox import enqueue
+
+INFORMATION_LIMIT = 2000
+_ATTACHMENT = FieldDef(id="attachment", type="file", label="attachment", required=False)
+
+
+@dataclass
+class Summary:
+    application: Application
+    state: str
+
+    @property
+    def state_label(self) -> str:
+        return str(OVERALL_LABELS[self.state])
+
+    @property
+    def tag(self) -> str:
+        return OVERALL_TAGS[self.state]
+
+
+def _catalogue(request: Request[Any, Any, Any]) -> Catalogue:
+    catalogue: Catalogue = request.app.state.catalogue
+    return catalogue
+
+
+async def owned_application(db: AsyncSession, citizen: Citizen, reference: str) -> Application:
+    application = await db.scalar(
+        select(Application).where(
+            Application.reference == reference, Application.citizen_id == citizen.id
+        )
+    )
+    if application is None:
+        raise NotFoundException()
+    return application
+
+
+async def _requests(db: AsyncSession, application_ids: list[int]) -> list[DepartmentRequest]:
+    if not application_ids:
+        return []
+    rows = await db.scalars(
+        select(DepartmentRequest)
+        .where(DepartmentRequest.application_id.in_(application_ids))
+        .order_by(DepartmentRequest.id)
+    )
+    return list(rows.all())
+
+
+@get("/applications", name="my_applications")
+async def my_applications(
+    request: Request[Any, Any, Any],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+) -> Template:
+    """Everything the citizen has, from every channel: drafts to finish and applications."""
+    drafts = (
+        await db.scalars(
+            select(Draft)
+            .where(Draft.citizen_id == citizen.id, Draft.submitted_at.is_(None))
+            .order_by(Draft.updated_at.desc())
+        )
+    ).all()
+    applications = (
+        await db.scalars(
+            select(Application)
+            .where(Application.citizen_id == citizen.id)
+            .order_by(Application.submitted_at.desc())
+        )
+    ).all()
+    requests = await _requests(db, [application.id for application in applications])
+    summaries = []
+    for application in applications:
+        mine = [r for r in requests if r.application_id == application.id]
+        state = overall([r.status for r in mine], [r.finished for r in mine])
+        summaries.append(Summary(application, state))
+    services = _catalogue(request).services
+    context = {
+        "drafts": [d for d in drafts if d.service_id in services],
+        "summaries": summaries,
+        "services": services,
+    }
+    return Template("applications/list.html", context=context)
+
+
+async def _page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    application: Application,
+    errors: dict[str, str] | None = None,
+    typed: str = "",
+) -> Template:
+    catalogue = _catalogue(request)
+    requests = await _requests(db, [application.id])
+    events = (
+        await db.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.application_id == application.id)
+            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+        )
+    ).all()
+    asking = [r for r in requests if r.status == "information_requested"]
+    questions = {
+        r.department: next(
+            (e.note for e in events if e.department == r.department and e.status == r.status), ""
+        )
+        for r in asking
+    }
+    context = {
+        "application": application,
+        "service": catalogue.services.get(application.service_id),
+        "departments": catalogue.departments,
+        "requests": requests,
+        "events": events,
+        "asking": asking,
+        "questions": questions,
+        "label": label,
+        "state": Summary(
+            application, overall([r.status for r in requests], [r.finished for r in requests])
+        ),
+        "errors": errors or {},
+        "typed": typed,
+    }
+    return Template("applications/show.html", context=context, status_code=400 if errors else 200)
+
+
+@get("/applications/{reference:str}", name="application")
+async def show_application(
+    request: Request[Any, Any, Any],
+    reference: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+) -> Template:
+    return await _page(request, db, await owned_application(db, citizen, reference))
+
+
+@get("/applications/{reference:str}/confirmation", name="application_confirmation")
+async def confirmation(
+    request: Request[Any, Any, Any],
+    reference: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+) -> Template:
+    application = await owned_application(db, citizen, reference)
+    requests = await _requests(db, [application.id])
+    context = {
+        "application": application,
+        "service": _catalogue(request).services.get(application.service_id),
+        "departments": [_catalogue(request).departments[r.department] for r in requests],
+        "citizen": citizen,
+    }
+    return Template("applications/confirmation.html", context=context)
+
+
+@post("/applications/{reference:str}/information/{department:str}", name="send_information")
+async def send_information(
+    request: Request[Any, Any, Any],
+    reference: FromPath[str],
+    department: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+) -> Response[Any]:
+    """The citizen answers a department's question (text, and a document if they have one)."""
+    application = await owned_application(db, citizen, reference)
+    department_request = await db.scalar(
+        select(DepartmentRequest).where(
+            DepartmentRequest.application_id == application.id,
+            DepartmentRequest.department == department,
+        )
+    )
+    if department_request is None:
+        raise NotFoundException()
+    if department_request.status != "information_requested":
+        return Redirect(f"/applications/{reference}", status_code=303)
+    form = await request.form()
+    text = str(form.get("information") or "").strip()
+    upload = form.get("attachment")
+    errors: dict[str, str] = {}
+    if not text:
+        errors["information"] = _("Enter the information the department asked for")
+    elif len(text) > INFORMATION_LIMIT:
+        errors["information"] = _(
+            "The information must be %(limit)s characters or fewer", limit=INFORMATION_LIMIT
+        )
+    documents: list[str] = []
+    if isinstance(upload, UploadFile) and upload.filename:
+        content = await upload.read()
+        problem = check_upload(_ATTACHMENT, upload.filename, content)
+        if problem:
+            errors["attachment"] = problem
+        elif not errors:
+            try:
+                stored = await request.app.state.backends.documents.upload(
+                    upload.filename[-200:], sniff(content) or "", content
+                )
+            except BackendError:
+                errors["attachment"] = _("The file could not be uploaded. Try again.")
+            else:
+                document = Document(
+                    citizen_id=citizen.id,
+                    stored_id=stored.id,
+                    filename=upload.filename[-200:],
+                    content_type=stored.content_type,
+                    size=len(content),
+                    sha256=stored.sha256,
+                )
+                db.add(document)
+                await db.flush()
+                documents.append(document.public_id)
+    if errors:
+        await db.rollback()
+        return await _page(request, db, application, errors, text)
+    event = TimelineEvent(
+        application_id=application.id,
+        department=department,
+        status="information_sent",
+        note=text,
+        data={"documents": documents},
+    )
+    db.add(event)
+    await db.flush()
+    department_request.status = "in_review"
+    enqueue(
+        db,
+        "information",
+        key=f"information-{event.id}",
+        request_id=department_request.id,
+        text=text,
+        documents=documents,
+    )
+    await db.commit()
+    await request.app.state.audit.record(
+        "information_sent",
+        actor=f"citizen:{citizen.id}",
+        subject=f"application:{reference}",
+        department=department,
+    )
+    return Redirect(f"/applications/{reference}", status_code=303)
+
+
+applications = Router(
+    path="/",
+    route_handlers=[my_applications, show_application, confirmation, send_information],
+    dependencies={"citizen": Provide(require_citizen)},
+    include_in_schema=False,
+)

@@ -1,0 +1,109 @@
+"""Sending an application: one transaction writes the application, one request per department,
+the first timeline entry and the outbox messages that will deliver them. Never twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.applications.models import Application, DepartmentRequest, TimelineEvent
+from portal.applications.notify import queue_notification
+from portal.applications.references import new_reference
+from portal.audit import AuditLog
+from portal.catalogue.models import Service
+from portal.i18n.locale import current_locale
+from portal.identity.models import Citizen
+from portal.journeys import engine
+from portal.journeys.models import Draft
+from portal.outbox import enqueue
+
+ATTEMPTS = 5  # a reference collision (1 in 34 billion per pair) is retried with a new one
+
+
+async def _existing(db: AsyncSession, draft: Draft) -> str | None:
+    reference: str | None = await db.scalar(
+        select(Application.reference).where(Application.draft_id == draft.id)
+    )
+    return reference
+
+
+async def submit_draft(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    citizen: Citizen,
+    service: Service,
+    draft: Draft,
+) -> str:
+    """Send `draft`; returns the application's reference (the same one if already sent)."""
+    for _attempt in range(ATTEMPTS):
+        # Concurrent submits of one draft take turns (row lock); the unique draft_id is the
+        # last guard, on SQLite too.
+        locked = await db.scalar(
+            select(Draft)
+            .where(Draft.id == draft.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if locked is None:
+            raise LookupError(draft.public_id)
+        if locked.submitted_at is not None and (reference := await _existing(db, locked)):
+            await db.rollback()
+            return reference
+        try:
+            reference = await _write(db, citizen, service, locked)
+        except IntegrityError:
+            await db.rollback()
+            if reference := await _existing(db, draft):
+                return reference
+            continue
+        audit: AuditLog = request.app.state.audit
+        await audit.record(
+            "application_submitted",
+            actor=f"citizen:{citizen.id}",
+            subject=f"application:{reference}",
+            service=service.id,
+        )
+        return reference
+    raise RuntimeError("could not find a free reference")
+
+
+async def _write(db: AsyncSession, citizen: Citizen, service: Service, draft: Draft) -> str:
+    answers = engine.relevant_answers(service, draft.answers)
+    now = datetime.now(UTC)
+    application = Application(
+        reference=new_reference(),
+        citizen_id=citizen.id,
+        draft_id=draft.id,
+        service_id=service.id,
+        answers=answers,
+        language=current_locale(),
+        channel=draft.channel,
+        submitted_at=now,
+        updated_at=now,
+    )
+    db.add(application)
+    await db.flush()
+    for delivery in engine.deliveries(service, answers):
+        department_request = DepartmentRequest(
+            application_id=application.id, department=delivery.department
+        )
+        db.add(department_request)
+        await db.flush()
+        enqueue(
+            db,
+            "deliver",
+            key=f"deliver-{department_request.public_id}",
+            request_id=department_request.id,
+        )
+    event = TimelineEvent(application_id=application.id, status="submitted", occurred_at=now)
+    db.add(event)
+    await db.flush()
+    await queue_notification(db, citizen, application, event)
+    draft.submitted_at = now
+    await db.commit()
+    return application.reference

@@ -1,0 +1,97 @@
+"""Recording what departments tell us, however it arrives (pushed, polled or in an answer), once.
+
+Each event carries the backend's own id; the timeline keeps one row per id, so a webhook sent
+twice, or an event both pushed and polled, shows once and notifies once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.applications.models import Application, DepartmentRequest, TimelineEvent
+from portal.applications.notify import queue_notification
+from portal.applications.statuses import is_final
+from portal.identity.models import Citizen
+
+# Departments whose work ends with a certificate rather than an approval.
+CERTIFYING = frozenset({"trade-licence"})
+
+
+@dataclass(frozen=True)
+class News:
+    """One event from a department, in our terms."""
+
+    external_id: str
+    status: str
+    at: datetime
+    note: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+async def record(db: AsyncSession, request: DepartmentRequest, news: list[News]) -> int:
+    """Add the events not seen before to the timeline (and notify); returns how many were new.
+    Commits. If the same event is being recorded elsewhere at this moment, the loser's
+    transaction is refused by the unique id and run again without it."""
+    for _attempt in range(3):
+        try:
+            return await _record(db, request, news)
+        except IntegrityError:
+            await db.rollback()
+            await db.refresh(request)
+    raise RuntimeError("could not record department events")
+
+
+async def _record(db: AsyncSession, request: DepartmentRequest, news: list[News]) -> int:
+    application = await db.get(Application, request.application_id)
+    assert application is not None
+    citizen = await db.get(Citizen, application.citizen_id)
+    ids = [item.external_id for item in news]
+    seen = set(
+        (
+            await db.scalars(
+                select(TimelineEvent.external_id).where(TimelineEvent.external_id.in_(ids))
+            )
+        ).all()
+    )
+    added = 0
+    for item in sorted(news, key=lambda item: item.at):
+        if item.external_id in seen:
+            continue
+        seen.add(item.external_id)
+        event = TimelineEvent(
+            application_id=application.id,
+            department=request.department,
+            status=item.status,
+            note=item.note[:2000],
+            data=item.data,
+            external_id=item.external_id,
+            occurred_at=item.at,
+        )
+        db.add(event)
+        await db.flush()
+        added += 1
+        if citizen is not None:
+            await queue_notification(db, citizen, application, event)
+    latest = await db.scalar(
+        select(TimelineEvent.status)
+        .where(
+            TimelineEvent.application_id == application.id,
+            TimelineEvent.department == request.department,
+        )
+        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+        .limit(1)
+    )
+    if latest:
+        request.status = latest
+        request.finished = is_final(latest, request.department in CERTIFYING)
+    request.checked_at = datetime.now(UTC)
+    if added:
+        application.updated_at = datetime.now(UTC)
+    await db.commit()
+    return added

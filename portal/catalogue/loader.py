@@ -1,0 +1,90 @@
+"""Reads the catalogue (departments, topics, one YAML file per service) and checks it whole.
+
+A mistake stops the portal at start with the file and the field named, never later in front of
+a citizen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from portal.catalogue.models import Department, Service, Topic
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class CatalogueError(ValueError):
+    """A definition file is missing, is not YAML, or does not match the schema."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    services: dict[str, Service]
+    departments: dict[str, Department]
+    topics: dict[str, Topic]
+
+    def in_topic(self, topic: str) -> list[Service]:
+        return [service for service in self.services.values() if service.topic == topic]
+
+
+def _read(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise CatalogueError(f"{path}: cannot be read as YAML: {error}") from error
+
+
+def _where(location: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in location) or "(the whole file)"
+
+
+def _validate(model: type[Model], data: Any, path: Path, prefix: str = "") -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{prefix}{_where(item['loc'])}: {item['msg']}" for item in error.errors()
+        )
+        raise CatalogueError(f"{path}: {problems}") from None
+
+
+def _listed(model: type[Model], path: Path) -> dict[str, Model]:
+    data = _read(path)
+    if not isinstance(data, list):
+        raise CatalogueError(f"{path}: expected a list of entries")
+    items = [_validate(model, item, path, prefix=f"{index}.") for index, item in enumerate(data)]
+    return {item.id: item for item in items}  # type: ignore[attr-defined]
+
+
+def load_catalogue(directory: Path) -> Catalogue:
+    """Load and cross-check every definition under `directory`."""
+    departments = _listed(Department, directory / "departments.yaml")
+    topics = _listed(Topic, directory / "topics.yaml")
+    services: dict[str, Service] = {}
+    for path in sorted((directory / "services").glob("*.yaml")):
+        service = _validate(Service, _read(path), path)
+        if service.id != path.stem:
+            raise CatalogueError(f"{path}: id: {service.id!r} must match the file name")
+        if service.topic not in topics:
+            raise CatalogueError(f"{path}: topic: unknown topic {service.topic!r}")
+        for index, delivery in enumerate(service.deliver_to):
+            department = departments.get(delivery.department)
+            if department is None:
+                raise CatalogueError(
+                    f"{path}: deliver_to.{index}.department: unknown {delivery.department!r}"
+                )
+            if (department.contract == "open311") != (delivery.open311 is not None):
+                raise CatalogueError(
+                    f"{path}: deliver_to.{index}.open311: needed for Open311 departments only"
+                )
+        if service.cost_source and service.cost_source not in departments:
+            raise CatalogueError(f"{path}: cost_source: unknown {service.cost_source!r}")
+        services[service.id] = service
+    if not services:
+        raise CatalogueError(f"{directory / 'services'}: no service definitions found")
+    return Catalogue(services=services, departments=departments, topics=topics)

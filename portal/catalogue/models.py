@@ -1,0 +1,218 @@
+"""What a service definition may say, checked by Pydantic when the portal starts.
+
+Every human text in a definition (titles, labels, hints, options, errors) is an English message
+id: templates show it through gettext, `make extract` puts it in the catalogue for translators.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
+FieldId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+FIELD_TYPES = (
+    "text",
+    "textarea",
+    "email",
+    "phone",
+    "number",
+    "money",
+    "date",
+    "radios",
+    "checkboxes",
+    "select",
+    "yes_no",
+    "address",
+    "file",
+)
+PROFILE_FIELDS = ("name", "email", "phone", "address")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Condition(Strict):
+    """Holds when the answer to `field` equals a value, is one of several, or is above a number."""
+
+    field: FieldId
+    equals: str | None = None
+    one_of: tuple[str, ...] | None = Field(default=None, alias="in")
+    greater_than: float | None = None
+
+    @model_validator(mode="after")
+    def one_test(self) -> Condition:
+        given = [self.equals is not None, self.one_of is not None, self.greater_than is not None]
+        if sum(given) != 1:
+            raise ValueError("give exactly one of equals, in, greater_than")
+        return self
+
+
+class Option(Strict):
+    value: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+    label: Text
+    hint: Text | None = None
+
+
+class FieldErrors(Strict):
+    """Service-specific wording for the usual errors (GOV.UK: say what to do, name the thing)."""
+
+    required: Text | None = None
+    invalid: Text | None = None
+
+
+class FieldDef(Strict):
+    id: FieldId
+    type: Literal[
+        "text",
+        "textarea",
+        "email",
+        "phone",
+        "number",
+        "money",
+        "date",
+        "radios",
+        "checkboxes",
+        "select",
+        "yes_no",
+        "address",
+        "file",
+    ]
+    label: Text
+    hint: Text | None = None
+    required: bool = True
+    errors: FieldErrors = FieldErrors()
+    options: tuple[Option, ...] = ()
+    max_length: int | None = Field(default=None, ge=1, le=10_000)
+    minimum: float | None = None
+    maximum: float | None = None
+    past_only: bool = False
+    autocomplete: str | None = None
+    width: Literal[2, 3, 4, 5, 10, 20, 30] | None = None
+    # Tell us once: the citizen's saved detail that answers this question, with consent.
+    prefill: Literal["name", "email", "phone", "address"] | None = None
+    # Documents: the content types accepted (sniffed from the bytes, not trusted from the name).
+    accept: tuple[Literal["application/pdf", "image/png", "image/jpeg"], ...] = (
+        "application/pdf",
+        "image/png",
+        "image/jpeg",
+    )
+
+    @model_validator(mode="after")
+    def options_where_needed(self) -> FieldDef:
+        choice = self.type in ("radios", "checkboxes", "select")
+        if choice and len(self.options) < 2:
+            raise ValueError(f"a {self.type} field needs at least two options")
+        if not choice and self.options:
+            raise ValueError(f"a {self.type} field takes no options")
+        return self
+
+
+class Repeat(Strict):
+    """A repeatable group (GOV.UK 'add another'): each item answers `fields`."""
+
+    item_label: Text  # "Partner": shown as "Partner 1", "Partner 2"
+    add_another: Text  # "Do you need to add another partner?"
+    max_items: int = Field(default=10, ge=1, le=50)
+
+
+class Step(Strict):
+    """One page of the journey: one question (the label is the heading) or a few together."""
+
+    id: Slug
+    title: Text | None = None
+    hint: Text | None = None
+    fields: tuple[FieldDef, ...] = Field(min_length=1, max_length=8)
+    when: Condition | None = None
+    repeat: Repeat | None = None
+
+    @model_validator(mode="after")
+    def heading(self) -> Step:
+        if (len(self.fields) > 1 or self.repeat) and not self.title:
+            raise ValueError("a step with several fields or a repeat needs a title")
+        if self.repeat and any(field.type in ("file", "address") for field in self.fields):
+            raise ValueError("a repeated group holds simple fields only (no file or address)")
+        return self
+
+    @property
+    def heading_text(self) -> str:
+        return self.title or self.fields[0].label
+
+
+class Open311Fields(Strict):
+    """Which answers fill an Open311 service request."""
+
+    service_code: FieldId
+    place: FieldId
+    description: FieldId
+    photo: FieldId | None = None
+
+
+class Delivery(Strict):
+    """Which department receives the application, when, and which answers it gets."""
+
+    department: Slug
+    when: Condition | None = None
+    answers: tuple[FieldId, ...] = ()  # empty: all of them
+    open311: Open311Fields | None = None  # for departments speaking Open311
+
+
+class Service(Strict):
+    id: Slug
+    topic: Slug
+    title: Text
+    summary: Text
+    keywords: tuple[Text, ...] = ()
+    you_need: tuple[Text, ...] = ()
+    eligibility: tuple[Text, ...] = ()
+    duration: Text
+    cost: Text
+    cost_source: Slug | None = None  # the department that quotes the fee, if any
+    declaration: Text
+    what_happens_next: Text
+    steps: tuple[Step, ...] = Field(min_length=1)
+    deliver_to: tuple[Delivery, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def consistent(self) -> Service:
+        step_ids = [step.id for step in self.steps]
+        if len(set(step_ids)) != len(step_ids) or "check" in step_ids:
+            raise ValueError("step ids must be unique and not 'check'")
+        seen: set[str] = set()
+        for step in self.steps:
+            if step.when and step.when.field not in seen:
+                raise ValueError(
+                    f"step {step.id!r} depends on {step.when.field!r}, which no earlier step asks"
+                )
+            for field in step.fields:
+                if field.id in seen:
+                    raise ValueError(f"field id {field.id!r} is used twice")
+                seen.add(field.id)
+        for delivery in self.deliver_to:
+            named = {*delivery.answers, *([delivery.when.field] if delivery.when else [])}
+            if delivery.open311:
+                named |= {v for v in delivery.open311.model_dump().values() if v}
+            unknown = named
+            if unknown - seen:
+                raise ValueError(f"deliver_to {delivery.department!r} names unknown fields")
+        return self
+
+    def fields(self) -> dict[str, FieldDef]:
+        return {field.id: field for step in self.steps for field in step.fields}
+
+
+class Department(Strict):
+    id: Slug
+    name: Text
+    contract: Literal["department", "open311"]
+    pushes: bool  # sends signed status webhooks; otherwise the worker polls it
+
+
+class Topic(Strict):
+    id: Slug
+    title: Text
+    description: Text

@@ -1,0 +1,64 @@
+"""Finding a service: browse by topic, search in the current language, a start page each."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Router, get
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from portal.catalogue.loader import Catalogue
+from portal.catalogue.search import search
+
+
+def _catalogue(request: Request[Any, Any, Any]) -> Catalogue:
+    catalogue: Catalogue = request.app.state.catalogue
+    return catalogue
+
+
+@get("/services", name="services")
+async def services(request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Template:
+    """Every topic with its services; with `q`, the services that match it."""
+    catalogue = _catalogue(request)
+    query = q.strip()[:100]
+    context = {
+        "catalogue": catalogue,
+        "query": query,
+        "results": search(catalogue, query) if query else None,
+    }
+    return Template("catalogue/index.html", context=context)
+
+
+@get("/services/topics/{topic_id:str}", name="topic")
+async def topic(request: Request[Any, Any, Any], topic_id: FromPath[str]) -> Template:
+    catalogue = _catalogue(request)
+    found = catalogue.topics.get(topic_id)
+    if found is None:
+        raise NotFoundException()
+    context = {"topic": found, "services": catalogue.in_topic(topic_id)}
+    return Template("catalogue/topic.html", context=context)
+
+
+@get("/services/{service_id:str}", name="service")
+async def service_page(request: Request[Any, Any, Any], service_id: FromPath[str]) -> Template:
+    """The start page: what the service does, who it is for, what you need, Start now."""
+    catalogue = _catalogue(request)
+    service = catalogue.services.get(service_id)
+    if service is None:
+        raise NotFoundException()
+    context = {
+        "service": service,
+        "topic": catalogue.topics[service.topic],
+        "departments": [
+            catalogue.departments[delivery.department] for delivery in service.deliver_to
+        ],
+        "conditional": {d.department for d in service.deliver_to if d.when},
+    }
+    return Template("catalogue/service.html", context=context)
+
+
+catalogue_routes = Router(
+    path="/", route_handlers=[services, topic, service_page], include_in_schema=False
+)

@@ -1,0 +1,42 @@
+"""Finding a service by words, in the language the citizen reads the site in.
+
+Texts are compared folded: case, accents and Arabic diacritics ignored, and the Arabic letter
+variants people type interchangeably (alef forms, teh marbuta and heh, alef maqsura and yeh)
+treated as one.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from portal.catalogue.loader import Catalogue
+from portal.catalogue.models import Service
+from portal.i18n import gettext as _
+
+_ARABIC = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي", "ـ": ""})  # noqa: RUF001 - Arabic letters on purpose
+
+
+def fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return bare.translate(_ARABIC)
+
+
+def search(catalogue: Catalogue, query: str) -> list[Service]:
+    """Services whose translated texts hold every word of `query`, best first."""
+    words = fold(query).split()
+    if not words:
+        return []
+    found: list[tuple[int, str, Service]] = []
+    for service in catalogue.services.values():
+        title = fold(_(service.title))
+        topic = catalogue.topics[service.topic]
+        others = fold(
+            " ".join(
+                [_(service.summary), _(topic.title), *(_(keyword) for keyword in service.keywords)]
+            )
+        )
+        if all(word in title or word in others for word in words):
+            score = sum(2 if word in title else 1 for word in words)
+            found.append((-score, title, service))
+    return [service for _score, _title, service in sorted(found, key=lambda item: item[:2])]

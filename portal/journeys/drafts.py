@@ -1,0 +1,84 @@
+"""Drafts: starting one (prefilled from the citizen's details), finding it for its owner only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar.exceptions import NotFoundException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.catalogue.loader import Catalogue
+from portal.catalogue.models import Service
+from portal.identity.models import Citizen
+from portal.journeys.models import Draft
+
+
+async def owned_draft(db: AsyncSession, citizen: Citizen, public_id: str) -> Draft:
+    """The citizen's own draft still in progress; anyone else's, or a sent one, is 'not found'
+    (a 404 says nothing about whether it exists)."""
+    draft = await db.scalar(
+        select(Draft).where(Draft.public_id == public_id, Draft.citizen_id == citizen.id)
+    )
+    if draft is None or draft.submitted_at is not None:
+        raise NotFoundException()
+    return draft
+
+
+def service_of(catalogue: Catalogue, draft: Draft) -> Service:
+    service = catalogue.services.get(draft.service_id)
+    if service is None:  # a definition removed while drafts of it remained
+        raise NotFoundException()
+    return service
+
+
+def _profile_value(citizen: Citizen, key: str) -> Any:
+    if key == "address":
+        return {"label": citizen.address, "manual": True, "line1": citizen.address}
+    return getattr(citizen, key)
+
+
+def prefill(service: Service, citizen: Citizen) -> tuple[dict[str, Any], list[str]]:
+    """Answers we already know (tell us once), only when the citizen agreed to reuse them."""
+    if not citizen.reuse_consent:
+        return {}, []
+    answers: dict[str, Any] = {}
+    for step in service.steps:
+        if step.repeat:
+            continue
+        for field in step.fields:
+            if field.prefill and getattr(citizen, field.prefill):
+                answers[field.id] = _profile_value(citizen, field.prefill)
+    return answers, list(answers)
+
+
+async def open_draft(db: AsyncSession, citizen: Citizen, service: Service) -> Draft:
+    """The draft the citizen left for this service, or a new one."""
+    draft = await db.scalar(
+        select(Draft)
+        .where(
+            Draft.citizen_id == citizen.id,
+            Draft.service_id == service.id,
+            Draft.submitted_at.is_(None),
+        )
+        .order_by(Draft.updated_at.desc())
+        .limit(1)
+    )
+    if draft is None:
+        answers, prefilled = prefill(service, citizen)
+        draft = Draft(
+            citizen_id=citizen.id, service_id=service.id, answers=answers, prefilled=prefilled
+        )
+        db.add(draft)
+        await db.commit()
+    return draft
+
+
+async def save_answers(db: AsyncSession, draft: Draft, changes: dict[str, Any]) -> None:
+    """Merge one step's answers into the draft and commit (save after every step)."""
+    draft.answers = {**draft.answers, **changes}
+    # A changed detail is the citizen's answer now, not one taken from their account.
+    draft.prefilled = [key for key in draft.prefilled if key not in changes]
+    draft.updated_at = datetime.now(UTC)
+    await db.commit()

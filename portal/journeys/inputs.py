@@ -1,0 +1,127 @@
+"""The two answers that need a backend: an address found with the geocoder, and a file kept by
+the document service. A backend that fails never loses the page: the citizen is told what to do
+(enter the address by hand, try the upload again)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+import structlog
+from litestar import Request
+from litestar.datastructures import UploadFile
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend_clients.http import BackendError, BackendRejected
+from portal.applications.models import Document
+from portal.backends import Backends
+from portal.catalogue.models import FieldDef
+from portal.i18n import gettext as _
+from portal.identity.models import Citizen
+from portal.journeys.fields import Form, Reading, check_upload, first, read_field, sniff
+from portal.journeys.models import Draft
+
+log = structlog.get_logger()
+
+
+def _backends(request: Request[Any, Any, Any]) -> Backends:
+    backends: Backends = request.app.state.backends
+    return backends
+
+
+async def resolve_address(
+    request: Request[Any, Any, Any], field: FieldDef, form: Form, draft: Draft
+) -> Reading:
+    """Search (action=find), a chosen search result, a typed address, or the one saved before."""
+    geocoder = _backends(request).geocoder
+    query = first(form, f"{field.id}-query")
+    if first(form, "action").startswith("find"):
+        raw: dict[str, Any] = {"query": query, "results": []}
+        if len(query) < 2:
+            return Reading(None, _("Enter a street name, building number or postcode"), raw)
+        try:
+            found = await geocoder.search(query, limit=10)
+        except BackendError as error:
+            log.warning("geocoder_failed", error=str(error))
+            raw["lookup_failed"] = True
+            return Reading(None, None, raw)
+        raw["results"] = [{"id": item.id, "label": item.label} for item in found]
+        return Reading(None, None, raw)
+    choice = first(form, f"{field.id}-choice")
+    if choice:
+        try:
+            address = await geocoder.address(choice)
+        except BackendRejected:
+            return Reading(None, _("Select an address from the list"), {"query": query})
+        except BackendError:
+            message = _("We could not check that address. Try again, or enter it yourself.")
+            return Reading(None, message, {"query": query})
+        value = {
+            "label": address.label,
+            "id": address.id,
+            "postcode": address.postcode,
+            "lat": address.lat,
+            "lon": address.lon,
+        }
+        return Reading(value, None, {"query": query})
+    typed = read_field(field, form)
+    existing = draft.answers.get(field.id)
+    if typed.value is None and typed.error and existing and first(form, f"{field.id}-keep"):
+        return Reading(existing, None, typed.raw)
+    return typed
+
+
+def _clean_filename(name: str) -> str:
+    """The name without any folder a browser may send (C:\\Users\\...\\lease.pdf)."""
+    base = PureWindowsPath(PurePosixPath(name).name).name
+    return "".join(char for char in base if char.isprintable())[:200] or "file"
+
+
+async def store_upload(
+    request: Request[Any, Any, Any],
+    field: FieldDef,
+    form: Form,
+    draft: Draft,
+    citizen: Citizen,
+    db: AsyncSession,
+) -> Reading:
+    """Check the file (real type from its bytes, size) and keep it in the document service."""
+    upload = next((item for item in form.get(field.id, []) if isinstance(item, UploadFile)), None)
+    content = await upload.read() if upload is not None and upload.filename else b""
+    existing = draft.answers.get(field.id)
+    if upload is None or not upload.filename:
+        if existing:
+            return Reading(existing)
+        if not field.required:
+            return Reading(None)
+        return Reading(
+            None, _(field.errors.required) if field.errors.required else _("Select a file")
+        )
+    filename = _clean_filename(upload.filename)
+    problem = check_upload(field, filename, content)
+    if problem:
+        return Reading(None, problem)
+    content_type = sniff(content) or "application/octet-stream"
+    try:
+        stored = await _backends(request).documents.upload(filename, content_type, content)
+    except BackendError as error:
+        log.warning("document_upload_failed", error=str(error))
+        return Reading(None, _("The file could not be uploaded. Try again."))
+    document = Document(
+        citizen_id=citizen.id,
+        stored_id=stored.id,
+        filename=filename,
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+    db.add(document)
+    await db.flush()
+    value = {
+        "document": document.public_id,
+        "filename": filename,
+        "content_type": content_type,
+        "size": len(content),
+    }
+    return Reading(value)

@@ -1,0 +1,39 @@
+"""A journey in progress: the answers so far, saved after every step."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.database.engine import Base
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_public_id(prefix: str) -> str:
+    """An unguessable id for URLs and other systems (never the row number)."""
+    return f"{prefix}_{secrets.token_hex(10)}"
+
+
+class Draft(Base):
+    __tablename__ = "drafts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(
+        String(40), unique=True, default=lambda: new_public_id("d")
+    )
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Field ids answered from the citizen's saved details (tell us once), not asked again.
+    prefilled: Mapped[list[str]] = mapped_column(JSON, default=list)
+    channel: Mapped[str] = mapped_column(String(16), default="web")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,0 +1,311 @@
+"""The journey pages: one question per page, Back links, check your answers, send.
+
+Every form posts and redirects (post-redirect-get), so a journey works without JavaScript; with
+it, htmx swaps the page body in place and checks a field when the citizen leaves it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.applications.models import Application
+from portal.applications.submit import submit_draft
+from portal.catalogue.loader import Catalogue
+from portal.catalogue.models import FieldDef, Step
+from portal.identity.models import Citizen
+from portal.identity.service import require_citizen
+from portal.journeys import engine
+from portal.journeys.drafts import open_draft, owned_draft, save_answers, service_of
+from portal.journeys.fields import Form, Reading, first, read_field
+from portal.journeys.inputs import resolve_address, store_upload
+from portal.journeys.models import Draft
+from portal.journeys.pages import check_page, field_fragment, group_page, step_page
+from portal.settings import Settings
+
+
+def _catalogue(request: Request[Any, Any, Any]) -> Catalogue:
+    catalogue: Catalogue = request.app.state.catalogue
+    return catalogue
+
+
+async def _form(request: Request[Any, Any, Any]) -> Form:
+    data = await request.form()
+    return {key: data.getall(key) for key in data}
+
+
+def _to(draft: Draft, step_id: str, back_to_check: bool = False) -> Redirect:
+    suffix = "?change=1" if back_to_check and step_id != engine.CHECK else ""
+    return Redirect(f"/drafts/{draft.public_id}/{step_id}{suffix}", status_code=303)
+
+
+@get("/services/{service_id:str}/apply", name="apply")
+async def apply(
+    request: Request[Any, Any, Any],
+    service_id: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+) -> Redirect:
+    """Start the service, or carry on with the draft already started (save and resume)."""
+    service = _catalogue(request).services.get(service_id)
+    if service is None:
+        raise NotFoundException()
+    draft = await open_draft(db, citizen, service)
+    first_step = engine.next_to_answer(service, draft.answers)
+    if first_step != engine.CHECK and engine.step_before(service, draft.answers, first_step):
+        # Resuming: continue where they stopped; a new draft skips what we already know.
+        return _to(draft, first_step)
+    return _to(draft, engine.step_after(service, draft.answers, "", set(draft.prefilled)))
+
+
+async def _read_step(
+    request: Request[Any, Any, Any],
+    step: Step,
+    form: Form,
+    draft: Draft,
+    citizen: Citizen,
+    db: AsyncSession,
+    settings: Settings,
+) -> dict[str, Reading]:
+    readings: dict[str, Reading] = {}
+    for field in step.fields:
+        if field.type == "file":
+            readings[field.id] = await store_upload(request, field, form, draft, citizen, db)
+        elif field.type == "address":
+            readings[field.id] = await resolve_address(request, field, form, draft)
+        else:
+            readings[field.id] = read_field(field, form, region=settings.phone_region)
+    return readings
+
+
+@get("/drafts/{draft_id:str}/{step_id:str}", name="journey_step")
+async def show_step(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    step_id: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+    change: FromQuery[bool] = False,
+) -> Response[Any]:
+    draft = await owned_draft(db, citizen, draft_id)
+    service = service_of(_catalogue(request), draft)
+    if step_id == engine.CHECK:
+        return check_page(request, service, draft)
+    step = engine.find_step(service, step_id)
+    visible = {s.id for s in engine.visible_steps(service, draft.answers)}
+    if step is None or step.id not in visible:
+        return _to(draft, engine.next_to_answer(service, draft.answers))
+    if step.repeat:
+        items = draft.answers.get(step.id) or []
+        if not items:
+            return Redirect(f"/drafts/{draft.public_id}/{step.id}/1", status_code=303)
+        return group_page(request, service, draft, step, change=change)
+    return step_page(request, service, draft, step, change=change)
+
+
+@post("/drafts/{draft_id:str}/{step_id:str}", name="journey_save")
+async def save_step(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    step_id: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    change: FromQuery[bool] = False,
+) -> Response[Any]:
+    draft = await owned_draft(db, citizen, draft_id)
+    service = service_of(_catalogue(request), draft)
+    step = engine.find_step(service, step_id)
+    if step is None:
+        raise NotFoundException()
+    form = await _form(request)
+    if step.repeat:
+        return await _save_group_choice(request, service, draft, step, form, change)
+    searching = first(form, "action").startswith("find")
+    readings = await _read_step(request, step, form, draft, citizen, db, settings)
+    errors = {field.id: readings[field.id].error for field in step.fields}
+    if searching or any(errors.values()):
+        return step_page(
+            request, service, draft, step, readings=readings, change=change, searching=searching
+        )
+    await save_answers(db, draft, {key: reading.value for key, reading in readings.items()})
+    if change:
+        return _to(draft, engine.next_to_answer(service, draft.answers), back_to_check=True)
+    return _to(draft, engine.step_after(service, draft.answers, step.id, set(draft.prefilled)))
+
+
+async def _save_group_choice(
+    request: Request[Any, Any, Any],
+    service: Any,
+    draft: Draft,
+    step: Step,
+    form: Form,
+    change: bool,
+) -> Response[Any]:
+    """The 'add another?' question under the list of items."""
+    assert step.repeat is not None
+    items = draft.answers.get(step.id) or []
+    answer = first(form, "add_another")
+    if answer not in ("yes", "no"):
+        return group_page(request, service, draft, step, change=change, missing_choice=True)
+    if answer == "yes" and len(items) < step.repeat.max_items:
+        suffix = "?change=1" if change else ""
+        target = f"/drafts/{draft.public_id}/{step.id}/{len(items) + 1}{suffix}"
+        return Redirect(target, status_code=303)
+    if change:
+        return _to(draft, engine.next_to_answer(service, draft.answers), back_to_check=True)
+    return _to(draft, engine.step_after(service, draft.answers, step.id, set(draft.prefilled)))
+
+
+def _group(request: Request[Any, Any, Any], draft: Draft, step_id: str) -> tuple[Any, Step]:
+    service = service_of(_catalogue(request), draft)
+    step = engine.find_step(service, step_id)
+    if step is None or step.repeat is None:
+        raise NotFoundException()
+    return service, step
+
+
+@get("/drafts/{draft_id:str}/{step_id:str}/{item:int}", name="journey_item")
+async def show_item(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    step_id: FromPath[str],
+    item: FromPath[int],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+    change: FromQuery[bool] = False,
+) -> Response[Any]:
+    draft = await owned_draft(db, citizen, draft_id)
+    service, step = _group(request, draft, step_id)
+    items = draft.answers.get(step.id) or []
+    if not 1 <= item <= min(len(items) + 1, step.repeat.max_items if step.repeat else 0):
+        raise NotFoundException()
+    return step_page(request, service, draft, step, item=item, change=change)
+
+
+@post("/drafts/{draft_id:str}/{step_id:str}/{item:int}", name="journey_item_save")
+async def save_item(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    step_id: FromPath[str],
+    item: FromPath[int],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    change: FromQuery[bool] = False,
+) -> Response[Any]:
+    draft = await owned_draft(db, citizen, draft_id)
+    service, step = _group(request, draft, step_id)
+    items = list(draft.answers.get(step.id) or [])
+    if not 1 <= item <= min(len(items) + 1, step.repeat.max_items if step.repeat else 0):
+        raise NotFoundException()
+    form = await _form(request)
+    readings = {f.id: read_field(f, form, region=settings.phone_region) for f in step.fields}
+    if any(reading.error for reading in readings.values()):
+        return step_page(request, service, draft, step, readings=readings, item=item, change=change)
+    values = {key: reading.value for key, reading in readings.items()}
+    if item > len(items):
+        items.append(values)
+    else:
+        items[item - 1] = values
+    await save_answers(db, draft, {step.id: items})
+    suffix = "?change=1" if change else ""
+    return Redirect(f"/drafts/{draft.public_id}/{step.id}{suffix}", status_code=303)
+
+
+@post("/drafts/{draft_id:str}/{step_id:str}/{item:int}/remove", name="journey_item_remove")
+async def remove_item(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    step_id: FromPath[str],
+    item: FromPath[int],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+    change: FromQuery[bool] = False,
+) -> Redirect:
+    draft = await owned_draft(db, citizen, draft_id)
+    _, step = _group(request, draft, step_id)
+    items = list(draft.answers.get(step.id) or [])
+    if not 1 <= item <= len(items):
+        raise NotFoundException()
+    del items[item - 1]
+    await save_answers(db, draft, {step.id: items})
+    suffix = "?change=1" if change else ""
+    return Redirect(f"/drafts/{draft.public_id}/{step.id}{suffix}", status_code=303)
+
+
+@post("/drafts/{draft_id:str}/check-field", name="journey_check_field")
+async def check_field(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+) -> Template:
+    """htmx: check one typed answer when the citizen leaves the field (nothing is saved)."""
+    draft = await owned_draft(db, citizen, draft_id)
+    service = service_of(_catalogue(request), draft)
+    form = await _form(request)
+    field: FieldDef | None = service.fields().get(first(form, "field"))
+    if field is None or field.type not in ("text", "textarea", "email", "phone", "number", "money"):
+        raise NotFoundException()
+    reading = read_field(field, form, region=settings.phone_region)
+    if not first(form, field.id):
+        reading.error = None  # an empty field is flagged when the page is sent, not on leaving
+    return field_fragment(request, service, draft, field, reading)
+
+
+@post("/drafts/{draft_id:str}/submit", name="journey_submit")
+async def submit(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+) -> Response[Any]:
+    """Send the application. A second click, a refresh or a resubmit finds the same one."""
+    try:
+        draft = await owned_draft(db, citizen, draft_id)
+    except NotFoundException:
+        application = await _already_sent(db, citizen, draft_id)
+        return Redirect(f"/applications/{application}/confirmation", status_code=303)
+    service = service_of(_catalogue(request), draft)
+    missing = engine.next_to_answer(service, draft.answers)
+    if missing != engine.CHECK:
+        return _to(draft, missing)
+    reference = await submit_draft(request, db, citizen, service, draft)
+    return Redirect(f"/applications/{reference}/confirmation", status_code=303)
+
+
+async def _already_sent(db: AsyncSession, citizen: Citizen, draft_id: str) -> str:
+    reference = await db.scalar(
+        select(Application.reference)
+        .join(Draft, Draft.id == Application.draft_id)
+        .where(Draft.public_id == draft_id, Application.citizen_id == citizen.id)
+    )
+    if reference is None:
+        raise NotFoundException()
+    return reference
+
+
+journeys = Router(
+    path="/",
+    route_handlers=[
+        apply,
+        show_step,
+        save_step,
+        show_item,
+        save_item,
+        remove_item,
+        check_field,
+        submit,
+    ],
+    dependencies={"citizen": Provide(require_citizen)},
+    include_in_schema=False,
+)

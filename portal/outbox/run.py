@@ -1,0 +1,80 @@
+"""`python -m portal worker`: delivers the outbox and asks quiet departments for news."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from backend_clients.http import ClientConfig
+from backend_clients.mail import MailClient, SmtpConfig
+from backend_clients.twilio import TwilioClient
+from portal.applications.delivery import ApplicationWork
+from portal.backends import make_backends
+from portal.catalogue.loader import load_catalogue
+from portal.database import make_engine
+from portal.i18n.catalogue import load_catalogues
+from portal.logs import configure_logging
+from portal.outbox.worker import Outbox
+from portal.settings import Settings
+
+log = structlog.get_logger()
+
+
+def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
+    """The worker's parts, also used by tests to run it in-process."""
+    load_catalogues(settings.locales_dir)
+    catalogue = load_catalogue(settings.catalogue_dir)
+    engine = make_engine(settings.database_url)
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
+    work = ApplicationWork(
+        sessionmaker=sessionmaker,
+        backends=make_backends(settings, catalogue),
+        catalogue=catalogue,
+        settings=settings,
+        twilio=TwilioClient(
+            ClientConfig(
+                base_url=settings.twilio_api_url,
+                timeout=timeout,
+                auth=(settings.twilio_account_sid, settings.twilio_auth_token.get_secret_value()),
+            ),
+            account_sid=settings.twilio_account_sid,
+        ),
+        mail=MailClient(
+            SmtpConfig(
+                settings.smtp_host, settings.smtp_port, timeout=settings.backend_timeout_seconds
+            )
+        ),
+    )
+    return work, Outbox(sessionmaker, work.handlers())
+
+
+async def close(work: ApplicationWork) -> None:
+    await work.backends.aclose()
+    await work.twilio.aclose()
+    engine = work.sessionmaker.kw["bind"]
+    await engine.dispose()
+
+
+async def run_worker(settings: Settings) -> None:
+    configure_logging(settings.log_level, settings.log_json)
+    work, outbox = application_work(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    log.info("worker_started")
+    try:
+        await outbox.run(
+            stop,
+            idle_seconds=settings.worker_idle_seconds,
+            periodic=work.check_cases,
+            period_seconds=min(settings.case_check_seconds, 10.0),
+        )
+    finally:
+        await close(work)
+        log.info("worker_stopped")
