@@ -88,6 +88,28 @@ class Sandbox:
         params = {"to": to} if to else {}
         return list(httpx.get(f"{self.url}/mail/messages", params=params).json()["messages"])
 
+    def advance(
+        self, department: str, case_id: str, status: str | None = None, note: str | None = None
+    ) -> dict[str, Any]:
+        """Move a case to `status` (or the next in its script); the event and its webhook."""
+        command = {k: v for k, v in (("status", status), ("note", note)) if v is not None}
+        url = f"{self.url}/_sandbox/departments/{department}/cases/{case_id}/advance"
+        response = httpx.post(url, json=command)
+        response.raise_for_status()
+        return dict(response.json())
+
+    def cases(self, department: str) -> list[dict[str, Any]]:
+        """Every case of a department, with its events, create_calls and webhook deliveries."""
+        response = httpx.get(f"{self.url}/_sandbox/departments/{department}/cases")
+        response.raise_for_status()
+        return list(response.json()["cases"])
+
+    def advance_report(self, request_id: str) -> dict[str, Any]:
+        """Move an Open311 problem report to its next status."""
+        response = httpx.post(f"{self.url}/_sandbox/open311/requests/{request_id}/advance")
+        response.raise_for_status()
+        return dict(response.json())
+
 
 @pytest.fixture(scope="session")
 def sandbox_process() -> Iterator[Sandbox]:
@@ -104,6 +126,8 @@ def sandbox_process() -> Iterator[Sandbox]:
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
+        # Cases move only when a test says so.
+        env={**os.environ, "FRONTDOOR_SANDBOX_CASE_STEP_SECONDS": "0"},
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process)
@@ -207,6 +231,10 @@ def make_settings(tmp_path: Path, sandbox: Sandbox) -> Callable[..., Settings]:
             "readiness_cache_seconds": 0,
             "citizen_oidc_issuer": f"{sandbox.url}/oidc/citizen",
             "staff_oidc_issuer": f"{sandbox.url}/oidc/staff",
+            "departments_url": f"{sandbox.url}/departments",
+            "gis_url": f"{sandbox.url}/gis",
+            "documents_url": f"{sandbox.url}/documents",
+            "open311_url": f"{sandbox.url}/open311",
         }
         values.update(overrides)
         return Settings(**values)

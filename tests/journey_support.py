@@ -70,13 +70,19 @@ def answer(
     return response
 
 
-def draft_path(client: Any, service: str) -> str:
-    """Start (or resume) a service; returns /drafts/<id>."""
+def draft_path(client: Any, service: str, fresh: bool = True) -> str:
+    """Start a service (`fresh`: deleting the draft left by an earlier test; else resume it);
+    returns /drafts/<id>."""
     response = client.get(f"/services/{service}/apply", follow_redirects=False)
     assert response.status_code == 303, response.text
     match = re.match(r"(/drafts/d_[0-9a-f]+)/", response.headers["location"])
     assert match, response.headers["location"]
-    return match.group(1)
+    if not fresh:
+        return match.group(1)
+    token = csrf_token(client.get("/applications").text)
+    deleted = client.post(f"{match.group(1)}/delete", data={"_csrf_token": token})
+    assert deleted.status_code == 200
+    return draft_path(client, service, fresh=False)
 
 
 def fill_business(client: Any, **changes: dict[str, Any]) -> str:

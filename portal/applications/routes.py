@@ -237,7 +237,6 @@ async def send_information(
                 await db.flush()
                 documents.append(document.public_id)
     if errors:
-        await db.rollback()
         return await _page(request, db, application, errors, text)
     event = TimelineEvent(
         application_id=application.id,

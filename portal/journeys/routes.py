@@ -97,6 +97,9 @@ async def show_step(
     draft = await owned_draft(db, citizen, draft_id)
     service = service_of(_catalogue(request), draft)
     if step_id == engine.CHECK:
+        missing = engine.next_to_answer(service, draft.answers)
+        if missing != engine.CHECK:  # nothing is checked before everything is answered
+            return _to(draft, missing)
         return check_page(request, service, draft)
     step = engine.find_step(service, step_id)
     visible = {s.id for s in engine.visible_steps(service, draft.answers)}
@@ -262,6 +265,19 @@ async def check_field(
     return field_fragment(request, service, draft, field, reading)
 
 
+@post("/drafts/{draft_id:str}/delete", name="journey_delete")
+async def delete_draft(
+    draft_id: FromPath[str],
+    citizen: NamedDependency[Citizen],
+    db: NamedDependency[AsyncSession],
+) -> Redirect:
+    """Throw away answers not sent yet (from 'Your applications')."""
+    draft = await owned_draft(db, citizen, draft_id)
+    await db.delete(draft)
+    await db.commit()
+    return Redirect("/applications", status_code=303)
+
+
 @post("/drafts/{draft_id:str}/submit", name="journey_submit")
 async def submit(
     request: Request[Any, Any, Any],
@@ -304,6 +320,7 @@ journeys = Router(
         save_item,
         remove_item,
         check_field,
+        delete_draft,
         submit,
     ],
     dependencies={"citizen": Provide(require_citizen)},
