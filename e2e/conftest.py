@@ -48,6 +48,11 @@ def base_url(
         "FRONTDOOR_SMTP_PORT": str(sandbox_process.smtp_port),
         "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox_process.url}/oidc/citizen",
         "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox_process.url}/oidc/staff",
+        "FRONTDOOR_DEPARTMENTS_URL": f"{sandbox_process.url}/departments",
+        "FRONTDOOR_GIS_URL": f"{sandbox_process.url}/gis",
+        "FRONTDOOR_DOCUMENTS_URL": f"{sandbox_process.url}/documents",
+        "FRONTDOOR_OPEN311_URL": f"{sandbox_process.url}/open311",
+        "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
     }
     log = (tmp_path_factory.mktemp("logs") / "portal.log").open("wb")
     process = subprocess.Popen(
@@ -57,12 +62,21 @@ def base_url(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    # The outbox worker, as `make run` starts it: applications reach the departments.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "portal", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        for running in (process, worker):
+            running.terminate()
+            running.wait(timeout=10)
         log.close()
 
 
