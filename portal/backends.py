@@ -39,7 +39,9 @@ def make_backends(settings: Settings, catalogue: Catalogue) -> Backends:
 
     return Backends(
         departments={
-            department.id: DepartmentClient(config(settings.departments_url), department.id)
+            department.id: DepartmentClient(
+                config(f"{settings.departments_url}/{department.id}"), department.id
+            )
             for department in catalogue.departments.values()
             if department.contract == "department"
         },

@@ -1,9 +1,11 @@
 """Throughput of portal pages against a bare route on the same server, in one run.
 
-Starts the portal as production does (granian, FRONTDOOR_WORKERS workers) on a free port with a
-throwaway SQLite database, loads each route with wrk from the same machine, and prints requests
-per second, p99 latency and each route's ratio to /healthz. Ratios, not absolute numbers, are
-what carry over between machines.
+Starts the sandbox and the portal as production does (granian, FRONTDOOR_WORKERS workers) on free
+ports with a throwaway SQLite database, signs a citizen in through the sandbox's identity
+provider, gives them a draft and an application with a 20-event timeline, loads each route with
+wrk from the same machine, and prints requests per second, p50/p99 latency, each route's ratio to
+/healthz and, for the signed-in pages, to a static page of about the same size. Ratios, not
+absolute numbers, are what carry over between machines.
 
 Usage: make bench   (or: .venv/bin/python scripts/bench.py --seconds 10 --connections 32)
 """
@@ -11,6 +13,7 @@ Usage: make bench   (or: .venv/bin/python scripts/bench.py --seconds 10 --connec
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import socket
@@ -18,17 +21,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sizes: dict[str, int] = {}
 ROUTES = [
     ("bare route /healthz", "/healthz", {}),
     ("home page, English", "/", {"Accept-Language": "en"}),
     ("home page, Arabic", "/", {"Accept-Language": "ar"}),
     ("cookies page, Spanish", "/cookies", {"Accept-Language": "es"}),
     ("404 page", "/no-such-page", {}),
+    # A static template about as large as a journey page: the yardstick for the next two.
+    ("static page ~journey", "/services/open-business", {}),
+]
+SIGNED_IN = [
+    ("journey step + draft", "{draft}/contact"),
+    ("application, 20 events", "/applications/{reference}"),
 ]
 
 
@@ -38,60 +51,183 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wrk(url: str, headers: dict[str, str], seconds: int, connections: int) -> tuple[float, str]:
+def wrk(
+    url: str, headers: dict[str, str], seconds: int, connections: int
+) -> tuple[float, str, str]:
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     for name, value in {"Accept-Encoding": "gzip", **headers}.items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", output).group(1)  # type: ignore[union-attr]
-    return rate, p99
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)  # type: ignore[union-attr]
+    return rate, p50, p99
+
+
+def wait(url: str) -> None:
+    for _ in range(200):
+        try:
+            if httpx.get(url).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not start")
+
+
+def sign_in(base: str) -> httpx.Client:
+    """A citizen signed in through the sandbox provider (the test user lee)."""
+    client = httpx.Client(base_url=base)
+    start = client.get("/sign-in/national", params={"next": "/account"})
+    provider = start.headers["location"]
+    query = dict(parse_qsl(urlsplit(provider).query))
+    chosen = httpx.post(provider.split("?")[0], data={**query, "user": "lee"})
+    back = dict(parse_qsl(urlsplit(chosen.headers["location"]).query))
+    assert client.get("/sign-in/callback", params=back).status_code == 303
+    return client
+
+
+def seed(citizen_client: httpx.Client, database_url: str) -> dict[str, str]:
+    """A draft half filled in, and an application whose timeline has 20 events."""
+    started = citizen_client.get("/services/open-business/apply")
+    draft = started.headers["location"].rsplit("/", 1)[0]
+    return {"draft": draft, "reference": asyncio.run(_application(database_url))}
+
+
+async def _application(database_url: str) -> str:
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from portal.applications.models import Application, DepartmentRequest, TimelineEvent
+    from portal.applications.references import new_reference
+    from portal.database import make_engine
+    from portal.identity.models import Citizen
+    from portal.journeys.models import Draft
+
+    engine = make_engine(database_url)
+    async with AsyncSession(engine) as db:
+        citizen = await db.scalar(select(Citizen).limit(1))
+        assert citizen is not None
+        draft = Draft(citizen_id=citizen.id, service_id="open-business", answers={})
+        draft.submitted_at = datetime.now(UTC)
+        db.add(draft)
+        await db.flush()
+        application = Application(
+            reference=new_reference(),
+            citizen_id=citizen.id,
+            draft_id=draft.id,
+            service_id="open-business",
+            answers={"business_name": "Bench Café"},
+            language="en",
+        )
+        db.add(application)
+        await db.flush()
+        departments = ("trade-licence", "tax", "environment", "employer")
+        statuses = ("received", "in_review", "fee_due", "paid", "approved")
+        for department in departments:
+            db.add(DepartmentRequest(application_id=application.id, department=department))
+            for index, status in enumerate(statuses):
+                at = datetime.now(UTC) - timedelta(hours=24 - index)
+                db.add(
+                    TimelineEvent(
+                        application_id=application.id,
+                        department=department,
+                        status=status,
+                        note="Checked by the office." if status == "in_review" else "",
+                        data={"fee": {"amount_minor": 15000, "currency": "EUR"}}
+                        if status == "fee_due"
+                        else {},
+                        external_id=f"bench-{application.reference}-{department}-{status}",
+                        occurred_at=at,
+                    )
+                )
+        reference = application.reference
+        await db.commit()
+    await engine.dispose()
+    return reference
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("FRONTDOOR_BENCH_DATABASE_URL"),
+        help="an empty database to use (default: a throwaway SQLite file)",
+    )
     args = parser.parse_args()
-    port = free_port()
+    port, sandbox_port, smtp_port = free_port(), free_port(), free_port()
+    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     with tempfile.TemporaryDirectory() as var:
+        database_url = args.database_url or f"sqlite+aiosqlite:///{var}/bench.db"
         env = {
             **os.environ,
             "FRONTDOOR_PORT": str(port),
+            "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
             "FRONTDOOR_VAR_DIR": var,
-            "FRONTDOOR_DATABASE_URL": f"sqlite+aiosqlite:///{var}/bench.db",
+            "FRONTDOOR_DATABASE_URL": database_url,
             "FRONTDOOR_LOG_LEVEL": "WARNING",
+            # As in production: templates compiled once, not checked for changes per request
+            # (the "production" value itself would refuse the sandbox's secrets).
+            "FRONTDOOR_ENV": "test",
+            "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox_url}/oidc/citizen",
+            "FRONTDOOR_TWILIO_API_URL": f"{sandbox_url}/twilio",
+            "FRONTDOOR_SMTP_PORT": str(smtp_port),
         }
         subprocess.run(
             [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True
         )
+        sandbox = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "backend_clients.sandbox"),
+                *("--port", str(sandbox_port), "--smtp-port", str(smtp_port)),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
         server = subprocess.Popen([sys.executable, "-m", "portal", "serve"], cwd=ROOT, env=env)
         try:
             base = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    if httpx.get(f"{base}/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            for _, path, headers in ROUTES:  # warm every worker's template cache
+            wait(f"{sandbox_url}/healthz")
+            wait(f"{base}/healthz")
+            citizen = sign_in(base)
+            places = seed(citizen, database_url)
+            cookie = "; ".join(f"{name}={value}" for name, value in citizen.cookies.items())
+            routes = [
+                *ROUTES,
+                *((label, path.format(**places), {"Cookie": cookie}) for label, path in SIGNED_IN),
+            ]
+            for label, path, headers in routes:  # warm every worker's caches; show sizes
                 for _ in range(20):
-                    httpx.get(base + path, headers=headers)
+                    answer = httpx.get(base + path, headers=headers)
+                    assert answer.status_code in (200, 404), (label, answer.status_code)
+                sizes[label] = len(answer.content)
             workers = env.get("FRONTDOOR_WORKERS", "2")
             print(
                 f"portal: granian, {workers} workers; wrk: 2 threads, {args.connections} "
                 f"connections, {args.seconds}s per route, gzip accepted; same machine "
                 f"({os.cpu_count()} cores)"
             )
-            print(f"{'route':<24}{'req/s':>10}{'p99':>10}{'vs bare':>10}")
-            bare = 0.0
-            for label, path, headers in ROUTES:
-                rate, p99 = wrk(base + path, headers, args.seconds, args.connections)
-                bare = bare or rate
-                print(f"{label:<24}{rate:>10.0f}{p99:>10}{rate / bare:>10.2f}")
+            print(
+                f"{'route':<26}{'HTML':>8}{'req/s':>9}{'p50':>10}{'p99':>10}"
+                f"{'vs bare':>9}{'vs static':>11}"
+            )
+            rates: dict[str, float] = {}
+            for label, path, headers in routes:
+                rate, p50, p99 = wrk(base + path, headers, args.seconds, args.connections)
+                rates[label] = rate
+                bare = rates[ROUTES[0][0]]
+                static = rates.get(ROUTES[-1][0])
+                versus = f"{rate / static:>11.2f}" if static else f"{'':>11}"
+                print(
+                    f"{label:<26}{sizes[label] / 1024:>7.1f}K{rate:>9.0f}{p50:>10}{p99:>10}"
+                    f"{rate / bare:>9.2f}{versus}"
+                )
         finally:
-            server.terminate()
-            server.wait(timeout=10)
+            for process in (server, sandbox):
+                process.terminate()
+                process.wait(timeout=10)
     return 0
 
 

@@ -261,10 +261,10 @@ def test_more_information_goes_back_to_the_department(
 def test_status_changes_reach_the_citizen_on_their_channel_in_their_language(
     ana: Any, settings: Settings, sandbox: Sandbox, database_url: str
 ) -> None:
-    run_async(_choose_channel(database_url, "ana", "sms", "+34600111222", "es"))
+    run_async(_choose_channel(database_url, "ana", "sms", "+34600111999", "es"))
     reference = _sent(ana, settings)
     assert run_worker(settings) >= 1  # the notifications queued by the deliveries
-    texts = [m["body"] for m in _sms(sandbox, "+34600111222") if reference in m["body"]]
+    texts = [m["body"] for m in _sms(sandbox, "+34600111999") if reference in m["body"]]
     assert texts and all(f"/applications/{reference}" in text for text in texts)
     run_async(_choose_channel(database_url, "ana", None, None, "en"))
 

@@ -60,6 +60,17 @@ def test_production_refuses_the_sandbox_and_never_echoes_secrets(
     monkeypatch.setenv("FRONTDOOR_CITIZEN_OIDC_CLIENT_SECRET", "real-oidc-secret")
     monkeypatch.setenv("FRONTDOOR_STAFF_OIDC_ISSUER", "https://staff-id.example.gov")
     monkeypatch.setenv("FRONTDOOR_STAFF_OIDC_CLIENT_SECRET", "real-staff-secret")
+    with pytest.raises(SettingsError, match="FRONTDOOR_WEBHOOK_SECRET is the sandbox's secret"):
+        load_settings()
+    for name, value in (
+        ("DEPARTMENTS_URL", "https://cases.example.gov"),
+        ("GIS_URL", "https://gis.example.gov"),
+        ("DOCUMENTS_URL", "https://documents.example.gov"),
+        ("OPEN311_URL", "https://works.example.gov/open311"),
+        ("OPEN311_API_KEY", "real-open311-key"),
+        ("WEBHOOK_SECRET", "real-webhook-secret"),
+    ):
+        monkeypatch.setenv(f"FRONTDOOR_{name}", value)
     assert load_settings().env == "production"
 
 

@@ -1,9 +1,13 @@
-"""The sandbox's web app: /healthz, /_sandbox (faults, request log), /twilio, /mail."""
+"""The sandbox's web app: /healthz, /_sandbox (faults, request log, case controls), /twilio,
+/mail, /oidc, /departments, /gis, /documents and /open311."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -14,14 +18,27 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from pydantic import BaseModel, Field
 
+from backend_clients.sandbox.departments import (
+    DepartmentController,
+    DepartmentSandboxController,
+    DepartmentsState,
+)
+from backend_clients.sandbox.documents import DocumentController, DocumentStore
 from backend_clients.sandbox.faults import Fault, FaultMiddleware, SandboxState
+from backend_clients.sandbox.gis import GisController
 from backend_clients.sandbox.mail import MailController, MailState, start_smtp
 from backend_clients.sandbox.oidc import OIDCController, make_issuers, set_tamper
+from backend_clients.sandbox.open311 import Open311Controller, Open311State, advance_report
 from backend_clients.sandbox.twilio import TwilioController, TwilioState
 
 # The same documented local defaults as the portal's (README); set the variables to change both.
 DEFAULT_ACCOUNT_SID = "AC00000000000000000000000000000000"
 DEFAULT_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - documented local default
+DEFAULT_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 - documented local default
+DEFAULT_OPEN311_API_KEY = "sandbox-open311-key"
+DEFAULT_CASE_STEP_SECONDS = 20.0
+
+logger = logging.getLogger(__name__)
 
 
 class FaultSwitch(BaseModel):
@@ -76,6 +93,18 @@ def clear_requests(request: Request[Any, Any, Any]) -> None:
     request.app.state.sandbox.requests.clear()
 
 
+async def run_clock(departments: DepartmentsState, open311: Open311State, step: float) -> None:
+    """Move cases and problem reports along their scripts, one step every `step` seconds."""
+    while True:
+        await asyncio.sleep(min(step, 1.0))
+        now = time.monotonic()
+        try:
+            departments.tick(now)
+            open311.tick(now)
+        except Exception:  # one bad case must not stop the clock for the others
+            logger.exception("sandbox clock")
+
+
 def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every connection
     sandbox = SandboxState()
@@ -83,6 +112,18 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     twilio = TwilioState(
         account_sid=os.environ.get("TWILIO_ACCOUNT_SID", DEFAULT_ACCOUNT_SID),
         auth_token=os.environ.get("TWILIO_AUTH_TOKEN", DEFAULT_AUTH_TOKEN),
+    )
+    # 0 moves cases only on command (tests); the default leaves time to watch a demo.
+    step = float(
+        os.environ.get("FRONTDOOR_SANDBOX_CASE_STEP_SECONDS", str(DEFAULT_CASE_STEP_SECONDS))
+    )
+    departments = DepartmentsState(
+        secret=os.environ.get("FRONTDOOR_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET).encode(),
+        step_seconds=step,
+    )
+    open311 = Open311State(
+        api_key=os.environ.get("FRONTDOOR_OPEN311_API_KEY", DEFAULT_OPEN311_API_KEY),
+        step_seconds=step,
     )
 
     @asynccontextmanager
@@ -92,6 +133,18 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             yield
         finally:
             controller.stop()
+
+    @asynccontextmanager
+    async def clock(_: Litestar) -> AsyncIterator[None]:
+        task = asyncio.create_task(run_clock(departments, open311, step)) if step > 0 else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await departments.stop()
 
     app = Litestar(
         route_handlers=[
@@ -105,14 +158,23 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             OIDCController,
             set_tamper,
             MailController,
+            DepartmentController,
+            DepartmentSandboxController,
+            GisController,
+            DocumentController,
+            Open311Controller,
+            advance_report,
         ],
-        lifespan=[smtp],
+        lifespan=[smtp, clock],
         openapi_config=None,
     )
     app.state.sandbox = sandbox
     app.state.mail = mail
     app.state.twilio = twilio
     app.state.oidc = make_issuers()
+    app.state.departments = departments
+    app.state.open311 = open311
+    app.state.documents = DocumentStore()
     app.asgi_handler = FaultMiddleware(app.asgi_handler, sandbox)
     return app
 

@@ -13,10 +13,19 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-BACKENDS = ("twilio", "mail", "oidc")
+DEPARTMENTS = ("trade-licence", "tax", "environment", "employer")
+BACKENDS = ("twilio", "mail", "oidc", *DEPARTMENTS, "gis", "documents", "open311")
 # Backends whose contract is HTTP; mail's is SMTP, so its switches act there (the JSON list of
 # received mail is the tester's view and stays readable).
-HTTP_BACKENDS = ("twilio", "oidc")
+HTTP_BACKENDS = tuple(name for name in BACKENDS if name != "mail")
+
+
+def backend_of(path: str) -> str:
+    """The backend a path belongs to: its first segment, or the department under /departments/."""
+    segments = path.strip("/").split("/", 2)
+    if segments[0] == "departments" and len(segments) > 1:
+        return segments[1]
+    return segments[0]
 
 
 @dataclass
@@ -67,7 +76,7 @@ class FaultMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        backend = scope["path"].strip("/").split("/", 1)[0]
+        backend = backend_of(scope["path"])
         if backend in HTTP_BACKENDS:
             headers = dict(scope["headers"])
             self.state.requests.append(

@@ -128,7 +128,7 @@ class ApplicationWork:
                 request.case_id = case.case_id
                 news = case_news(case)
             request.delivered_at = datetime.now(UTC)
-            await record(db, request, news)
+            await record(db, request, news, self._certifies(request))
         log.info("delivered", department=request.department, reference=application.reference)
 
     async def _case(
@@ -207,7 +207,7 @@ class ApplicationWork:
                 if error.status_code != 409:
                     raise
                 case = await client.get_case(request.case_id)  # it had already moved on
-            await record(db, request, case_news(case))
+            await record(db, request, case_news(case), self._certifies(request))
 
     async def notify(self, message: OutboxMessage) -> None:
         async with self.sessionmaker() as db:
@@ -254,12 +254,18 @@ class ApplicationWork:
                 if checked and checked.replace(tzinfo=checked.tzinfo or UTC) > due:
                     continue
                 try:
-                    added += await record(db, request, await self._news(request))
+                    added += await record(
+                        db, request, await self._news(request), self._certifies(request)
+                    )
                 except BackendError as error:
                     log.warning(
                         "case_check_failed", department=request.department, error=str(error)
                     )
         return added
+
+    def _certifies(self, request: DepartmentRequest) -> bool:
+        department = self.catalogue.departments.get(request.department)
+        return bool(department and department.issues_certificate)
 
     async def _news(self, request: DepartmentRequest) -> list[News]:
         assert request.case_id is not None

@@ -19,9 +19,6 @@ from portal.applications.notify import queue_notification
 from portal.applications.statuses import is_final
 from portal.identity.models import Citizen
 
-# Departments whose work ends with a certificate rather than an approval.
-CERTIFYING = frozenset({"trade-licence"})
-
 
 @dataclass(frozen=True)
 class News:
@@ -34,20 +31,24 @@ class News:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-async def record(db: AsyncSession, request: DepartmentRequest, news: list[News]) -> int:
+async def record(
+    db: AsyncSession, request: DepartmentRequest, news: list[News], issues_certificate: bool
+) -> int:
     """Add the events not seen before to the timeline (and notify); returns how many were new.
     Commits. If the same event is being recorded elsewhere at this moment, the loser's
     transaction is refused by the unique id and run again without it."""
     for _attempt in range(3):
         try:
-            return await _record(db, request, news)
+            return await _record(db, request, news, issues_certificate)
         except IntegrityError:
             await db.rollback()
             await db.refresh(request)
     raise RuntimeError("could not record department events")
 
 
-async def _record(db: AsyncSession, request: DepartmentRequest, news: list[News]) -> int:
+async def _record(
+    db: AsyncSession, request: DepartmentRequest, news: list[News], issues_certificate: bool
+) -> int:
     application = await db.get(Application, request.application_id)
     assert application is not None
     citizen = await db.get(Citizen, application.citizen_id)
@@ -89,7 +90,7 @@ async def _record(db: AsyncSession, request: DepartmentRequest, news: list[News]
     )
     if latest:
         request.status = latest
-        request.finished = is_final(latest, request.department in CERTIFYING)
+        request.finished = is_final(latest, issues_certificate)
     request.checked_at = datetime.now(UTC)
     if added:
         application.updated_at = datetime.now(UTC)

@@ -35,10 +35,15 @@ TEXT_KEYS = frozenset(
 )
 
 
+# Keys whose values name fields or values, never words for people (`open311: {description: x}`).
+CODE_KEYS = frozenset({"open311", "when", "answers", "deliver_to"})
+
+
 def _texts(node: yaml.Node, key: str | None) -> Iterator[tuple[int, str]]:
     if isinstance(node, yaml.MappingNode):
         for key_node, value in node.value:
-            yield from _texts(value, str(key_node.value))
+            if str(key_node.value) not in CODE_KEYS:
+                yield from _texts(value, str(key_node.value))
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             yield from _texts(item, key)

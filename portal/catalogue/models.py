@@ -210,6 +210,8 @@ class Department(Strict):
     name: Text
     contract: Literal["department", "open311"]
     pushes: bool  # sends signed status webhooks; otherwise the worker polls it
+    # Its work ends when it issues a certificate (else when it approves or rejects).
+    issues_certificate: bool = False
 
 
 class Topic(Strict):

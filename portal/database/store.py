@@ -85,12 +85,18 @@ class DatabaseStore(Store):
                 return None
             seconds = _seconds(renew_for)
             if seconds is not None and row.expires_at is not None:
-                await db.execute(
-                    update(StoredValue)
-                    .where(StoredValue.key == row.key)
-                    .values(expires_at=datetime.now(UTC) + timedelta(seconds=seconds))
-                )
-                await db.commit()
+                renewed = datetime.now(UTC) + timedelta(seconds=seconds)
+                # A write per page view would serialize every signed-in request (SQLite locks
+                # the file): renew only once the expiry has fallen behind by a tenth of the idle
+                # time, at most a minute.
+                slack = timedelta(seconds=min(60, seconds / 10))
+                if _aware(row.expires_at) < renewed - slack:
+                    await db.execute(
+                        update(StoredValue)
+                        .where(StoredValue.key == row.key)
+                        .values(expires_at=renewed)
+                    )
+                    await db.commit()
             return row.value
 
     async def delete(self, key: str) -> None:

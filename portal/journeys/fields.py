@@ -147,8 +147,12 @@ def _date(definition: FieldDef, form: Form, today: date) -> Reading:
         return _missing(definition, raw)
     missing = [part for part, value in parts.items() if not value]
     if missing:
-        names = {"day": _("a day"), "month": _("a month"), "year": _("a year")}
-        return Reading(None, _("The date must include %(part)s", part=names[missing[0]]), raw)
+        messages = {
+            "day": _("The date must include a day"),
+            "month": _("The date must include a month"),
+            "year": _("The date must include a year"),
+        }
+        return Reading(None, messages[missing[0]], raw)
     if parts["year"].isdigit() and len(parts["year"]) != 4:
         return Reading(None, _("The year must include 4 numbers"), raw)
     try:

@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from litestar import Router, get
+from litestar import Request, Router, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
+from portal.catalogue.loader import Catalogue
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import LANGUAGE_COOKIE
 from portal.settings import Settings
 from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
 
-# Until the service catalogue lands, the home page introduces the flagship services.
-FLAGSHIP_SERVICES = (
-    {
-        "title": _l("Open a business"),
-        "description": _l(
-            "One application for your trade licence, tax registration and, when your business "
-            "needs them, environmental clearance and employer registration."
-        ),
-    },
-    {
-        "title": _l("Report a problem in the street"),
-        "description": _l(
-            "Tell us about a pothole, a broken street light, a missed bin or graffiti."
-        ),
-    },
+# Services not in the catalogue yet, announced on the home page.
+COMING_SOON = (
     {
         "title": _l("Pay a bill or a fine"),
         "description": _l(
@@ -39,8 +28,10 @@ STATEMENT_PREPARED = date(2026, 11, 23)
 
 
 @get("/", name="home")
-async def home() -> Template:
-    return Template("pages/home.html", context={"services": FLAGSHIP_SERVICES})
+async def home(request: Request[Any, Any, Any]) -> Template:
+    catalogue: Catalogue = request.app.state.catalogue
+    context = {"services": list(catalogue.services.values()), "coming_soon": COMING_SOON}
+    return Template("pages/home.html", context=context)
 
 
 @get("/accessibility", name="accessibility")

@@ -1,11 +1,14 @@
 """Server-side sessions: the cookie holds an opaque id, the data lives in the store.
 
-Two changes to Litestar's backend:
+Three changes to Litestar's backend:
 - it stores a session for every request, even one that came without a cookie and kept nothing:
   one store write and one Set-Cookie per anonymous page view, and pages that cannot be cached.
   Ours starts a session only when something is kept in it, and ends it when it is emptied;
 - it adopts any id a browser sends, so an attacker could plant an id and wait for the victim to
-  sign in (session fixation). Ours issues a fresh id whenever the cookie's id is not in the store.
+  sign in (session fixation). Ours issues a fresh id whenever the cookie's id is not in the store;
+- it writes the session back after every request, changed or not: a write per signed-in page
+  view (on SQLite, every worker waiting for the file lock). Ours writes only what changed, and
+  otherwise just refreshes the cookie.
 """
 
 from __future__ import annotations
@@ -16,13 +19,16 @@ from typing import Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
 from litestar.types import Empty, Message, ScopeSession
+from litestar.utils.dataclass import extract_dataclass_items
 
 _FRESH_ID = "frontdoor_fresh_session_id"
+_LOADED = "frontdoor_session_as_loaded"
 AnyConnection = ASGIConnection[Any, Any, Any, Any]
 
 
@@ -32,6 +38,8 @@ class QuietSessionBackend(ServerSideSessionBackend):
         if not data and connection.cookies.get(self.config.key):
             # An id we did not issue, or one that expired: never adopt it.
             connection.scope["state"][_FRESH_ID] = self.generate_session_id()
+        elif data:
+            connection.scope["state"][_LOADED] = self.serialize_data(data, connection.scope)
         return data
 
     def get_session_id(self, connection: AnyConnection) -> str:
@@ -45,7 +53,21 @@ class QuietSessionBackend(ServerSideSessionBackend):
             if self.config.key not in connection.cookies:
                 return
             scope_session = Empty  # emptied, or unknown: remove it and expire the cookie
-        await super().store_in_message(scope_session, message, connection)
+        state = connection.scope["state"]
+        unchanged = (
+            scope_session is not Empty
+            and _FRESH_ID not in state
+            and state.get(_LOADED) == self.serialize_data(scope_session, connection.scope)
+        )
+        if not unchanged:
+            await super().store_in_message(scope_session, message, connection)
+            return
+        cookie_fields = Cookie.__dict__.keys()
+        params = dict(
+            extract_dataclass_items(self.config, exclude_none=True, include=cookie_fields)
+        )
+        cookie = Cookie(value=self.get_session_id(connection), key=self.config.key, **params)
+        MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
 
 
 async def rotate_session(request: Request[Any, Any, Any]) -> None:

@@ -1,0 +1,66 @@
+"""One department's case API: open a case, follow it, answer a request for information.
+
+`base_url` is the department's own root (sandbox: `{departments_url}/{department}`): each
+department may run its case API anywhere.
+Both writes carry an Idempotency-Key, so the caller may send them again after a timeout.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from backend_clients.departments.models import Case, CaseReceipt, CaseRequest
+from backend_clients.http import BackendClient, BackendError, ClientConfig
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+class DepartmentClient(BackendClient):
+    def __init__(self, config: ClientConfig, department: str) -> None:
+        super().__init__(config)
+        self.department = department
+        self.name = f"department {department}"
+        self._cases = "/cases"
+
+    def _read(self, response: httpx.Response, model: type[ModelT]) -> ModelT:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as error:
+            raise BackendError(
+                f"{self.name}: unexpected answer ({error.error_count()} problems)",
+                request=response.request,
+            ) from error
+
+    def _case(self, case_id: str) -> str:
+        return f"{self._cases}/{quote(case_id, safe='')}"
+
+    async def create_case(self, request: CaseRequest, idempotency_key: str) -> CaseReceipt:
+        """Open a case; the same key again answers the same case (`created` False)."""
+        response = await self.request(
+            "POST",
+            self._cases,
+            json=request.model_dump(mode="json"),
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return self._read(response, CaseReceipt)
+
+    async def get_case(self, case_id: str) -> Case:
+        """The case with every event so far (how the portal catches up on missed pushes)."""
+        response = await self.request("GET", self._case(case_id))
+        return self._read(response, Case)
+
+    async def send_information(
+        self, case_id: str, text: str, documents: list[str], idempotency_key: str
+    ) -> Case:
+        """Answer "more information needed"; BackendRejected(409) when the case is not asking."""
+        response = await self.request(
+            "POST",
+            f"{self._case(case_id)}/information",
+            json={"text": text, "documents": documents},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return self._read(response, Case)

@@ -1,0 +1,77 @@
+"""Requests and answers of the department case API (CONTRACTS.md §1)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+CaseStatus = Literal[
+    "received",
+    "in_review",
+    "information_requested",
+    "fee_due",
+    "paid",
+    "approved",
+    "rejected",
+    "certificate_issued",
+]
+
+
+class _Answer(BaseModel):
+    """Fields a backend adds later must not break the portal."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Applicant(BaseModel):
+    name: str = Field(min_length=1)
+    email: str | None = None
+    phone: str | None = None
+
+
+class CaseRequest(BaseModel):
+    client_reference: str = Field(min_length=1)
+    application_reference: str
+    service: str
+    language: str
+    applicant: Applicant
+    data: dict[str, Any] = Field(default_factory=dict)
+    documents: list[str] = Field(default_factory=list)
+    callback_url: str | None = None
+
+
+class CaseReceipt(_Answer):
+    case_id: str
+    client_reference: str
+    status: CaseStatus
+    received_at: AwareDatetime
+    created: bool
+
+
+class Fee(_Answer):
+    amount_minor: int = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class CaseEvent(_Answer):
+    event_id: str
+    status: CaseStatus
+    at: AwareDatetime
+    note: str = ""
+    fee: Fee | None = None
+
+
+class Case(_Answer):
+    case_id: str
+    client_reference: str
+    status: CaseStatus
+    events: list[CaseEvent]
+
+
+class StatusWebhook(CaseEvent):
+    """The body a department POSTs to the callback URL (check its signature first)."""
+
+    department: str
+    case_id: str
+    client_reference: str

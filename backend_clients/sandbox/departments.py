@@ -1,0 +1,487 @@
+"""The department case API for trade-licence, tax, environment and employer (CONTRACTS.md §1).
+
+Each department follows a script of statuses; a case moves on its own (see `tick`, called by the
+app's clock) or on command (`POST /_sandbox/departments/{d}/cases/{id}/advance`), and stops
+where it waits for someone. Every new event after the create is pushed, signed, to the case's
+callback URL by the departments that push; a failed push is retried after 1, 2 and 4 seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromPath
+
+STATUSES = (
+    "received",
+    "in_review",
+    "information_requested",
+    "fee_due",
+    "paid",
+    "approved",
+    "rejected",
+    "certificate_issued",
+)
+# Where a case stops moving on its own: someone else must act (pay, answer, or a command).
+WAITING = frozenset({"fee_due", "information_requested"})
+FEE = {"amount_minor": 15000, "currency": "EUR"}
+RETRY_DELAYS = (1.0, 2.0, 4.0)
+PUSH_TIMEOUT = httpx.Timeout(3.0, connect=1.0)  # under a tester's 5 s: /advance awaits one try
+MAX_KEY = 200
+
+
+@dataclass(frozen=True)
+class Step:
+    status: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Department:
+    name: str
+    prefix: str
+    pushes: bool
+    script: tuple[Step, ...]
+
+    @property
+    def final(self) -> frozenset[str]:
+        return frozenset({"rejected", self.script[-1].status})
+
+
+def _script(*statuses: str | Step) -> tuple[Step, ...]:
+    return tuple(item if isinstance(item, Step) else Step(item) for item in statuses)
+
+
+DEPARTMENTS = {
+    department.name: department
+    for department in (
+        Department(
+            "trade-licence",
+            "TL",
+            True,
+            _script("received", "in_review", "fee_due", "paid", "approved", "certificate_issued"),
+        ),
+        Department("tax", "TX", True, _script("received", "in_review", "approved")),
+        Department(
+            "environment",
+            "EN",
+            True,
+            _script(
+                "received",
+                "in_review",
+                Step("information_requested", "Send a site plan of the premises"),
+                "in_review",
+                "approved",
+            ),
+        ),
+        Department("employer", "EM", False, _script("received", "in_review", "approved")),
+    )
+}
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def error(status: int, message: str) -> Response[dict[str, str]]:
+    return Response({"error": message}, status_code=status)
+
+
+@dataclass
+class Case:
+    department: Department
+    case_id: str
+    client_reference: str
+    callback_url: str | None
+    request: dict[str, Any]
+    received_at: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    position: int = 0  # where the case is in its department's script
+    create_calls: int = 1
+    changed: float = field(default_factory=time.monotonic)
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # information key -> answer
+    information: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return str(self.events[-1]["status"])
+
+    @property
+    def final(self) -> bool:
+        return self.status in self.department.final
+
+    @property
+    def waiting(self) -> bool:
+        return self.status in WAITING
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "client_reference": self.client_reference,
+            "status": self.status,
+            "events": [dict(event) for event in self.events],
+        }
+
+    def receipt(self, created: bool) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "client_reference": self.client_reference,
+            "status": self.status,
+            "received_at": self.received_at,
+            "created": created,
+        }
+
+    def locate(self, status: str) -> int:
+        """The script position for `status`: where the case is if it is that step, else the next
+        one ahead, else the last one behind, else where the case is (say for "rejected")."""
+        script = self.department.script
+        if script[self.position].status == status:
+            return self.position
+        ahead = [i for i in range(self.position + 1, len(script)) if script[i].status == status]
+        if ahead:
+            return ahead[0]
+        behind = [i for i in range(self.position + 1) if script[i].status == status]
+        return behind[-1] if behind else self.position
+
+    def move(self, status: str | None = None, note: str | None = None) -> dict[str, Any]:
+        """Add the next event (the script's next status, or the one given) and return it."""
+        if status is None:
+            self.position = min(self.position + 1, len(self.department.script) - 1)
+            step = self.department.script[self.position]
+        else:
+            self.position = self.locate(status)
+            step = self.department.script[self.position]
+            if step.status != status:
+                step = Step(status)
+        event = {
+            "event_id": "ev_" + secrets.token_hex(8),
+            "status": step.status,
+            "at": now_iso(),
+            "note": step.note if note is None else note,
+            "fee": dict(FEE) if step.status == "fee_due" else None,
+        }
+        self.events.append(event)
+        self.changed = time.monotonic()
+        return event
+
+
+@dataclass
+class Delivery:
+    """One signed webhook push and what became of it (shown to testers with the case)."""
+
+    url: str | None
+    body: str
+    headers: dict[str, str]
+    record: dict[str, Any]
+
+
+def signature(secret: bytes, body: bytes, timestamp: int) -> str:
+    digest = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+@dataclass
+class DepartmentsState:
+    secret: bytes
+    step_seconds: float
+    cases: dict[str, dict[str, Case]] = field(
+        default_factory=lambda: {name: {} for name in DEPARTMENTS}
+    )
+    keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (dept, key) -> case id
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def create(self, department: Department, key: str, body: dict[str, Any]) -> Case:
+        cases = self.cases[department.name]
+        case = Case(
+            department=department,
+            case_id=f"{department.prefix}-{len(cases) + 1:06d}",
+            client_reference=body["client_reference"],
+            callback_url=body.get("callback_url"),
+            request=body,
+            received_at=now_iso(),
+        )
+        case.move("received")
+        cases[case.case_id] = case
+        self.keys[(department.name, key)] = case.case_id
+        return case
+
+    def delivery(self, case: Case, event: dict[str, Any]) -> Delivery | None:
+        """The signed push for one event, or None for a department that does not push."""
+        if not case.department.pushes:
+            return None
+        payload = {
+            "event_id": event["event_id"],
+            "department": case.department.name,
+            "case_id": case.case_id,
+            "client_reference": case.client_reference,
+            **{key: event[key] for key in ("status", "at", "note", "fee")},
+        }
+        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Frontdoor-Signature": signature(self.secret, body.encode(), int(time.time())),
+            "X-Request-ID": "sandbox-" + secrets.token_hex(8),
+        }
+        record = {
+            "event_id": event["event_id"],
+            "url": case.callback_url,
+            "attempts": 0,
+            "delivered": False,
+            "gave_up": False,
+        }
+        case.deliveries.append(record)
+        return Delivery(case.callback_url, body, headers, record)
+
+    def background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run work after the answer; keep a reference so the task is not collected early."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def attempt(self, delivery: Delivery) -> bool:
+        if delivery.url is None:
+            return False
+        delivery.record["attempts"] += 1
+        try:
+            async with httpx.AsyncClient(timeout=PUSH_TIMEOUT) as client:
+                response = await client.post(
+                    delivery.url, content=delivery.body.encode(), headers=delivery.headers
+                )
+        except httpx.HTTPError as failure:
+            delivery.record["last_error"] = type(failure).__name__
+            return False
+        delivery.record["last_status"] = response.status_code
+        delivery.record["delivered"] = response.is_success
+        return response.is_success
+
+    async def retry(self, delivery: Delivery) -> None:
+        """After a failed first try: three more, 1, 2 and 4 seconds apart, then give up."""
+        for delay in RETRY_DELAYS:
+            await asyncio.sleep(delay)
+            if await self.attempt(delivery):
+                return
+        delivery.record["gave_up"] = True
+
+    async def push(self, delivery: Delivery) -> None:
+        if not await self.attempt(delivery) and delivery.url is not None:
+            await self.retry(delivery)
+
+    def move(self, case: Case, status: str | None = None, note: str | None = None) -> None:
+        """Move a case and push the new event in the background (the clock's and /information's
+        way; /advance awaits the first try to tell the tester)."""
+        delivery = self.delivery(case, case.move(status, note))
+        if delivery is not None and delivery.url is not None:
+            self.background(self.push(delivery))
+
+    def tick(self, now: float) -> None:
+        """Move on every case that has waited a step and is not waiting for someone."""
+        for cases in self.cases.values():
+            for case in cases.values():
+                if not case.final and not case.waiting and now - case.changed >= self.step_seconds:
+                    self.move(case)
+
+    async def stop(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _key(request: Request[Any, Any, Any]) -> str | None:
+    key = request.headers.get("idempotency-key", "")
+    return key if 1 <= len(key) <= MAX_KEY else None
+
+
+async def _json_object(request: Request[Any, Any, Any]) -> dict[str, Any] | None:
+    try:
+        body = json.loads(await request.body() or b"null")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _invalid_case(body: dict[str, Any]) -> str | None:
+    """Why a create body is refused, or None."""
+    if not isinstance(body.get("client_reference"), str) or not body["client_reference"]:
+        return "client_reference is required"
+    applicant = body.get("applicant")
+    if not isinstance(applicant, dict) or not isinstance(applicant.get("name"), str):
+        return "applicant.name is required"
+    if not applicant["name"].strip():
+        return "applicant.name is required"
+    for name in ("application_reference", "service", "language"):
+        if not isinstance(body.get(name, ""), str):
+            return f"{name} must be a string"
+    if not isinstance(body.get("data", {}), dict):
+        return "data must be an object"
+    documents = body.get("documents", [])
+    if not isinstance(documents, list) or not all(isinstance(doc, str) for doc in documents):
+        return "documents must be a list of document ids"
+    callback = body.get("callback_url")
+    if callback is not None and (
+        not isinstance(callback, str) or urlsplit(callback).scheme not in {"http", "https"}
+    ):
+        return "callback_url must be an http(s) URL"
+    return None
+
+
+def _invalid_information(body: dict[str, Any]) -> str | None:
+    text, documents = body.get("text", ""), body.get("documents", [])
+    if not isinstance(text, str):
+        return "text must be a string"
+    if not isinstance(documents, list) or not all(isinstance(doc, str) for doc in documents):
+        return "documents must be a list of document ids"
+    if not text.strip() and not documents:
+        return "send text, documents or both"
+    return None
+
+
+class DepartmentController(Controller):
+    """The contract itself, under /departments/{department}."""
+
+    path = "/departments/{department:str}/cases"
+    include_in_schema = False
+
+    @post()
+    async def create_case(
+        self, request: Request[Any, Any, Any], department: FromPath[str]
+    ) -> Response[Any]:
+        state: DepartmentsState = request.app.state.departments
+        known = DEPARTMENTS.get(department)
+        if known is None:
+            return error(404, f"unknown department {department!r}")
+        key = _key(request)
+        if key is None:
+            return error(400, "the Idempotency-Key header (1-200 characters) is required")
+        existing = state.keys.get((department, key))
+        if existing is not None:
+            case = state.cases[department][existing]
+            case.create_calls += 1
+            return Response(case.receipt(created=False), status_code=200)
+        body = await _json_object(request)
+        if body is None:
+            return error(422, "the body must be a JSON object")
+        problem = _invalid_case(body)
+        if problem:
+            return error(422, problem)
+        case = state.create(known, key, body)
+        return Response(case.receipt(created=True), status_code=201)
+
+    @get("/{case_id:str}")
+    async def get_case(
+        self, request: Request[Any, Any, Any], department: FromPath[str], case_id: FromPath[str]
+    ) -> Response[Any]:
+        state: DepartmentsState = request.app.state.departments
+        case = state.cases.get(department, {}).get(case_id)
+        if case is None:
+            return error(404, f"no case {case_id!r} at {department!r}")
+        return Response(case.view())
+
+    @post("/{case_id:str}/information", status_code=200)
+    async def send_information(
+        self, request: Request[Any, Any, Any], department: FromPath[str], case_id: FromPath[str]
+    ) -> Response[Any]:
+        """The applicant's answer: back to in_review once; the same key answers the same."""
+        state: DepartmentsState = request.app.state.departments
+        key = _key(request)
+        if key is None:
+            return error(400, "the Idempotency-Key header (1-200 characters) is required")
+        case = state.cases.get(department, {}).get(case_id)
+        if case is None:
+            return error(404, f"no case {case_id!r} at {department!r}")
+        if key in case.answers:
+            return Response(case.answers[key])
+        body = await _json_object(request)
+        if body is None:
+            return error(422, "the body must be a JSON object")
+        problem = _invalid_information(body)
+        if problem:
+            return error(422, problem)
+        if case.status != "information_requested":
+            return error(409, f"case {case_id} is {case.status}, not waiting for information")
+        case.information.append(
+            {"text": body.get("text", ""), "documents": body.get("documents", []), "at": now_iso()}
+        )
+        state.move(case, "in_review", "Information received from the applicant")
+        case.answers[key] = case.view()
+        return Response(case.answers[key])
+
+
+@dataclass
+class AdvanceCommand:
+    status: str | None = None
+    note: str | None = None
+
+
+class DepartmentSandboxController(Controller):
+    """Testers' controls: list cases, move one along its script (even past a wait)."""
+
+    path = "/_sandbox/departments/{department:str}/cases"
+    include_in_schema = False
+
+    @get()
+    async def list_cases(
+        self, request: Request[Any, Any, Any], department: FromPath[str]
+    ) -> Response[Any]:
+        state: DepartmentsState = request.app.state.departments
+        if department not in DEPARTMENTS:
+            return error(404, f"unknown department {department!r}")
+        cases = [
+            {
+                **case.view(),
+                "create_calls": case.create_calls,
+                "callback_url": case.callback_url,
+                "request": case.request,
+                "information": case.information,
+                "deliveries": case.deliveries,
+            }
+            for case in state.cases[department].values()
+        ]
+        return Response({"cases": cases})
+
+    @post("/{case_id:str}/advance", status_code=200)
+    async def advance(
+        self,
+        request: Request[Any, Any, Any],
+        department: FromPath[str],
+        case_id: FromPath[str],
+        data: AdvanceCommand | None = None,
+    ) -> Response[Any]:
+        """Move one case; answer the event and its push, with the push's first try awaited."""
+        state: DepartmentsState = request.app.state.departments
+        command = data or AdvanceCommand()
+        case = state.cases.get(department, {}).get(case_id)
+        if case is None:
+            return error(404, f"no case {case_id!r} at {department!r}")
+        if command.status is not None and command.status not in STATUSES:
+            return error(422, f"unknown status {command.status!r}; known: {list(STATUSES)}")
+        if case.final:
+            return error(409, f"case {case_id} is {case.status}, which is final")
+        event = case.move(command.status, command.note)
+        delivery = state.delivery(case, event)
+        webhook = None
+        if delivery is not None:
+            delivered = await state.attempt(delivery)
+            if not delivered and delivery.url is not None:
+                state.background(state.retry(delivery))
+            webhook = {
+                "url": delivery.url,
+                "body": delivery.body,
+                "headers": delivery.headers,
+                "delivered": delivered,
+            }
+        return Response({"event": event, "webhook": webhook})
