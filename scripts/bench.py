@@ -54,7 +54,14 @@ def free_port() -> int:
 def wrk(
     url: str, headers: dict[str, str], seconds: int, connections: int
 ) -> tuple[float, str, str]:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+    command = [
+        "wrk",
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        url,
+    ]
     for name, value in {"Accept-Encoding": "gzip", **headers}.items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
