@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 DEFAULT_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+ModelT = TypeVar("ModelT", bound=BaseModel)
+T = TypeVar("T")
 
 
 def no_headers() -> Mapping[str, str]:
@@ -94,6 +97,23 @@ class BackendClient:
                 response=response,
             )
         return response
+
+    @overload
+    def read(self, response: httpx.Response, shape: type[ModelT]) -> ModelT: ...
+    @overload
+    def read(self, response: httpx.Response, shape: TypeAdapter[T]) -> T: ...
+    def read(self, response: httpx.Response, shape: Any) -> Any:
+        """The answer's JSON as `shape` (a model or a TypeAdapter); an answer that does not fit
+        the contract is a BackendError, never a raw validation error."""
+        try:
+            if isinstance(shape, TypeAdapter):
+                return shape.validate_json(response.content)
+            return shape.model_validate_json(response.content)
+        except ValidationError as error:
+            raise BackendError(
+                f"{self.name}: unexpected answer ({error.error_count()} problems)",
+                request=response.request,
+            ) from error
 
     async def aclose(self) -> None:
         await self._http.aclose()

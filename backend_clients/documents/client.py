@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-import httpx
-from pydantic import ValidationError
-
 from backend_clients.documents.models import StoredDocument
-from backend_clients.http import BackendClient, BackendError
+from backend_clients.http import BackendClient
 
 MAX_BYTES = 10 * 1024 * 1024  # larger uploads are refused with 413
 
@@ -19,21 +16,12 @@ class DocumentClient(BackendClient):
     def _path(self, document_id: str) -> str:
         return f"/documents/{quote(document_id, safe='')}"
 
-    def _metadata(self, response: httpx.Response) -> StoredDocument:
-        try:
-            return StoredDocument.model_validate_json(response.content)
-        except ValidationError as error:
-            raise BackendError(
-                f"{self.name}: unexpected answer ({error.error_count()} problems)",
-                request=response.request,
-            ) from error
-
     async def upload(self, filename: str, content_type: str, content: bytes) -> StoredDocument:
         """Store one file (multipart part `file`); BackendRejected(413) above MAX_BYTES."""
         response = await self.request(
             "POST", "/documents", files={"file": (filename, content, content_type)}
         )
-        return self._metadata(response)
+        return self.read(response, StoredDocument)
 
     async def download(self, document_id: str) -> tuple[bytes, str]:
         """The file's bytes and content type."""
@@ -43,4 +31,4 @@ class DocumentClient(BackendClient):
 
     async def metadata(self, document_id: str) -> StoredDocument:
         response = await self.request("GET", f"{self._path(document_id)}/metadata")
-        return self._metadata(response)
+        return self.read(response, StoredDocument)

@@ -6,11 +6,9 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
 from urllib.parse import quote
 
-import httpx
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from backend_clients.http import BackendClient, BackendError, ClientConfig
 from backend_clients.open311.models import (
@@ -20,7 +18,6 @@ from backend_clients.open311.models import (
     ServiceRequestStatus,
 )
 
-T = TypeVar("T")
 _SERVICES = TypeAdapter(list[Open311Service])
 _CREATED = TypeAdapter(list[RequestCreated])
 _STATUSES = TypeAdapter(list[ServiceRequestStatus])
@@ -33,18 +30,9 @@ class Open311Client(BackendClient):
         super().__init__(config)
         self._api_key = api_key
 
-    def _read(self, response: httpx.Response, adapter: TypeAdapter[T]) -> T:
-        try:
-            return adapter.validate_json(response.content)
-        except ValidationError as error:
-            raise BackendError(
-                f"{self.name}: unexpected answer ({error.error_count()} problems)",
-                request=response.request,
-            ) from error
-
     async def services(self) -> list[Open311Service]:
         """The kinds of problem public works takes reports for."""
-        return self._read(await self.request("GET", "/services.json"), _SERVICES)
+        return self.read(await self.request("GET", "/services.json"), _SERVICES)
 
     async def create_request(self, request: ServiceRequest, idempotency_key: str) -> str:
         """File a report and return its service_request_id; the same key files it only once."""
@@ -55,7 +43,7 @@ class Open311Client(BackendClient):
             data={**form, "api_key": self._api_key},
             headers={"Idempotency-Key": idempotency_key},
         )
-        created = self._read(response, _CREATED)
+        created = self.read(response, _CREATED)
         if not created:
             raise BackendError(f"{self.name}: no service request in the answer")
         return created[0].service_request_id
@@ -63,7 +51,7 @@ class Open311Client(BackendClient):
     async def get_request(self, request_id: str) -> ServiceRequestStatus:
         """One report's status; BackendRejected(404) when unknown."""
         response = await self.request("GET", f"/requests/{quote(request_id, safe='')}.json")
-        found = self._read(response, _STATUSES)
+        found = self.read(response, _STATUSES)
         if not found:
             raise BackendError(f"{self.name}: no service request in the answer")
         return found[0]
@@ -75,4 +63,4 @@ class Open311Client(BackendClient):
         response = await self.request(
             "GET", "/requests.json", params={"service_request_id": ",".join(request_ids)}
         )
-        return self._read(response, _STATUSES)
+        return self.read(response, _STATUSES)

@@ -3,18 +3,14 @@ documents and notifications that belong to them."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.database.engine import Base
+from portal.database.engine import Base, utcnow
 from portal.journeys.models import new_public_id
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Application(Base):
@@ -29,8 +25,8 @@ class Application(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(16), default="web")
-    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class DepartmentRequest(Base):
@@ -65,8 +61,8 @@ class TimelineEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # The backend's event id: the same event pushed twice, or pushed and polled, is kept once.
     external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Document(Base):
@@ -84,7 +80,7 @@ class Document(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Notification(Base):
@@ -101,5 +97,5 @@ class Notification(Base):
     language: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="queued")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend_clients.http import BackendError
 from portal.applications.models import Application, DepartmentRequest, Document, TimelineEvent
 from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
-from portal.catalogue.loader import Catalogue
+from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
@@ -47,11 +47,6 @@ class Summary:
     @property
     def tag(self) -> str:
         return OVERALL_TAGS[self.state]
-
-
-def _catalogue(request: Request[Any, Any, Any]) -> Catalogue:
-    catalogue: Catalogue = request.app.state.catalogue
-    return catalogue
 
 
 async def owned_application(db: AsyncSession, citizen: Citizen, reference: str) -> Application:
@@ -103,7 +98,7 @@ async def my_applications(
         mine = [r for r in requests if r.application_id == application.id]
         state = overall([r.status for r in mine], [r.finished for r in mine])
         summaries.append(Summary(application, state))
-    services = _catalogue(request).services
+    services = catalogue_of(request).services
     context = {
         "drafts": [d for d in drafts if d.service_id in services],
         "summaries": summaries,
@@ -119,7 +114,7 @@ async def _page(
     errors: dict[str, str] | None = None,
     typed: str = "",
 ) -> Template:
-    catalogue = _catalogue(request)
+    catalogue = catalogue_of(request)
     requests = await _requests(db, [application.id])
     events = (
         await db.scalars(
@@ -174,8 +169,8 @@ async def confirmation(
     requests = await _requests(db, [application.id])
     context = {
         "application": application,
-        "service": _catalogue(request).services.get(application.service_id),
-        "departments": [_catalogue(request).departments[r.department] for r in requests],
+        "service": catalogue_of(request).services.get(application.service_id),
+        "departments": [catalogue_of(request).departments[r.department] for r in requests],
         "citizen": citizen,
     }
     return Template("applications/confirmation.html", context=context)

@@ -14,23 +14,6 @@ Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 FieldId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
-FIELD_TYPES = (
-    "text",
-    "textarea",
-    "email",
-    "phone",
-    "number",
-    "money",
-    "date",
-    "radios",
-    "checkboxes",
-    "select",
-    "yes_no",
-    "address",
-    "file",
-)
-PROFILE_FIELDS = ("name", "email", "phone", "address")
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)

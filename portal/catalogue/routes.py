@@ -9,19 +9,14 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from portal.catalogue.loader import Catalogue
+from portal.catalogue import catalogue_of
 from portal.catalogue.search import search
-
-
-def _catalogue(request: Request[Any, Any, Any]) -> Catalogue:
-    catalogue: Catalogue = request.app.state.catalogue
-    return catalogue
 
 
 @get("/services", name="services")
 async def services(request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Template:
     """Every topic with its services; with `q`, the services that match it."""
-    catalogue = _catalogue(request)
+    catalogue = catalogue_of(request)
     query = q.strip()[:100]
     context = {
         "catalogue": catalogue,
@@ -33,7 +28,7 @@ async def services(request: Request[Any, Any, Any], q: FromQuery[str] = "") -> T
 
 @get("/services/topics/{topic_id:str}", name="topic")
 async def topic(request: Request[Any, Any, Any], topic_id: FromPath[str]) -> Template:
-    catalogue = _catalogue(request)
+    catalogue = catalogue_of(request)
     found = catalogue.topics.get(topic_id)
     if found is None:
         raise NotFoundException()
@@ -44,7 +39,7 @@ async def topic(request: Request[Any, Any, Any], topic_id: FromPath[str]) -> Tem
 @get("/services/{service_id:str}", name="service")
 async def service_page(request: Request[Any, Any, Any], service_id: FromPath[str]) -> Template:
     """The start page: what the service does, who it is for, what you need, Start now."""
-    catalogue = _catalogue(request)
+    catalogue = catalogue_of(request)
     service = catalogue.services.get(service_id)
     if service is None:
         raise NotFoundException()

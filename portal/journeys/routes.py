@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application
 from portal.applications.submit import submit_draft
-from portal.catalogue.loader import Catalogue
-from portal.catalogue.models import FieldDef, Step
+from portal.catalogue import catalogue_of
+from portal.catalogue.models import FieldDef, Service, Step
 from portal.identity.models import Citizen
 from portal.identity.service import require_citizen
 from portal.journeys import engine
@@ -29,11 +29,6 @@ from portal.journeys.inputs import resolve_address, store_upload
 from portal.journeys.models import Draft
 from portal.journeys.pages import check_page, field_fragment, group_page, step_page
 from portal.settings import Settings
-
-
-def _catalogue(request: Request[Any, Any, Any]) -> Catalogue:
-    catalogue: Catalogue = request.app.state.catalogue
-    return catalogue
 
 
 async def _form(request: Request[Any, Any, Any]) -> Form:
@@ -54,7 +49,7 @@ async def apply(
     db: NamedDependency[AsyncSession],
 ) -> Redirect:
     """Start the service, or carry on with the draft already started (save and resume)."""
-    service = _catalogue(request).services.get(service_id)
+    service = catalogue_of(request).services.get(service_id)
     if service is None:
         raise NotFoundException()
     draft = await open_draft(db, citizen, service)
@@ -95,7 +90,7 @@ async def show_step(
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
     draft = await owned_draft(db, citizen, draft_id)
-    service = service_of(_catalogue(request), draft)
+    service = service_of(catalogue_of(request), draft)
     if step_id == engine.CHECK:
         missing = engine.next_to_answer(service, draft.answers)
         if missing != engine.CHECK:  # nothing is checked before everything is answered
@@ -124,7 +119,7 @@ async def save_step(
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
     draft = await owned_draft(db, citizen, draft_id)
-    service = service_of(_catalogue(request), draft)
+    service = service_of(catalogue_of(request), draft)
     step = engine.find_step(service, step_id)
     if step is None:
         raise NotFoundException()
@@ -146,7 +141,7 @@ async def save_step(
 
 async def _save_group_choice(
     request: Request[Any, Any, Any],
-    service: Any,
+    service: Service,
     draft: Draft,
     step: Step,
     form: Form,
@@ -167,12 +162,20 @@ async def _save_group_choice(
     return _to(draft, engine.step_after(service, draft.answers, step.id, set(draft.prefilled)))
 
 
-def _group(request: Request[Any, Any, Any], draft: Draft, step_id: str) -> tuple[Any, Step]:
-    service = service_of(_catalogue(request), draft)
+def _group(
+    request: Request[Any, Any, Any], draft: Draft, step_id: str, item: int, adding: bool = True
+) -> tuple[Service, Step, list[dict[str, Any]]]:
+    """The repeated step, and its items so far; 404 unless `item` is one of them (or, when
+    `adding`, the next one within the limit)."""
+    service = service_of(catalogue_of(request), draft)
     step = engine.find_step(service, step_id)
     if step is None or step.repeat is None:
         raise NotFoundException()
-    return service, step
+    items = list(draft.answers.get(step.id) or [])
+    last = min(len(items) + 1, step.repeat.max_items) if adding else len(items)
+    if not 1 <= item <= last:
+        raise NotFoundException()
+    return service, step, items
 
 
 @get("/drafts/{draft_id:str}/{step_id:str}/{item:int}", name="journey_item")
@@ -186,10 +189,7 @@ async def show_item(
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
     draft = await owned_draft(db, citizen, draft_id)
-    service, step = _group(request, draft, step_id)
-    items = draft.answers.get(step.id) or []
-    if not 1 <= item <= min(len(items) + 1, step.repeat.max_items if step.repeat else 0):
-        raise NotFoundException()
+    service, step, _items = _group(request, draft, step_id, item)
     return step_page(request, service, draft, step, item=item, change=change)
 
 
@@ -205,10 +205,7 @@ async def save_item(
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
     draft = await owned_draft(db, citizen, draft_id)
-    service, step = _group(request, draft, step_id)
-    items = list(draft.answers.get(step.id) or [])
-    if not 1 <= item <= min(len(items) + 1, step.repeat.max_items if step.repeat else 0):
-        raise NotFoundException()
+    service, step, items = _group(request, draft, step_id, item)
     form = await _form(request)
     readings = {f.id: read_field(f, form, region=settings.phone_region) for f in step.fields}
     if any(reading.error for reading in readings.values()):
@@ -234,10 +231,7 @@ async def remove_item(
     change: FromQuery[bool] = False,
 ) -> Redirect:
     draft = await owned_draft(db, citizen, draft_id)
-    _, step = _group(request, draft, step_id)
-    items = list(draft.answers.get(step.id) or [])
-    if not 1 <= item <= len(items):
-        raise NotFoundException()
+    _, step, items = _group(request, draft, step_id, item, adding=False)
     del items[item - 1]
     await save_answers(db, draft, {step.id: items})
     suffix = "?change=1" if change else ""
@@ -254,7 +248,7 @@ async def check_field(
 ) -> Template:
     """htmx: check one typed answer when the citizen leaves the field (nothing is saved)."""
     draft = await owned_draft(db, citizen, draft_id)
-    service = service_of(_catalogue(request), draft)
+    service = service_of(catalogue_of(request), draft)
     form = await _form(request)
     field: FieldDef | None = service.fields().get(first(form, "field"))
     if field is None or field.type not in ("text", "textarea", "email", "phone", "number", "money"):
@@ -291,7 +285,7 @@ async def submit(
     except NotFoundException:
         application = await _already_sent(db, citizen, draft_id)
         return Redirect(f"/applications/{application}/confirmation", status_code=303)
-    service = service_of(_catalogue(request), draft)
+    service = service_of(catalogue_of(request), draft)
     missing = engine.next_to_answer(service, draft.answers)
     if missing != engine.CHECK:
         return _to(draft, missing)

@@ -3,17 +3,13 @@ same transaction as the change that needs it, so nothing accepted is ever lost."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.database.engine import Base
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+from portal.database.engine import Base, utcnow
 
 
 class OutboxMessage(Base):
@@ -27,10 +23,10 @@ class OutboxMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, index=True
+        DateTime(timezone=True), default=utcnow, index=True
     )
     # A worker holds a message until then; if it dies mid-call, another takes it after.
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
