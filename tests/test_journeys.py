@@ -109,6 +109,8 @@ def test_open_a_business_reaches_every_department_once(
     ana: Any, settings: Settings, sandbox: Sandbox
 ) -> None:
     base = fill_business(ana)
+    resumed = ana.get("/services/open-business/apply", follow_redirects=False)
+    assert resumed.headers["location"] == f"{base}/check"  # all answered: straight to check
     check = ana.get(f"{base}/check")
     assert "Café Sol" in check.text and "Luis Pérez" in check.text and "lease.pdf" in check.text
     assert "€120,000.00" in check.text and "Monday, Saturday" in check.text
@@ -262,11 +264,20 @@ def test_status_changes_reach_the_citizen_on_their_channel_in_their_language(
     ana: Any, settings: Settings, sandbox: Sandbox, database_url: str
 ) -> None:
     run_async(_choose_channel(database_url, "ana", "sms", "+34600111999", "es"))
-    reference = _sent(ana, settings)
-    assert run_worker(settings) >= 1  # the notifications queued by the deliveries
-    texts = [m["body"] for m in _sms(sandbox, "+34600111999") if reference in m["body"]]
-    assert texts and all(f"/applications/{reference}" in text for text in texts)
-    run_async(_choose_channel(database_url, "ana", None, None, "en"))
+    try:
+        reference = _sent(ana, settings)  # the worker also sends "application sent"
+        case = _case(sandbox, "tax", reference)
+        pushed = sandbox.advance("tax", case["case_id"])["webhook"]  # now in review
+        headers = {"content-type": "application/json", **pushed["headers"]}
+        ana.post("/webhooks/departments/tax", content=pushed["body"], headers=headers)
+        assert run_worker(settings) == 1
+        texts = [m["body"] for m in _sms(sandbox, "+34600111999") if reference in m["body"]]
+        assert len(texts) == 2  # sent, then in review: "received" needs no message
+        assert any("Abrir un negocio" in t and "Solicitud enviada" in t for t in texts)
+        assert any("Oficina tributaria: En revisión" in t for t in texts)
+        assert all(f"/applications/{reference}" in text for text in texts)
+    finally:
+        run_async(_choose_channel(database_url, "ana", None, None, "en"))
 
 
 def test_nobody_sees_another_citizens_application_or_draft(

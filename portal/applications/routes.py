@@ -28,6 +28,7 @@ from portal.i18n import gettext as _
 from portal.identity.models import Citizen
 from portal.identity.service import require_citizen
 from portal.journeys.fields import check_upload, sniff
+from portal.journeys.inputs import clean_filename
 from portal.journeys.models import Draft
 from portal.outbox import enqueue
 
@@ -209,13 +210,14 @@ async def send_information(
     documents: list[str] = []
     if isinstance(upload, UploadFile) and upload.filename:
         content = await upload.read()
-        problem = check_upload(_ATTACHMENT, upload.filename, content)
+        filename = clean_filename(upload.filename)
+        problem = check_upload(_ATTACHMENT, filename, content)
         if problem:
             errors["attachment"] = problem
         elif not errors:
             try:
                 stored = await request.app.state.backends.documents.upload(
-                    upload.filename[-200:], sniff(content) or "", content
+                    filename, sniff(content) or "", content
                 )
             except BackendError:
                 errors["attachment"] = _("The file could not be uploaded. Try again.")
@@ -223,7 +225,7 @@ async def send_information(
                 document = Document(
                     citizen_id=citizen.id,
                     stored_id=stored.id,
-                    filename=upload.filename[-200:],
+                    filename=filename,
                     content_type=stored.content_type,
                     size=len(content),
                     sha256=stored.sha256,

@@ -77,7 +77,8 @@ async def _record(
         db.add(event)
         await db.flush()
         added += 1
-        if citizen is not None:
+        # "Received" needs no message: the confirmation already said where the application went.
+        if citizen is not None and item.status != "received":
             await queue_notification(db, citizen, application, event)
     latest = await db.scalar(
         select(TimelineEvent.status)

@@ -72,7 +72,7 @@ async def resolve_address(
     return typed
 
 
-def _clean_filename(name: str) -> str:
+def clean_filename(name: str) -> str:
     """The name without any folder a browser may send (C:\\Users\\...\\lease.pdf)."""
     base = PureWindowsPath(PurePosixPath(name).name).name
     return "".join(char for char in base if char.isprintable())[:200] or "file"
@@ -98,7 +98,7 @@ async def store_upload(
         return Reading(
             None, _(field.errors.required) if field.errors.required else _("Select a file")
         )
-    filename = _clean_filename(upload.filename)
+    filename = clean_filename(upload.filename)
     problem = check_upload(field, filename, content)
     if problem:
         return Reading(None, problem)

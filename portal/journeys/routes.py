@@ -54,7 +54,7 @@ async def apply(
         raise NotFoundException()
     draft = await open_draft(db, citizen, service)
     first_step = engine.next_to_answer(service, draft.answers)
-    if first_step != engine.CHECK and engine.step_before(service, draft.answers, first_step):
+    if first_step == engine.CHECK or engine.step_before(service, draft.answers, first_step):
         # Resuming: continue where they stopped; a new draft skips what we already know.
         return _to(draft, first_step)
     return _to(draft, engine.step_after(service, draft.answers, "", set(draft.prefilled)))
