@@ -80,7 +80,9 @@ def draft_path(client: Any, service: str, fresh: bool = True) -> str:
     if not fresh:
         return match.group(1)
     token = csrf_token(client.get("/applications").text)
-    deleted = client.post(f"{match.group(1)}/delete", data={"_csrf_token": token})
+    deleted = client.post(
+        f"{match.group(1)}/delete", data={"_csrf_token": token}, follow_redirects=True
+    )
     assert deleted.status_code == 200
     return draft_path(client, service, fresh=False)
 

@@ -245,7 +245,7 @@ def test_more_information_goes_back_to_the_department(
     token = csrf_token(page.text)
     path = f"/applications/{reference}/information/environment"
     empty = ana.post(path, data={"_csrf_token": token, "information": ""})
-    assert empty.status_code == 400 and 'href="#information"' in empty.text
+    assert empty.status_code == 400 and 'href="#information-environment"' in empty.text
     sent = ana.post(
         path,
         data={"_csrf_token": token, "information": "Plan attached."},

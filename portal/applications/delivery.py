@@ -35,15 +35,16 @@ from portal.settings import Settings
 log = structlog.get_logger()
 
 
-def case_news(case: Case) -> list[News]:
-    return event_news(case.events)
+def case_news(case: Case, department: str) -> list[News]:
+    return event_news(case.events, department)
 
 
-def event_news(events: list[CaseEvent]) -> list[News]:
-    """A department's events in our terms (the event id keeps each one once)."""
+def event_news(events: list[CaseEvent], department: str) -> list[News]:
+    """A department's events in our terms. Its event id, prefixed with the department (two
+    departments may number their events alike), keeps each event once."""
     return [
         News(
-            external_id=event.event_id,
+            external_id=f"{department}:{event.event_id}"[:120],
             status=event.status,
             at=event.at,
             note=event.note,
@@ -82,6 +83,27 @@ class ApplicationWork:
             "notify": self.notify,
         }
 
+    def failure_handlers(self) -> dict[str, Any]:
+        return {"deliver": self.not_delivered, "information": self.not_delivered}
+
+    async def not_delivered(self, message: OutboxMessage) -> None:
+        """A department refused what we sent: the timeline says so, and staff see the message
+        parked as failed in the outbox."""
+        async with self.sessionmaker() as db:
+            request = await db.get(DepartmentRequest, message.payload["request_id"])
+            if request is None:
+                return
+            if message.kind == "deliver":
+                request.status = "not_delivered"
+            db.add(
+                TimelineEvent(
+                    application_id=request.application_id,
+                    department=request.department,
+                    status="not_delivered",
+                )
+            )
+            await db.commit()
+
     async def _load(
         self, db: AsyncSession, request_id: int
     ) -> tuple[DepartmentRequest, Application, Service, Delivery]:
@@ -90,8 +112,19 @@ class ApplicationWork:
             raise LookupError(f"department request {request_id} is gone")
         application = await db.get(Application, request.application_id)
         assert application is not None
-        service = self.catalogue.services[application.service_id]
-        delivery = next(d for d in service.deliver_to if d.department == request.department)
+        service = self.catalogue.services.get(application.service_id)
+        delivery = next(
+            (
+                d
+                for d in (service.deliver_to if service else ())
+                if d.department == request.department
+            ),
+            None,
+        )
+        if service is None or delivery is None:  # the definition changed: a person must look
+            raise LookupError(
+                f"{application.service_id} no longer delivers to {request.department}"
+            )
         return request, application, service, delivery
 
     async def _documents(self, db: AsyncSession, answers: dict[str, Any]) -> dict[str, str]:
@@ -126,10 +159,12 @@ class ApplicationWork:
             else:
                 case = await self._case(application, request, answers, stored, message.key)
                 request.case_id = case.case_id
-                news = case_news(case)
+                news = case_news(case, request.department)
             request.delivered_at = datetime.now(UTC)
-            await record(db, request, news, self._certifies(request))
-        log.info("delivered", department=request.department, reference=application.reference)
+            reference = application.reference
+            await db.commit()  # delivered, whatever happens to recording its first events
+            await record(db, request, news, self.catalogue.certifies(request.department))
+        log.info("delivered", department=department.id, reference=reference)
 
     async def _case(
         self,
@@ -207,7 +242,12 @@ class ApplicationWork:
                 if error.status_code != 409:
                     raise
                 case = await client.get_case(request.case_id)  # it had already moved on
-            await record(db, request, case_news(case), self._certifies(request))
+            await record(
+                db,
+                request,
+                case_news(case, request.department),
+                self.catalogue.certifies(request.department),
+            )
 
     async def notify(self, message: OutboxMessage) -> None:
         async with self.sessionmaker() as db:
@@ -240,37 +280,40 @@ class ApplicationWork:
         due = datetime.now(UTC) - timedelta(seconds=self.settings.case_check_seconds)
         added = 0
         async with self.sessionmaker() as db:
-            requests = (
+            ids = (
                 await db.scalars(
-                    select(DepartmentRequest).where(
+                    select(DepartmentRequest.id).where(
                         DepartmentRequest.department.in_(polled),
                         DepartmentRequest.finished.is_(False),
                         DepartmentRequest.case_id.is_not(None),
                     )
                 )
             ).all()
-            for request in requests:
-                checked = request.checked_at
-                if checked and checked.replace(tzinfo=checked.tzinfo or UTC) > due:
+        for request_id in ids:  # one session each: a failed one does not spoil the others
+            async with self.sessionmaker() as db:
+                request = await db.get(DepartmentRequest, request_id)
+                checked = request.checked_at if request else None
+                if request is None or (
+                    checked and checked.replace(tzinfo=checked.tzinfo or UTC) > due
+                ):
                     continue
                 try:
-                    added += await record(
-                        db, request, await self._news(request), self._certifies(request)
-                    )
+                    news = await self._news(request)
                 except BackendError as error:
                     log.warning(
                         "case_check_failed", department=request.department, error=str(error)
                     )
+                    continue
+                added += await record(
+                    db, request, news, self.catalogue.certifies(request.department)
+                )
         return added
-
-    def _certifies(self, request: DepartmentRequest) -> bool:
-        department = self.catalogue.departments.get(request.department)
-        return bool(department and department.issues_certificate)
 
     async def _news(self, request: DepartmentRequest) -> list[News]:
         assert request.case_id is not None
         if self.catalogue.departments[request.department].contract == "open311":
             return report_news(await self.backends.open311.get_request(request.case_id))
         return case_news(
-            await self.backends.departments[request.department].get_case(request.case_id)
+            await self.backends.departments[request.department].get_case(request.case_id),
+            request.department,
         )

@@ -16,19 +16,20 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.http import BackendError
-from portal.applications.models import Application, DepartmentRequest, Document, TimelineEvent
+from portal.applications.documents import keep_document
+from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
 from portal.identity.service import require_citizen
-from portal.journeys.fields import check_upload, sniff
-from portal.journeys.inputs import clean_filename
+from portal.journeys.fields import check_upload
+from portal.journeys.inputs import backends_of, clean_filename
 from portal.journeys.models import Draft
 from portal.outbox import enqueue
 
@@ -114,6 +115,7 @@ async def _page(
     application: Application,
     errors: dict[str, str] | None = None,
     typed: str = "",
+    answering: str | None = None,
 ) -> Template:
     catalogue = catalogue_of(request)
     requests = await _requests(db, [application.id])
@@ -145,6 +147,7 @@ async def _page(
         ),
         "errors": errors or {},
         "typed": typed,
+        "answering": answering,
     }
     return Template("applications/show.html", context=context, status_code=400 if errors else 200)
 
@@ -198,13 +201,14 @@ async def send_information(
     if department_request.status != "information_requested":
         return Redirect(f"/applications/{reference}", status_code=303)
     form = await request.form()
+    text_id, file_id = f"information-{department}", f"attachment-{department}"
     text = str(form.get("information") or "").strip()
     upload = form.get("attachment")
     errors: dict[str, str] = {}
     if not text:
-        errors["information"] = _("Enter the information the department asked for")
+        errors[text_id] = _("Enter the information the department asked for")
     elif len(text) > INFORMATION_LIMIT:
-        errors["information"] = _(
+        errors[text_id] = _(
             "The information must be %(limit)s characters or fewer", limit=INFORMATION_LIMIT
         )
     documents: list[str] = []
@@ -213,28 +217,30 @@ async def send_information(
         filename = clean_filename(upload.filename)
         problem = check_upload(_ATTACHMENT, filename, content)
         if problem:
-            errors["attachment"] = problem
+            errors[file_id] = problem
         elif not errors:
             try:
-                stored = await request.app.state.backends.documents.upload(
-                    filename, sniff(content) or "", content
+                document = await keep_document(
+                    backends_of(request).documents, db, citizen.id, filename, content
                 )
             except BackendError:
-                errors["attachment"] = _("The file could not be uploaded. Try again.")
+                errors[file_id] = _("The file could not be uploaded. Try again.")
             else:
-                document = Document(
-                    citizen_id=citizen.id,
-                    stored_id=stored.id,
-                    filename=filename,
-                    content_type=stored.content_type,
-                    size=len(content),
-                    sha256=stored.sha256,
-                )
-                db.add(document)
-                await db.flush()
                 documents.append(document.public_id)
     if errors:
-        return await _page(request, db, application, errors, text)
+        return await _page(request, db, application, errors, text, department)
+    # Only the first of two quick sends answers the question (a double click, two tabs).
+    claimed = await db.execute(
+        update(DepartmentRequest)
+        .where(
+            DepartmentRequest.id == department_request.id,
+            DepartmentRequest.status == "information_requested",
+        )
+        .values(status="in_review")
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await db.rollback()
+        return Redirect(f"/applications/{reference}", status_code=303)
     event = TimelineEvent(
         application_id=application.id,
         department=department,
@@ -244,7 +250,6 @@ async def send_information(
     )
     db.add(event)
     await db.flush()
-    department_request.status = "in_review"
     enqueue(
         db,
         "information",

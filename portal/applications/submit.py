@@ -25,9 +25,9 @@ from portal.outbox import enqueue
 ATTEMPTS = 5  # a reference collision (1 in 34 billion per pair) is retried with a new one
 
 
-async def _existing(db: AsyncSession, draft: Draft) -> str | None:
+async def _existing(db: AsyncSession, draft_id: int) -> str | None:
     reference: str | None = await db.scalar(
-        select(Application.reference).where(Application.draft_id == draft.id)
+        select(Application.reference).where(Application.draft_id == draft_id)
     )
     return reference
 
@@ -40,31 +40,34 @@ async def submit_draft(
     draft: Draft,
 ) -> str:
     """Send `draft`; returns the application's reference (the same one if already sent)."""
+    # A rollback expires every loaded object: keep the ids, read the rows again each attempt.
+    draft_id, citizen_id = draft.id, citizen.id
     for _attempt in range(ATTEMPTS):
         # Concurrent submits of one draft take turns (row lock); the unique draft_id is the
         # last guard, on SQLite too.
         locked = await db.scalar(
             select(Draft)
-            .where(Draft.id == draft.id)
+            .where(Draft.id == draft_id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        if locked is None:
-            raise LookupError(draft.public_id)
-        if locked.submitted_at is not None and (reference := await _existing(db, locked)):
+        applicant = await db.get(Citizen, citizen_id)
+        if locked is None or applicant is None:
+            raise LookupError(draft_id)
+        if locked.submitted_at is not None and (reference := await _existing(db, draft_id)):
             await db.rollback()
             return reference
         try:
-            reference = await _write(db, citizen, service, locked)
+            reference = await _write(db, applicant, service, locked)
         except IntegrityError:
             await db.rollback()
-            if reference := await _existing(db, draft):
+            if reference := await _existing(db, draft_id):
                 return reference
             continue
         audit: AuditLog = request.app.state.audit
         await audit.record(
             "application_submitted",
-            actor=f"citizen:{citizen.id}",
+            actor=f"citizen:{citizen_id}",
             subject=f"application:{reference}",
             service=service.id,
         )

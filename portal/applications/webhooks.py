@@ -20,7 +20,7 @@ from backend_clients.departments import HEADER, StatusWebhook, verify
 from portal.applications.delivery import event_news
 from portal.applications.models import DepartmentRequest
 from portal.applications.tracking import record
-from portal.catalogue.loader import Catalogue
+from portal.catalogue import catalogue_of
 from portal.settings import Settings
 
 log = structlog.get_logger()
@@ -56,8 +56,8 @@ async def department_webhook(
         return Response({"error": "unknown case"}, status_code=404)
     if department_request.case_id is None:
         department_request.case_id = event.case_id  # the push overtook the create answer
-    catalogue: Catalogue = request.app.state.catalogue
-    known = catalogue.departments.get(department)
-    certifies = bool(known and known.issues_certificate)
-    added = await record(db, department_request, event_news([event]), certifies)
+    elif department_request.case_id != event.case_id:
+        return Response({"error": "not this case"}, status_code=422)
+    certifies = catalogue_of(request).certifies(department)
+    added = await record(db, department_request, event_news([event], department), certifies)
     return Response({"recorded": added})

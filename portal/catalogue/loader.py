@@ -31,6 +31,11 @@ class Catalogue:
     def in_topic(self, topic: str) -> list[Service]:
         return [service for service in self.services.values() if service.topic == topic]
 
+    def certifies(self, department: str) -> bool:
+        """Whether the department's work ends with a certificate (else with its decision)."""
+        known = self.departments.get(department)
+        return bool(known and known.issues_certificate)
+
 
 def _read(path: Path) -> Any:
     try:

@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 FieldId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
+# Journey addresses a step could clash with (/drafts/<id>/<step>).
+RESERVED_STEP_IDS = frozenset({"check", "submit", "delete", "check-field"})
 
 
 class Strict(BaseModel):
@@ -163,8 +165,8 @@ class Service(Strict):
     @model_validator(mode="after")
     def consistent(self) -> Service:
         step_ids = [step.id for step in self.steps]
-        if len(set(step_ids)) != len(step_ids) or "check" in step_ids:
-            raise ValueError("step ids must be unique and not 'check'")
+        if len(set(step_ids)) != len(step_ids) or RESERVED_STEP_IDS & set(step_ids):
+            raise ValueError(f"step ids must be unique and none of {sorted(RESERVED_STEP_IDS)}")
         seen: set[str] = set()
         for step in self.steps:
             if step.when and step.when.field not in seen:

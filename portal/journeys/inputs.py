@@ -4,7 +4,6 @@ the document service. A backend that fails never loses the page: the citizen is 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -14,29 +13,29 @@ from litestar.datastructures import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.http import BackendError, BackendRejected
-from portal.applications.models import Document
+from portal.applications.documents import keep_document
 from portal.backends import Backends
 from portal.catalogue.models import FieldDef
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
-from portal.journeys.fields import Form, Reading, check_upload, first, read_field, sniff
+from portal.journeys.fields import Form, Reading, check_upload, first, read_field
 from portal.journeys.models import Draft
 
 log = structlog.get_logger()
 
 
-def _backends(request: Request[Any, Any, Any]) -> Backends:
+def backends_of(request: Request[Any, Any, Any]) -> Backends:
     backends: Backends = request.app.state.backends
     return backends
 
 
 async def resolve_address(
-    request: Request[Any, Any, Any], field: FieldDef, form: Form, draft: Draft
+    request: Request[Any, Any, Any], field: FieldDef, form: Form, draft: Draft, searching: bool
 ) -> Reading:
-    """Search (action=find), a chosen search result, a typed address, or the one saved before."""
-    geocoder = _backends(request).geocoder
+    """A search, a chosen search result, a typed address, or the one saved before."""
+    geocoder = backends_of(request).geocoder
     query = first(form, f"{field.id}-query")
-    if first(form, "action").startswith("find"):
+    if searching:
         raw: dict[str, Any] = {"query": query, "results": []}
         if len(query) < 2:
             return Reading(None, _("Enter a street name, building number or postcode"), raw)
@@ -102,26 +101,17 @@ async def store_upload(
     problem = check_upload(field, filename, content)
     if problem:
         return Reading(None, problem)
-    content_type = sniff(content) or "application/octet-stream"
     try:
-        stored = await _backends(request).documents.upload(filename, content_type, content)
+        document = await keep_document(
+            backends_of(request).documents, db, citizen.id, filename, content
+        )
     except BackendError as error:
         log.warning("document_upload_failed", error=str(error))
         return Reading(None, _("The file could not be uploaded. Try again."))
-    document = Document(
-        citizen_id=citizen.id,
-        stored_id=stored.id,
-        filename=filename,
-        content_type=content_type,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
-    db.add(document)
-    await db.flush()
     value = {
         "document": document.public_id,
         "filename": filename,
-        "content_type": content_type,
-        "size": len(content),
+        "content_type": document.content_type,
+        "size": document.size,
     }
     return Reading(value)

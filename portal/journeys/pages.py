@@ -31,8 +31,9 @@ class FieldView:
         kind = self.definition.type
         if kind == "date":
             return f"{self.definition.id}-day"
-        if kind == "address":
-            return f"{self.definition.id}-query"
+        if kind == "address":  # the hand-typed lines when that is what the error is about
+            typed = self.raw.get("line1") or self.raw.get("town") or self.raw.get("postcode")
+            return f"{self.definition.id}-{'line1' if typed else 'query'}"
         return self.definition.id
 
     @property

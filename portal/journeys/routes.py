@@ -68,16 +68,29 @@ async def _read_step(
     citizen: Citizen,
     db: AsyncSession,
     settings: Settings,
+    searching: bool,
 ) -> dict[str, Reading]:
     readings: dict[str, Reading] = {}
     for field in step.fields:
         if field.type == "file":
             readings[field.id] = await store_upload(request, field, form, draft, citizen, db)
         elif field.type == "address":
-            readings[field.id] = await resolve_address(request, field, form, draft)
+            readings[field.id] = await resolve_address(request, field, form, draft, searching)
         else:
             readings[field.id] = read_field(field, form, region=settings.phone_region)
     return readings
+
+
+def _searching(step: Step, form: Form) -> bool:
+    """'Find address' was pressed. Enter in a hand-typed address also lands on that first
+    button: with no search words and an address typed, the citizen meant Continue."""
+    if first(form, "action") != "find":
+        return False
+    return not any(
+        not first(form, f"{field.id}-query") and first(form, f"{field.id}-line1")
+        for field in step.fields
+        if field.type == "address"
+    )
 
 
 @get("/drafts/{draft_id:str}/{step_id:str}", name="journey_step")
@@ -126,8 +139,8 @@ async def save_step(
     form = await _form(request)
     if step.repeat:
         return await _save_group_choice(request, service, draft, step, form, change)
-    searching = first(form, "action").startswith("find")
-    readings = await _read_step(request, step, form, draft, citizen, db, settings)
+    searching = _searching(step, form)
+    readings = await _read_step(request, step, form, draft, citizen, db, settings, searching)
     errors = {field.id: readings[field.id].error for field in step.fields}
     if searching or any(errors.values()):
         return step_page(

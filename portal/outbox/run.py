@@ -50,7 +50,7 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
             )
         ),
     )
-    return work, Outbox(sessionmaker, work.handlers())
+    return work, Outbox(sessionmaker, work.handlers(), work.failure_handlers())
 
 
 async def close(work: ApplicationWork) -> None:

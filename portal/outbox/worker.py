@@ -38,10 +38,15 @@ def backoff(attempts: int) -> timedelta:
 
 class Outbox:
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], handlers: dict[str, Handler]
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        handlers: dict[str, Handler],
+        on_failure: dict[str, Handler] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.handlers = handlers
+        # Per kind: what to record when a message is given up (so nobody waits in silence).
+        self.on_failure = on_failure or {}
 
     async def claim(self, limit: int = 20) -> list[int]:
         """Take up to `limit` due messages for this worker."""
@@ -103,6 +108,8 @@ class Outbox:
             await self._finish(
                 message_id, attempts=attempts, status="failed", last_error=str(error)[:2000]
             )
+            if failed := self.on_failure.get(message.kind):
+                await failed(message)
             return False
         except Exception as error:  # a bug: keep the message, retry later, say so loudly
             log.exception("outbox_error", kind=message.kind, key=message.key)

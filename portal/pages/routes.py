@@ -9,7 +9,7 @@ from litestar import Request, Router, get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
-from portal.catalogue.loader import Catalogue
+from portal.catalogue import catalogue_of
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import LANGUAGE_COOKIE
 from portal.settings import Settings
@@ -29,8 +29,8 @@ STATEMENT_PREPARED = date(2026, 11, 23)
 
 @get("/", name="home")
 async def home(request: Request[Any, Any, Any]) -> Template:
-    catalogue: Catalogue = request.app.state.catalogue
-    context = {"services": list(catalogue.services.values()), "coming_soon": COMING_SOON}
+    services = list(catalogue_of(request).services.values())
+    context = {"services": services, "coming_soon": COMING_SOON}
     return Template("pages/home.html", context=context)
 
 
