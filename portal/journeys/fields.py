@@ -14,17 +14,16 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import phonenumbers
 from pydantic import TypeAdapter, ValidationError
 
 from portal.catalogue.models import FieldDef
 from portal.i18n import gettext as _
 from portal.i18n.formatting import format_date, format_money, format_number
+from portal.identity.codes import parse_destination
 
 Form = Mapping[str, list[Any]]
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 CURRENCY = "EUR"
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _INTEGER = TypeAdapter(int)
 _MAGIC = (
     (b"%PDF-", "application/pdf"),
@@ -76,10 +75,11 @@ def _text(definition: FieldDef, text: str) -> Reading:
     if len(text) > limit:
         return Reading(None, _("Must be %(limit)s characters or fewer", limit=limit), raw)
     if definition.type == "email":
-        if not _EMAIL.match(text) or len(text) > 320:
+        found = parse_destination(text, "ZZ") if "@" in text else None
+        if found is None:
             message = _("Enter an email address in the correct format, like name@example.org")
             return Reading(None, _invalid(definition, message), raw)
-        return Reading(text.lower(), None, raw)
+        return Reading(found.address, None, raw)
     return Reading(text, None, raw)
 
 
@@ -87,17 +87,11 @@ def _phone(definition: FieldDef, text: str, region: str) -> Reading:
     raw = {"value": text}
     if not text:
         return _missing(definition, raw)
-    try:
-        number = phonenumbers.parse(text, region)
-        valid = phonenumbers.is_valid_number(number)
-    except phonenumbers.NumberParseException:
-        valid = False
-    if not valid:
+    found = parse_destination(text, region) if "@" not in text else None
+    if found is None:
         message = _("Enter a phone number, like +34 600 111 222")
         return Reading(None, _invalid(definition, message), raw)
-    return Reading(
-        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None, raw
-    )
+    return Reading(found.address, None, raw)
 
 
 def _bounds(definition: FieldDef, amount: Decimal, raw: dict[str, Any]) -> Reading | None:
