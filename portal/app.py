@@ -34,6 +34,7 @@ from portal.backends import make_backends
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.routes import catalogue_routes
 from portal.database import make_engine, provide_session
+from portal.database.engine import read_only_sessions
 from portal.database.store import DatabaseStore
 from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
@@ -90,6 +91,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.db_engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        app.state.reader = read_only_sessions(engine)
         app.state.audit = AuditLog(app.state.sessionmaker)
         app.state.backends = make_backends(settings, catalogue)
         app.state.twilio = TwilioClient(

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.testing import TestClient
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, inspect, select, update
 
 from conftest import downgrade, migrate, run_async
 from portal.database import make_engine
+from portal.database.engine import ReadOnlyWrite, read_only_sessions
 from portal.feedback.models import PageFeedback
 from tests.support import give_feedback
 
@@ -99,3 +100,30 @@ def test_tampered_feedback_is_refused_and_not_stored(
 def test_feedback_for_another_site_is_stored_against_the_home_page(portal: TestClient[Any]) -> None:
     response = give_feedback(portal, "/", path="https://evil.example/")
     assert response.headers["location"] == "/#feedback"
+
+
+def test_a_read_only_page_cannot_write(database_url: str) -> None:
+    """Pages marked READ_ONLY read without a transaction, so a write there is refused outright
+    rather than half done."""
+
+    async def run() -> list[str]:
+        engine = make_engine(database_url)
+        refused = []
+        async with read_only_sessions(engine)() as db:
+            assert await db.scalar(select(func.count()).select_from(PageFeedback)) is not None
+            db.add(PageFeedback(path="/", useful=True, language="en"))
+            try:
+                await db.flush()
+            except ReadOnlyWrite:
+                refused.append("flush")
+            await db.rollback()
+            try:
+                await db.execute(update(PageFeedback).values(useful=False))
+            except ReadOnlyWrite:
+                refused.append("update")
+        await engine.dispose()
+        return refused
+
+    before = _query(database_url, select(func.count()).select_from(PageFeedback))[0][0]
+    assert run_async(run()) == ["flush", "update"]
+    assert _query(database_url, select(func.count()).select_from(PageFeedback))[0][0] == before

@@ -23,11 +23,13 @@ from backend_clients.http import BackendError
 from portal.applications.documents import keep_document
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
+from portal.applications.timeline import timeline
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef
+from portal.database.engine import READ_ONLY
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
-from portal.identity.service import require_citizen
+from portal.identity.service import citizen_and_own, require_citizen
 from portal.journeys.fields import check_upload
 from portal.journeys.inputs import backends_of, clean_filename
 from portal.journeys.models import Draft
@@ -51,15 +53,12 @@ class Summary:
         return OVERALL_TAGS[self.state]
 
 
-async def owned_application(db: AsyncSession, citizen: Citizen, reference: str) -> Application:
-    application = await db.scalar(
-        select(Application).where(
-            Application.reference == reference, Application.citizen_id == citizen.id
-        )
-    )
-    if application is None:
-        raise NotFoundException()
-    return application
+async def owned_application(
+    request: Request[Any, Any, Any], db: AsyncSession, reference: str
+) -> tuple[Citizen, Application]:
+    """The signed-in citizen and their application, read in one query; someone else's
+    reference is simply not found."""
+    return await citizen_and_own(request, db, Application, Application.reference == reference)
 
 
 async def _requests(db: AsyncSession, application_ids: list[int]) -> list[DepartmentRequest]:
@@ -73,7 +72,7 @@ async def _requests(db: AsyncSession, application_ids: list[int]) -> list[Depart
     return list(rows.all())
 
 
-@get("/applications", name="my_applications")
+@get("/applications", name="my_applications", opt=READ_ONLY)
 async def my_applications(
     request: Request[Any, Any, Any],
     citizen: NamedDependency[Citizen],
@@ -138,7 +137,7 @@ async def _page(
         "service": catalogue.services.get(application.service_id),
         "departments": catalogue.departments,
         "requests": requests,
-        "events": events,
+        "timeline": timeline(events, catalogue.departments),
         "asking": asking,
         "questions": questions,
         "label": label,
@@ -152,24 +151,23 @@ async def _page(
     return Template("applications/show.html", context=context, status_code=400 if errors else 200)
 
 
-@get("/applications/{reference:str}", name="application")
+@get("/applications/{reference:str}", name="application", opt=READ_ONLY)
 async def show_application(
     request: Request[Any, Any, Any],
     reference: FromPath[str],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
 ) -> Template:
-    return await _page(request, db, await owned_application(db, citizen, reference))
+    _citizen, application = await owned_application(request, db, reference)
+    return await _page(request, db, application)
 
 
-@get("/applications/{reference:str}/confirmation", name="application_confirmation")
+@get("/applications/{reference:str}/confirmation", name="application_confirmation", opt=READ_ONLY)
 async def confirmation(
     request: Request[Any, Any, Any],
     reference: FromPath[str],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
 ) -> Template:
-    application = await owned_application(db, citizen, reference)
+    citizen, application = await owned_application(request, db, reference)
     requests = await _requests(db, [application.id])
     context = {
         "application": application,
@@ -185,11 +183,10 @@ async def send_information(
     request: Request[Any, Any, Any],
     reference: FromPath[str],
     department: FromPath[str],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
 ) -> Response[Any]:
     """The citizen answers a department's question (text, and a document if they have one)."""
-    application = await owned_application(db, citizen, reference)
+    citizen, application = await owned_application(request, db, reference)
     department_request = await db.scalar(
         select(DepartmentRequest).where(
             DepartmentRequest.application_id == application.id,

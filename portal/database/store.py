@@ -11,13 +11,13 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from litestar.stores.base import Store
-from sqlalchemy import DateTime, LargeBinary, String, delete, update
+from sqlalchemy import DateTime, Executable, LargeBinary, String, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.database.engine import Base
+from portal.database.engine import Base, autocommit
 
 SWEEP_ONE_WRITE_IN = 100
 
@@ -39,13 +39,20 @@ def _aware(moment: datetime) -> datetime:
 
 
 class DatabaseStore(Store):
+    """Each operation is one statement on its own (no transaction round trips): a session is read
+    on every signed-in page."""
+
     def __init__(self, engine: AsyncEngine, namespace: str = "sessions") -> None:
-        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        self.engine = autocommit(engine)
         self.namespace = namespace
         self._insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
 
     def _key(self, key: str) -> str:
         return f"{self.namespace}:{key}"
+
+    async def _run(self, statement: Executable) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(statement)
 
     async def set(
         self, key: str, value: str | bytes, expires_in: int | timedelta | None = None
@@ -57,70 +64,69 @@ class DatabaseStore(Store):
         statement = self._insert(StoredValue).values(
             key=self._key(key), value=data, expires_at=expires_at
         )
-        statement = statement.on_conflict_do_update(
-            index_elements=[StoredValue.key], set_={"value": data, "expires_at": expires_at}
+        await self._run(
+            statement.on_conflict_do_update(
+                index_elements=[StoredValue.key], set_={"value": data, "expires_at": expires_at}
+            )
         )
-        async with self.sessionmaker() as db:
-            await db.execute(statement)
-            if random.randrange(SWEEP_ONE_WRITE_IN) == 0:
-                await db.execute(delete(StoredValue).where(StoredValue.expires_at < now))
-            await db.commit()
+        if random.randrange(SWEEP_ONE_WRITE_IN) == 0:
+            await self._run(delete(StoredValue).where(StoredValue.expires_at < now))
 
-    async def _live(self, db: AsyncSession, key: str) -> StoredValue | None:
-        row = await db.get(StoredValue, self._key(key))
-        if (
-            row is not None
-            and row.expires_at is not None
-            and _aware(row.expires_at) <= datetime.now(UTC)
-        ):
-            await db.delete(row)
-            await db.commit()
-            return None
-        return row
-
-    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        async with self.sessionmaker() as db:
-            row = await self._live(db, key)
+    async def _live(self, key: str) -> tuple[bytes, datetime | None] | None:
+        """The value and its expiry; an expired value is deleted and counts as absent."""
+        async with self.engine.connect() as connection:
+            row = (
+                await connection.execute(
+                    select(StoredValue.value, StoredValue.expires_at).where(
+                        StoredValue.key == self._key(key)
+                    )
+                )
+            ).first()
             if row is None:
                 return None
-            seconds = _seconds(renew_for)
-            if seconds is not None and row.expires_at is not None:
-                renewed = datetime.now(UTC) + timedelta(seconds=seconds)
-                # A write per page view would serialize every signed-in request (SQLite locks
-                # the file): renew only once the expiry has fallen behind by a tenth of the idle
-                # time, at most a minute.
-                slack = timedelta(seconds=min(60, seconds / 10))
-                if _aware(row.expires_at) < renewed - slack:
-                    await db.execute(
-                        update(StoredValue)
-                        .where(StoredValue.key == row.key)
-                        .values(expires_at=renewed)
-                    )
-                    await db.commit()
-            return row.value
+            value, expires_at = row
+            expires_at = _aware(expires_at) if expires_at is not None else None
+            if expires_at is not None and expires_at <= datetime.now(UTC):
+                await connection.execute(
+                    delete(StoredValue).where(StoredValue.key == self._key(key))
+                )
+                return None
+            return value, expires_at
+
+    async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
+        live = await self._live(key)
+        if live is None:
+            return None
+        value, expires_at = live
+        seconds = _seconds(renew_for)
+        if seconds is not None and expires_at is not None:
+            renewed = datetime.now(UTC) + timedelta(seconds=seconds)
+            # A write per page view would serialize every signed-in request (SQLite locks the
+            # file): renew only once the expiry has fallen behind by a tenth of the idle time,
+            # at most a minute.
+            slack = timedelta(seconds=min(60, seconds / 10))
+            if expires_at < renewed - slack:
+                await self._run(
+                    update(StoredValue)
+                    .where(StoredValue.key == self._key(key))
+                    .values(expires_at=renewed)
+                )
+        return value
 
     async def delete(self, key: str) -> None:
-        async with self.sessionmaker() as db:
-            await db.execute(delete(StoredValue).where(StoredValue.key == self._key(key)))
-            await db.commit()
+        await self._run(delete(StoredValue).where(StoredValue.key == self._key(key)))
 
     async def delete_all(self) -> None:
-        async with self.sessionmaker() as db:
-            await db.execute(
-                delete(StoredValue).where(StoredValue.key.startswith(f"{self.namespace}:"))
-            )
-            await db.commit()
+        await self._run(delete(StoredValue).where(StoredValue.key.startswith(f"{self.namespace}:")))
 
     async def exists(self, key: str) -> bool:
-        async with self.sessionmaker() as db:
-            return await self._live(db, key) is not None
+        return await self._live(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
-        async with self.sessionmaker() as db:
-            row = await self._live(db, key)
-            if row is None or row.expires_at is None:
-                return None
-            return int((_aware(row.expires_at) - datetime.now(UTC)).total_seconds())
+        live = await self._live(key)
+        if live is None or live[1] is None:
+            return None
+        return int((live[1] - datetime.now(UTC)).total_seconds())
 
 
 __all__ = ["DatabaseStore", "StoredValue"]

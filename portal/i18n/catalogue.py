@@ -6,6 +6,7 @@ placeholders: gettext("Hello %(name)s", name=...).
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +70,21 @@ def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
     return LazyProxy(gettext, message, enable_cache=False, **variables)
 
 
+@cache
+def _plural_examples(language: str) -> dict[str, int]:
+    """One number for each CLDR plural category of a language, found once."""
+    locale = Locale.parse(language)
+    examples: dict[str, int] = {}
+    for number in (*range(0, 120), 1000, 100000):
+        examples.setdefault(locale.plural_form(number), number)
+    return examples
+
+
 def plural_texts(singular: str, plural: str) -> dict[str, str]:
     """A message in each CLDR plural category of the current language (Arabic has six), with
     %{count} left for GOV.UK Frontend's JavaScript to fill, as its i18n options expect."""
-    locale = Locale.parse(current_locale())
-    texts: dict[str, str] = {}
-    for number in (*range(0, 120), 1000, 100000):
-        category = locale.plural_form(number)
-        if category not in texts:
-            translated = _translations().ngettext(singular, plural, number)
-            texts[category] = translated % {"count": "%{count}"}
-    return texts
+    translations = _translations()
+    return {
+        category: translations.ngettext(singular, plural, number) % {"count": "%{count}"}
+        for category, number in _plural_examples(current_locale()).items()
+    }

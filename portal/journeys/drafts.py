@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from litestar import Request
 from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,18 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Service
 from portal.identity.models import Citizen
+from portal.identity.service import citizen_and_own
 from portal.journeys.models import Draft
 
 
-async def owned_draft(db: AsyncSession, citizen: Citizen, public_id: str) -> Draft:
-    """The citizen's own draft still in progress; anyone else's, or a sent one, is 'not found'
-    (a 404 says nothing about whether it exists)."""
-    draft = await db.scalar(
-        select(Draft).where(Draft.public_id == public_id, Draft.citizen_id == citizen.id)
+async def owned_draft(
+    request: Request[Any, Any, Any], db: AsyncSession, public_id: str
+) -> tuple[Citizen, Draft]:
+    """The signed-in citizen and their draft still in progress, read in one query; anyone
+    else's, or a sent one, is 'not found' (a 404 says nothing about whether it exists)."""
+    return await citizen_and_own(
+        request, db, Draft, Draft.public_id == public_id, Draft.submitted_at.is_(None)
     )
-    if draft is None or draft.submitted_at is not None:
-        raise NotFoundException()
-    return draft
 
 
 def service_of(catalogue: Catalogue, draft: Draft) -> Service:

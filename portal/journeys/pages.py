@@ -54,23 +54,15 @@ class FieldView:
 
     @property
     def items(self) -> list[dict[str, Any]]:
-        """Radios and checkboxes, translated, with what the citizen chose ticked."""
+        """Radios, checkboxes and select options, translated, with what the citizen chose ticked."""
         chosen = self.chosen
         return [
             {
                 "value": option.value,
                 "text": _(option.label),
-                "hint": {"text": _(option.hint)} if option.hint else None,
+                "hint": _(option.hint) if option.hint else None,
                 "checked": option.value in chosen,
             }
-            for option in self.definition.options
-        ]
-
-    @property
-    def select_items(self) -> list[dict[str, Any]]:
-        chosen = self.chosen
-        return [
-            {"value": option.value, "text": _(option.label), "selected": option.value in chosen}
             for option in self.definition.options
         ]
 

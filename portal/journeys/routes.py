@@ -20,6 +20,7 @@ from portal.applications.models import Application
 from portal.applications.submit import submit_draft
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef, Service, Step
+from portal.database.engine import READ_ONLY
 from portal.identity.models import Citizen
 from portal.identity.service import require_citizen
 from portal.journeys import engine
@@ -93,16 +94,15 @@ def _searching(step: Step, form: Form) -> bool:
     )
 
 
-@get("/drafts/{draft_id:str}/{step_id:str}", name="journey_step")
+@get("/drafts/{draft_id:str}/{step_id:str}", name="journey_step", opt=READ_ONLY)
 async def show_step(
     request: Request[Any, Any, Any],
     draft_id: FromPath[str],
     step_id: FromPath[str],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
-    draft = await owned_draft(db, citizen, draft_id)
+    _citizen, draft = await owned_draft(request, db, draft_id)
     service = service_of(catalogue_of(request), draft)
     if step_id == engine.CHECK:
         missing = engine.next_to_answer(service, draft.answers)
@@ -126,12 +126,11 @@ async def save_step(
     request: Request[Any, Any, Any],
     draft_id: FromPath[str],
     step_id: FromPath[str],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
-    draft = await owned_draft(db, citizen, draft_id)
+    citizen, draft = await owned_draft(request, db, draft_id)
     service = service_of(catalogue_of(request), draft)
     step = engine.find_step(service, step_id)
     if step is None:
@@ -191,17 +190,16 @@ def _group(
     return service, step, items
 
 
-@get("/drafts/{draft_id:str}/{step_id:str}/{item:int}", name="journey_item")
+@get("/drafts/{draft_id:str}/{step_id:str}/{item:int}", name="journey_item", opt=READ_ONLY)
 async def show_item(
     request: Request[Any, Any, Any],
     draft_id: FromPath[str],
     step_id: FromPath[str],
     item: FromPath[int],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
-    draft = await owned_draft(db, citizen, draft_id)
+    _citizen, draft = await owned_draft(request, db, draft_id)
     service, step, _items = _group(request, draft, step_id, item)
     return step_page(request, service, draft, step, item=item, change=change)
 
@@ -212,12 +210,11 @@ async def save_item(
     draft_id: FromPath[str],
     step_id: FromPath[str],
     item: FromPath[int],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
-    draft = await owned_draft(db, citizen, draft_id)
+    _citizen, draft = await owned_draft(request, db, draft_id)
     service, step, items = _group(request, draft, step_id, item)
     form = await _form(request)
     readings = {f.id: read_field(f, form, region=settings.phone_region) for f in step.fields}
@@ -239,11 +236,10 @@ async def remove_item(
     draft_id: FromPath[str],
     step_id: FromPath[str],
     item: FromPath[int],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
     change: FromQuery[bool] = False,
 ) -> Redirect:
-    draft = await owned_draft(db, citizen, draft_id)
+    _citizen, draft = await owned_draft(request, db, draft_id)
     _, step, items = _group(request, draft, step_id, item, adding=False)
     del items[item - 1]
     await save_answers(db, draft, {step.id: items})
@@ -255,12 +251,11 @@ async def remove_item(
 async def check_field(
     request: Request[Any, Any, Any],
     draft_id: FromPath[str],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
 ) -> Template:
     """htmx: check one typed answer when the citizen leaves the field (nothing is saved)."""
-    draft = await owned_draft(db, citizen, draft_id)
+    _citizen, draft = await owned_draft(request, db, draft_id)
     service = service_of(catalogue_of(request), draft)
     form = await _form(request)
     field: FieldDef | None = service.fields().get(first(form, "field"))
@@ -274,12 +269,12 @@ async def check_field(
 
 @post("/drafts/{draft_id:str}/delete", name="journey_delete")
 async def delete_draft(
+    request: Request[Any, Any, Any],
     draft_id: FromPath[str],
-    citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
 ) -> Redirect:
     """Throw away answers not sent yet (from 'Your applications')."""
-    draft = await owned_draft(db, citizen, draft_id)
+    _citizen, draft = await owned_draft(request, db, draft_id)
     await db.delete(draft)
     await db.commit()
     return Redirect("/applications", status_code=303)
@@ -294,7 +289,7 @@ async def submit(
 ) -> Response[Any]:
     """Send the application. A second click, a refresh or a resubmit finds the same one."""
     try:
-        draft = await owned_draft(db, citizen, draft_id)
+        _citizen, draft = await owned_draft(request, db, draft_id)
     except NotFoundException:
         application = await _already_sent(db, citizen, draft_id)
         return Redirect(f"/applications/{application}/confirmation", status_code=303)

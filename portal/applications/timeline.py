@@ -1,0 +1,57 @@
+"""One timeline from every department's events, worded in the reader's language.
+
+Built here rather than in the template: twenty entries of lookups and formatting cost Jinja
+about 80 µs each, which made the application page the slowest page of the portal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from portal.applications.models import TimelineEvent
+from portal.applications.statuses import label
+from portal.catalogue.models import Department
+from portal.i18n import gettext as _
+from portal.i18n.formatting import format_datetime, format_money
+
+
+@dataclass(frozen=True)
+class Entry:
+    title: str
+    department: str  # its name in the reader's language; empty for the portal's own events
+    at: datetime
+    when: str
+    amount: str | None
+    note: str
+
+
+def department_name(departments: Mapping[str, Department], department: str) -> str:
+    known = departments.get(department)
+    return _(known.name) if known else department
+
+
+def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Department]) -> list[Entry]:
+    """The entries, newest first as the events come, each with what the reader needs."""
+    entries = []
+    for event in events:
+        fee = event.data.get("fee")
+        amount = (
+            _("Amount: %(amount)s", amount=format_money(fee["amount_minor"] / 100, fee["currency"]))
+            if fee
+            else None
+        )
+        entries.append(
+            Entry(
+                title=label(event.status),
+                department=department_name(departments, event.department)
+                if event.department
+                else "",
+                at=event.occurred_at,
+                when=format_datetime(event.occurred_at, "medium"),
+                amount=amount,
+                note=event.note,
+            )
+        )
+    return entries
