@@ -79,10 +79,13 @@ e2e: setup browser ## the browser tests only
 test: setup browser lint typecheck ## every check and test: lint, types, unit, integration, browser
 	$(PY) -m pytest
 
+# As production runs: PostgreSQL and Redis (this machine's); `make bench BENCH_ARGS=` for SQLite.
+BENCH_ARGS ?= --postgres postgresql+psycopg://postgres@127.0.0.1:5432 --redis-url redis://127.0.0.1:6379/15
+
 bench: setup ## throughput of pages against a bare route, as ratios from one run (needs wrk)
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py $(BENCH_ARGS)
 
 clean: ## remove what setup built (keeps var/, the local database)
 	rm -rf .venv .tools node_modules build

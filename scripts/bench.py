@@ -1,13 +1,15 @@
 """Throughput of portal pages against a bare route on the same server, in one run.
 
 Starts the sandbox and the portal as production does (granian, FRONTDOOR_WORKERS workers) on free
-ports with a throwaway SQLite database, signs a citizen in through the sandbox's identity
+ports with a throwaway database (PostgreSQL with --postgres, else SQLite) and, with --redis-url,
+sessions in Redis as production keeps them; signs a citizen in through the sandbox's identity
 provider, gives them a draft and an application with a 20-event timeline, loads each route with
 wrk from the same machine, and prints requests per second, p50/p99 latency, each route's ratio to
 /healthz and, for the signed-in pages, to a static page of about the same size. Ratios, not
 absolute numbers, are what carry over between machines.
 
-Usage: make bench   (or: .venv/bin/python scripts/bench.py --seconds 10 --connections 32)
+Usage: make bench   (PostgreSQL and Redis on this machine, as production runs)
+       .venv/bin/python scripts/bench.py --seconds 10 --connections 32   (SQLite, no Redis)
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -159,15 +163,41 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument(
-        "--database-url",
-        default=os.environ.get("FRONTDOOR_BENCH_DATABASE_URL"),
-        help="an empty database to use (default: a throwaway SQLite file)",
+        "--postgres",
+        help="a PostgreSQL server (e.g. postgresql+psycopg://postgres@127.0.0.1:5432) on which to "
+        "create a throwaway database (default: a throwaway SQLite file)",
     )
+    parser.add_argument("--redis-url", help="keep sessions in this Redis, as production does")
     args = parser.parse_args()
+    with throwaway_database(args.postgres) as database_url:
+        return run(args, database_url)
+
+
+@contextmanager
+def throwaway_database(server: str | None) -> Iterator[str | None]:
+    """A new empty PostgreSQL database on `server`, dropped afterwards; None for SQLite."""
+    if server is None:
+        yield None
+        return
+    from sqlalchemy import create_engine, text
+
+    name = f"frontdoor_bench_{os.getpid()}"
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield f"{server}/{name}"
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def run(args: argparse.Namespace, database: str | None) -> int:
     port, sandbox_port, smtp_port = free_port(), free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     with tempfile.TemporaryDirectory() as var:
-        database_url = args.database_url or f"sqlite+aiosqlite:///{var}/bench.db"
+        database_url = database or f"sqlite+aiosqlite:///{var}/bench.db"
         env = {
             **os.environ,
             "FRONTDOOR_PORT": str(port),
@@ -181,6 +211,7 @@ def main() -> int:
             "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox_url}/oidc/citizen",
             "FRONTDOOR_TWILIO_API_URL": f"{sandbox_url}/twilio",
             "FRONTDOOR_SMTP_PORT": str(smtp_port),
+            **({"FRONTDOOR_REDIS_URL": args.redis_url} if args.redis_url else {}),
         }
         subprocess.run(
             [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True
@@ -211,6 +242,10 @@ def main() -> int:
                     assert answer.status_code in (200, 404), (label, answer.status_code)
                 sizes[label] = len(answer.content)
             workers = env.get("FRONTDOOR_WORKERS", "2")
+            print(
+                f"database: {database_url.split('+')[0]}; sessions: "
+                f"{'Redis' if args.redis_url else 'the database'}"
+            )
             print(
                 f"portal: granian, {workers} workers; wrk: 2 threads, {args.connections} "
                 f"connections, {args.seconds}s per route, gzip accepted; same machine "
