@@ -6,7 +6,6 @@ environment for the ASGI server.
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -140,10 +139,6 @@ def create_app(settings: Settings) -> Litestar:
             },
             max_age=settings.readiness_cache_seconds,
         )
-        # What start-up built (catalogue, templates, mappers) lives as long as the worker: keep
-        # it out of the collector's full passes, which otherwise walk it during requests.
-        gc.collect()
-        gc.freeze()
         try:
             yield
         finally:
