@@ -23,7 +23,7 @@ from backend_clients.http import BackendError
 from portal.applications.documents import keep_document
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
-from portal.applications.timeline import timeline
+from portal.applications.timeline import department_name, timeline
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef
 from portal.database.engine import READ_ONLY
@@ -135,9 +135,11 @@ async def _page(
     context = {
         "application": application,
         "service": catalogue.services.get(application.service_id),
-        "departments": catalogue.departments,
         "requests": requests,
         "timeline": timeline(events, catalogue.departments),
+        "names": {
+            r.department: department_name(catalogue.departments, r.department) for r in requests
+        },
         "asking": asking,
         "questions": questions,
         "label": label,

@@ -62,8 +62,9 @@ def make_engine(url: str) -> AsyncEngine:
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:
     """The same pool, each statement on its own: no BEGIN and ROLLBACK round trips around it.
-    For single statements and for pages that only read, where a transaction protects nothing
-    and those two round trips were a third of a question page's time."""
+    For single statements and for pages that only read (each read then sees the latest committed
+    data, as under PostgreSQL's default READ COMMITTED anyway), where those two round trips were
+    a third of a question page's time."""
     return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
@@ -72,7 +73,9 @@ class ReadOnlyWrite(RuntimeError):
 
 
 class ReadOnlySession(Session):
-    """A session for read-only pages, which refuses to write (it has no transaction)."""
+    """A session for read-only pages: it has no transaction, so ORM writes (a flush, or an
+    insert, update or delete statement) are refused rather than half done. Raw SQL is not
+    checked: such a page has no business sending any."""
 
 
 @event.listens_for(ReadOnlySession, "before_flush")

@@ -39,8 +39,8 @@ def _aware(moment: datetime) -> datetime:
 
 
 class DatabaseStore(Store):
-    """Each operation is one statement on its own (no transaction round trips): a session is read
-    on every signed-in page."""
+    """Every statement runs on its own, without BEGIN and ROLLBACK round trips: a session is read
+    on every signed-in page, and no operation here needs two statements to agree."""
 
     def __init__(self, engine: AsyncEngine, namespace: str = "sessions") -> None:
         self.engine = autocommit(engine)
@@ -86,9 +86,13 @@ class DatabaseStore(Store):
                 return None
             value, expires_at = row
             expires_at = _aware(expires_at) if expires_at is not None else None
-            if expires_at is not None and expires_at <= datetime.now(UTC):
+            now = datetime.now(UTC)
+            if expires_at is not None and expires_at <= now:
+                # Only if still expired: the same key may have just been written again.
                 await connection.execute(
-                    delete(StoredValue).where(StoredValue.key == self._key(key))
+                    delete(StoredValue).where(
+                        StoredValue.key == self._key(key), StoredValue.expires_at <= now
+                    )
                 )
                 return None
             return value, expires_at

@@ -10,10 +10,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel import Locale
 from babel.support import LazyProxy, Translations
 
-from portal.i18n.locale import LANGUAGES, current_locale
+from portal.i18n.locale import LANGUAGES, babel_locale, current_locale
 
 _catalogues: dict[str, Translations] = {}
 
@@ -73,7 +72,7 @@ def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
 @cache
 def _plural_examples(language: str) -> dict[str, int]:
     """One number for each CLDR plural category of a language, found once."""
-    locale = Locale.parse(language)
+    locale = babel_locale(language)
     examples: dict[str, int] = {}
     for number in (*range(0, 120), 1000, 100000):
         examples.setdefault(locale.plural_form(number), number)

@@ -4,36 +4,30 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
 
-from babel import Locale, dates, numbers
+from babel import dates, numbers
 
-from portal.i18n.locale import current_locale
-
-
-@cache
-def _locale(language: str) -> Locale:
-    return Locale.parse(language)
+from portal.i18n.locale import babel_locale, current_locale
 
 
 def format_date(value: date | datetime, format: str = "long") -> str:
     """A date as the current language writes it (e.g. 23 November 2026, 23 de noviembre de 2026)."""
-    return dates.format_date(value, format=format, locale=_locale(current_locale()))
+    return dates.format_date(value, format=format, locale=babel_locale(current_locale()))
 
 
 def format_datetime(value: datetime, format: str = "medium") -> str:
     """A date and time as the current language writes it."""
-    return dates.format_datetime(value, format=format, locale=_locale(current_locale()))
+    return dates.format_datetime(value, format=format, locale=babel_locale(current_locale()))
 
 
 def format_number(value: int | float | Decimal) -> str:
     """A number with the current language's separators."""
-    return numbers.format_decimal(value, locale=_locale(current_locale()))
+    return numbers.format_decimal(value, locale=babel_locale(current_locale()))
 
 
 def format_money(value: int | float | Decimal, currency: str) -> str:
     """An amount of money in the current language's currency format."""
-    return numbers.format_currency(value, currency, locale=_locale(current_locale()))
+    return numbers.format_currency(value, currency, locale=babel_locale(current_locale()))
 
 
 FILTERS = {

@@ -29,6 +29,12 @@ def use_locale(language: str) -> None:
 
 
 @cache
+def babel_locale(language: str) -> Locale:
+    """Babel's data for a language, parsed once (formatting asks for it many times a page)."""
+    return Locale.parse(language)
+
+
+@cache
 def text_direction(language: str) -> str:
     """ "rtl" for right-to-left scripts such as Arabic, from Babel's locale data."""
     order = Locale.parse(language).character_order
