@@ -126,8 +126,12 @@ def sandbox_process() -> Iterator[Sandbox]:
         ],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        # Cases move only when a test says so.
-        env={**os.environ, "FRONTDOOR_SANDBOX_CASE_STEP_SECONDS": "0"},
+        # Cases move only when a test says so; the slow test card takes one second.
+        env={
+            **os.environ,
+            "FRONTDOOR_SANDBOX_CASE_STEP_SECONDS": "0",
+            "FRONTDOOR_SANDBOX_SLOW_CARD_SECONDS": "1",
+        },
     )
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process)

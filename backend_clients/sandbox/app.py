@@ -1,5 +1,5 @@
 """The sandbox's web app: /healthz, /_sandbox (faults, request log, case controls), /twilio,
-/mail, /oidc, /departments, /gis, /documents and /open311."""
+/mail, /oidc, /departments, /gis, /documents, /open311 and /payments."""
 
 from __future__ import annotations
 
@@ -29,6 +29,11 @@ from backend_clients.sandbox.gis import GisController
 from backend_clients.sandbox.mail import MailController, MailState, start_smtp
 from backend_clients.sandbox.oidc import OIDCController, make_issuers, set_tamper
 from backend_clients.sandbox.open311 import Open311Controller, Open311State, advance_report
+from backend_clients.sandbox.payments import (
+    PaymentsController,
+    PaymentsSandboxController,
+    PaymentsState,
+)
 from backend_clients.sandbox.twilio import TwilioController, TwilioState
 
 # The same documented local defaults as the portal's (README); set the variables to change both.
@@ -37,6 +42,8 @@ DEFAULT_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - documented local defau
 DEFAULT_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 - documented local default
 DEFAULT_OPEN311_API_KEY = "sandbox-open311-key"
 DEFAULT_CASE_STEP_SECONDS = 20.0
+DEFAULT_PAYMENTS_API_KEY = "sandbox-payments-api-key"
+DEFAULT_PAYMENTS_WEBHOOK_SECRET = "sandbox-payments-webhook-secret"  # noqa: S105 - documented local default
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +133,15 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
         step_seconds=step,
     )
 
+    payments = PaymentsState(
+        api_key=os.environ.get("FRONTDOOR_PAYMENTS_API_KEY", DEFAULT_PAYMENTS_API_KEY),
+        webhook_secret=os.environ.get(
+            "FRONTDOOR_PAYMENTS_WEBHOOK_SECRET", DEFAULT_PAYMENTS_WEBHOOK_SECRET
+        ).encode(),
+        webhook_url=os.environ.get("FRONTDOOR_SANDBOX_PAYMENTS_WEBHOOK_URL") or None,
+        slow_seconds=float(os.environ.get("FRONTDOOR_SANDBOX_SLOW_CARD_SECONDS", "5")),
+    )
+
     @asynccontextmanager
     async def smtp(_: Litestar) -> AsyncIterator[None]:
         controller = start_smtp(mail, sandbox, smtp_host, smtp_port)
@@ -145,6 +161,7 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await departments.stop()
+            await payments.stop()
 
     app = Litestar(
         route_handlers=[
@@ -164,6 +181,8 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             DocumentController,
             Open311Controller,
             advance_report,
+            PaymentsController,
+            PaymentsSandboxController,
         ],
         lifespan=[smtp, clock],
         openapi_config=None,
@@ -174,6 +193,7 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     app.state.oidc = make_issuers()
     app.state.departments = departments
     app.state.open311 = open311
+    app.state.payments = payments
     app.state.documents = DocumentStore()
     app.asgi_handler = FaultMiddleware(app.asgi_handler, sandbox)
     return app

@@ -8,22 +8,20 @@ callback URL by the departments that push; a failed push is retried after 1, 2 a
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
 import secrets
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
+
+from backend_clients.sandbox.pushes import Delivery, Pushes
 
 STATUSES = (
     "received",
@@ -38,8 +36,6 @@ STATUSES = (
 # Where a case stops moving on its own: someone else must act (pay, answer, or a command).
 WAITING = frozenset({"fee_due", "information_requested"})
 FEE = {"amount_minor": 15000, "currency": "EUR"}
-RETRY_DELAYS = (1.0, 2.0, 4.0)
-PUSH_TIMEOUT = httpx.Timeout(3.0, connect=1.0)  # under a tester's 5 s: /advance awaits one try
 MAX_KEY = 200
 
 
@@ -179,30 +175,19 @@ class Case:
         return event
 
 
-@dataclass
-class Delivery:
-    """One signed webhook push and what became of it (shown to testers with the case)."""
-
-    url: str | None
-    body: str
-    headers: dict[str, str]
-    record: dict[str, Any]
-
-
 def signature(secret: bytes, body: bytes, timestamp: int) -> str:
     digest = hmac.new(secret, f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"t={timestamp},v1={digest}"
 
 
 @dataclass
-class DepartmentsState:
+class DepartmentsState(Pushes):
     secret: bytes
     step_seconds: float
     cases: dict[str, dict[str, Case]] = field(
         default_factory=lambda: {name: {} for name in DEPARTMENTS}
     )
     keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (dept, key) -> case id
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def create(self, department: Department, key: str, body: dict[str, Any]) -> Case:
         cases = self.cases[department.name]
@@ -246,40 +231,6 @@ class DepartmentsState:
         case.deliveries.append(record)
         return Delivery(case.callback_url, body, headers, record)
 
-    def background(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run work after the answer; keep a reference so the task is not collected early."""
-        task = asyncio.create_task(work)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-
-    async def attempt(self, delivery: Delivery) -> bool:
-        if delivery.url is None:
-            return False
-        delivery.record["attempts"] += 1
-        try:
-            async with httpx.AsyncClient(timeout=PUSH_TIMEOUT) as client:
-                response = await client.post(
-                    delivery.url, content=delivery.body.encode(), headers=delivery.headers
-                )
-        except httpx.HTTPError as failure:
-            delivery.record["last_error"] = type(failure).__name__
-            return False
-        delivery.record["last_status"] = response.status_code
-        delivery.record["delivered"] = response.is_success
-        return response.is_success
-
-    async def retry(self, delivery: Delivery) -> None:
-        """After a failed first try: three more, 1, 2 and 4 seconds apart, then give up."""
-        for delay in RETRY_DELAYS:
-            await asyncio.sleep(delay)
-            if await self.attempt(delivery):
-                return
-        delivery.record["gave_up"] = True
-
-    async def push(self, delivery: Delivery) -> None:
-        if not await self.attempt(delivery) and delivery.url is not None:
-            await self.retry(delivery)
-
     def move(self, case: Case, status: str | None = None, note: str | None = None) -> None:
         """Move a case and push the new event in the background (the clock's and /information's
         way; /advance awaits the first try to tell the tester)."""
@@ -293,12 +244,6 @@ class DepartmentsState:
             for case in cases.values():
                 if not case.final and not case.waiting and now - case.changed >= self.step_seconds:
                     self.move(case)
-
-    async def stop(self) -> None:
-        for task in list(self.tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
 
 
 def _key(request: Request[Any, Any, Any]) -> str | None:
