@@ -138,12 +138,32 @@ def test_the_slow_card_is_submitted_while_the_bank_thinks(sandbox: Sandbox) -> N
     assert _get(sandbox, payment.payment_id).state.status == "success"
 
 
+def test_a_submitted_payment_cannot_be_cancelled_or_expired_meanwhile(sandbox: Sandbox) -> None:
+    """A double click, Pay then Cancel, or an expiry while the bank thinks: one outcome."""
+    payment = _create(sandbox, _key())
+    answers: list[httpx.Response] = []
+    paying = threading.Thread(target=lambda: answers.append(_pay(payment, "4000000000000077")))
+    paying.start()
+    time.sleep(0.5)
+    cancel = httpx.post(payment.next_url or "", data={"action": "cancel"})
+    assert cancel.status_code == 303
+    expire = httpx.post(f"{sandbox.url}/_sandbox/payments/{payment.payment_id}/expire")
+    assert expire.json()["state"]["status"] == "submitted"
+    again = httpx.post(payment.next_url or "", data={"card-number": "4000000000000002"})
+    assert again.status_code == 303
+    paying.join(timeout=10)
+    final = _get(sandbox, payment.payment_id)
+    assert (final.state.status, final.state.code) == ("success", None)
+
+
 def test_bad_card_details_are_refused_and_cancel_and_expiry_end_it(sandbox: Sandbox) -> None:
     payment = _create(sandbox, _key())
     refused = _pay(payment, "1234", expiry="13/30")
     assert refused.status_code == 400
+    assert "<title>Error: Enter card details" in refused.text
     assert "Enter a valid card number" in refused.text
     assert "Enter the expiry date as MM/YY" in refused.text
+    assert _pay(payment, "4444333322221111", expiry="²2/39").status_code == 400  # not a 500
     assert _get(sandbox, payment.payment_id).state.status == "started"
     cancelled = _pay(payment, "", action="cancel")
     assert cancelled.status_code == 303
@@ -193,10 +213,12 @@ def test_webhooks_are_signed_over_the_bytes_sent(
         if len(receiver) >= 2:
             break
         time.sleep(0.1)
-    messages = [WebhookMessage.model_validate_json(body) for body, _ in receiver]
-    assert [m.event_type for m in messages] == ["card_payment_started", "card_payment_succeeded"]
-    assert messages[-1].resource.payment_id == payment.payment_id
-    assert messages[-1].resource.state.status == "success"
+    messages = {
+        m.event_type: m for m in (WebhookMessage.model_validate_json(b) for b, _ in receiver)
+    }
+    assert set(messages) == {"card_payment_started", "card_payment_succeeded"}  # in any order
+    succeeded = messages["card_payment_succeeded"].resource
+    assert (succeeded.payment_id, succeeded.state.status) == (payment.payment_id, "success")
     for body, header in receiver:
         assert verify(SECRET, body, header)
         assert not verify(b"another secret", body, header)

@@ -55,8 +55,8 @@ class NewPayment(_Model):
     amount: int = Field(gt=0, le=100_000_000)
     reference: str = Field(min_length=1, max_length=255)
     description: str = Field(min_length=1, max_length=255)
-    return_url: str
-    language: str = "en"
+    return_url: str = Field(min_length=1, max_length=2000)
+    language: Literal["en", "es", "ar"] = "en"
     metadata: dict[str, str] = {}
 
 

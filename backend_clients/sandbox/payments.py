@@ -48,6 +48,11 @@ EVENTS = {
 }
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only (str.isdigit also takes '²' and other scripts' digits)."""
+    return text.isascii() and text.isdecimal()
+
+
 def _luhn(number: str) -> bool:
     digits = [int(d) for d in reversed(number)]
     total = sum(digits[0::2]) + sum(sum(divmod(2 * d, 10)) for d in digits[1::2])
@@ -63,14 +68,14 @@ class Card:
     cvc: str
     name: str
 
-    def problems(self, now: datetime) -> dict[str, str]:
+    def problems(self) -> dict[str, str]:
         found = {}
-        if not (12 <= len(self.number) <= 19 and self.number.isdigit() and _luhn(self.number)):
+        if not (12 <= len(self.number) <= 19 and _digits(self.number) and _luhn(self.number)):
             found["card-number"] = "Enter a valid card number"
         month, _, year = self.expiry.partition("/")
-        if not (month.isdigit() and year.isdigit() and 1 <= int(month) <= 12 and len(year) == 2):
+        if not (_digits(month) and _digits(year) and 1 <= int(month) <= 12 and len(year) == 2):
             found["expiry"] = "Enter the expiry date as MM/YY"
-        if not (self.cvc.isdigit() and len(self.cvc) in (3, 4)):
+        if not (_digits(self.cvc) and len(self.cvc) in (3, 4)):
             found["cvc"] = "Enter the 3 or 4 digit security code"
         if not self.name.strip():
             found["name"] = "Enter the name on the card"
@@ -138,8 +143,14 @@ class PaymentsState(Pushes):
         return secrets.compare_digest(given.encode(), f"Bearer {self.api_key}".encode())
 
     def expire_if_due(self, payment: GatewayPayment, base_url: str) -> None:
-        if not payment.finished and time.monotonic() - payment.created > EXPIRES_AFTER_SECONDS:
+        """Expiry is applied when the payment is next looked at (read, page, pay). One already
+        submitted is with the bank and ends as the bank says."""
+        if self.expirable(payment) and time.monotonic() - payment.created > EXPIRES_AFTER_SECONDS:
             self.finish(payment, ("expired", "P0020", "Payment expired"), base_url)
+
+    @staticmethod
+    def expirable(payment: GatewayPayment) -> bool:
+        return not payment.finished and payment.status != "submitted"
 
     def finish(
         self, payment: GatewayPayment, outcome: tuple[str, str | None, str | None], base_url: str
@@ -192,9 +203,11 @@ def _invalid(body: Any) -> str | None:
     amount = body.get("amount")
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= 100_000_000:
         return "amount must be a whole number of minor units between 1 and 100000000"
-    for name in ("reference", "description", "return_url"):
-        if not isinstance(body.get(name), str) or not 0 < len(body[name]) <= 2000:
-            return f"{name} is required"
+    for name, longest in (("reference", 255), ("description", 255), ("return_url", 2000)):
+        if not isinstance(body.get(name), str) or not 0 < len(body[name]) <= longest:
+            return f"{name} is required, up to {longest} characters"
+        if any(ord(character) < 0x20 for character in body[name]):
+            return f"{name} must not contain control characters"
     if urlsplit(body["return_url"]).scheme not in ("http", "https"):
         return "return_url must be an http(s) URL"
     if body.get("language", "en") not in LANGUAGES:
@@ -229,7 +242,9 @@ class PaymentsController(Controller):
             earlier, payment_id = state.keys[key]
             if earlier != canonical:
                 return _error(422, "P0103", "Idempotency-Key already used for another payment")
-            return Response(state.payments[payment_id].as_json(_base(request)), status_code=200)
+            earlier_payment = state.payments[payment_id]
+            state.expire_if_due(earlier_payment, _base(request))
+            return Response(earlier_payment.as_json(_base(request)), status_code=200)
         payment = GatewayPayment(
             payment_id="pay_" + secrets.token_hex(10),
             request=body,
@@ -266,6 +281,8 @@ class PaymentsController(Controller):
         state.expire_if_due(payment, _base(request))
         if payment.finished:
             return _finished(payment)
+        if payment.status == "submitted":
+            return Response(_page("Your payment is being processed", "<p>Please wait.</p>"))
         if payment.status == "created":
             payment.status = "started"
             state.notify(payment, _base(request))
@@ -282,10 +299,12 @@ class PaymentsController(Controller):
                 _page("Payment not found", "<p>There is no such payment.</p>"), status_code=404
             )
         base = _base(request)
+        form = await request.form()
+        # From here to "submitted" nothing awaits: two posts (a double click, Pay and Cancel)
+        # cannot both act on the same payment.
         state.expire_if_due(payment, base)
         if payment.finished or payment.status == "submitted":
             return _finished(payment) if payment.finished else _back_to_service(payment)
-        form = await request.form()
         if form.get("action") == "cancel":
             state.finish(payment, ("cancelled", "P0030", "Cancelled by the user"), base)
             return _back_to_service(payment)
@@ -295,14 +314,14 @@ class PaymentsController(Controller):
             cvc=str(form.get("cvc", "")).strip(),
             name=str(form.get("name", "")),
         )
-        problems = card.problems(datetime.now(UTC))
+        problems = card.problems()
         if problems:
             typed = {"expiry": card.expiry, "name": card.name}
             return Response(_card_form(payment, problems, typed), status_code=400)
         payment.card_last_four = card.number[-4:]
         payment.status = "submitted"
         if card.number == SLOW_CARD:
-            await asyncio.sleep(state.slow_seconds)
+            await asyncio.sleep(state.slow_seconds)  # nothing else may end it meanwhile
         outcome = OUTCOMES.get(card.number, DECLINED)
         if card.expired(datetime.now(UTC)):
             outcome = OUTCOMES["4000000000000069"]
@@ -323,11 +342,13 @@ def _finished(payment: GatewayPayment) -> Response[str]:
     return Response(_page("Payment finished", body))
 
 
-def _page(title: str, body: str) -> str:
+def _page(title: str, body: str, error: bool = False) -> str:
+    """The sandbox's own pages are in English; the service's texts carry their language."""
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)} - Sandbox payments</title></head><body><main>"
+        f"<title>{'Error: ' if error else ''}{escape(title)} - Sandbox payments</title>"
+        "</head><body><main>"
         f"<h1>{escape(title)}</h1>{body}</main></body></html>"
     )
 
@@ -338,8 +359,11 @@ def _card_form(payment: GatewayPayment, problems: dict[str, str], typed: dict[st
     if problems:
         items = "".join(f'<li><a href="#{k}">{escape(v)}</a></li>' for k, v in problems.items())
         summary = f'<div role="alert"><h2>There is a problem</h2><ul>{items}</ul></div>'
+    language = payment.request.get("language", "en")
 
-    def field(name: str, label: str, autocomplete: str, value: str = "") -> str:
+    def field(
+        name: str, label: str, autocomplete: str, value: str = "", numeric: bool = False
+    ) -> str:
         error = problems.get(name)
         described = f' aria-describedby="{name}-error"' if error else ""
         message = f'<p id="{name}-error">Error: {escape(error)}</p>' if error else ""
@@ -347,21 +371,22 @@ def _card_form(payment: GatewayPayment, problems: dict[str, str], typed: dict[st
         return (
             f'<div><label for="{name}">{label}</label>{message}'
             f'<input id="{name}" name="{name}" autocomplete="{autocomplete}"'
-            f' value="{escape(value)}"{described}{invalid}></div>'
+            + (' inputmode="numeric"' if numeric else "")
+            + f' value="{escape(value)}"{described}{invalid}></div>'
         )
 
     body = (
-        f"{summary}<p>{escape(payment.request['description'])}</p>"
+        f'{summary}<p lang="{language}" dir="auto">{escape(payment.request["description"])}</p>'
         f"<p>Amount: €{amount // 100}.{amount % 100:02d}</p>"
         f'<form method="post" action="/payments/card/{payment.payment_id}" novalidate>'
-        + field("card-number", "Card number", "cc-number")
+        + field("card-number", "Card number", "cc-number", numeric=True)
         + field("expiry", "Expiry date (MM/YY)", "cc-exp", typed.get("expiry", ""))
-        + field("cvc", "Security code", "cc-csc")
+        + field("cvc", "Security code", "cc-csc", numeric=True)
         + field("name", "Name on card", "cc-name", typed.get("name", ""))
         + '<button type="submit" name="action" value="pay">Pay</button> '
         '<button type="submit" name="action" value="cancel">Cancel payment</button></form>'
     )
-    return _page("Enter card details", body)
+    return _page("Enter card details", body, error=bool(problems))
 
 
 class PaymentsSandboxController(Controller):
@@ -393,6 +418,6 @@ class PaymentsSandboxController(Controller):
         payment = state.payments.get(payment_id)
         if payment is None:
             return _error(404, "P0200", "No such payment")
-        if not payment.finished:
+        if state.expirable(payment):
             state.finish(payment, ("expired", "P0020", "Payment expired"), _base(request))
         return Response(payment.as_json(_base(request)))
