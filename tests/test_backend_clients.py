@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -17,6 +18,7 @@ from backend_clients.departments import (
     Applicant,
     CaseRequest,
     DepartmentClient,
+    PaymentReport,
     StatusWebhook,
     sign,
     verify,
@@ -127,6 +129,36 @@ async def test_a_trade_licence_case_shows_its_fee_and_ends_with_the_certificate(
         sandbox.advance("trade-licence", receipt.case_id)
     case = await trade.get_case(receipt.case_id)
     assert case.status == "certificate_issued"
+
+
+async def test_a_paid_fee_is_reported_once_and_only_for_the_amount_asked(
+    sandbox: Sandbox, clients: Callable[[DepartmentClient], DepartmentClient]
+) -> None:
+    trade = clients(
+        DepartmentClient(config(f"{sandbox.url}/departments/trade-licence"), "trade-licence")
+    )
+    receipt = await trade.create_case(case_request(), uuid.uuid4().hex)
+    paid_at = datetime.now(UTC)
+    report = PaymentReport(
+        payment_id="pay_0001", amount_minor=15000, currency="EUR", paid_at=paid_at
+    )
+    with pytest.raises(BackendRejected) as too_early:  # nothing is due yet
+        await trade.report_payment(receipt.case_id, report, uuid.uuid4().hex)
+    assert too_early.value.status_code == 409
+    sandbox.advance("trade-licence", receipt.case_id, status="fee_due")
+    tampered = report.model_copy(update={"amount_minor": 100})
+    with pytest.raises(BackendRejected) as wrong_amount:
+        await trade.report_payment(receipt.case_id, tampered, uuid.uuid4().hex)
+    assert wrong_amount.value.status_code == 422
+    key = uuid.uuid4().hex
+    case = await trade.report_payment(receipt.case_id, report, key)
+    assert case.status == "paid"
+    paid = case.events[-1]
+    assert paid.payment_id == "pay_0001"
+    assert paid.fee is not None and (paid.fee.amount_minor, paid.fee.currency) == (15000, "EUR")
+    again = await trade.report_payment(receipt.case_id, report, key)  # a retry after a timeout
+    assert again == case
+    assert len((await trade.get_case(receipt.case_id)).events) == len(case.events)
 
 
 async def test_department_refusals_and_outages_are_told_apart(

@@ -9,6 +9,7 @@ from backend_clients.departments.models import (
     CaseRequest,
     CaseStatus,
     Fee,
+    PaymentReport,
     StatusWebhook,
 )
 from backend_clients.departments.signature import HEADER, sign, verify
@@ -23,6 +24,7 @@ __all__ = [
     "CaseStatus",
     "DepartmentClient",
     "Fee",
+    "PaymentReport",
     "StatusWebhook",
     "sign",
     "verify",

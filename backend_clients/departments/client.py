@@ -1,15 +1,16 @@
-"""One department's case API: open a case, follow it, answer a request for information.
+"""One department's case API: open a case, follow it, answer a request for information, report
+that its fee was paid.
 
 `base_url` is the department's own root (sandbox: `{departments_url}/{department}`): each
 department may run its case API anywhere.
-Both writes carry an Idempotency-Key, so the caller may send them again after a timeout.
+Every write carries an Idempotency-Key, so the caller may send them again after a timeout.
 """
 
 from __future__ import annotations
 
 from urllib.parse import quote
 
-from backend_clients.departments.models import Case, CaseReceipt, CaseRequest
+from backend_clients.departments.models import Case, CaseReceipt, CaseRequest, PaymentReport
 from backend_clients.http import BackendClient, ClientConfig
 
 
@@ -46,6 +47,19 @@ class DepartmentClient(BackendClient):
             "POST",
             f"{self._case(case_id)}/information",
             json={"text": text, "documents": documents},
+            headers={"Idempotency-Key": idempotency_key},
+        )
+        return self.read(response, Case)
+
+    async def report_payment(
+        self, case_id: str, payment: PaymentReport, idempotency_key: str
+    ) -> Case:
+        """Tell the department its fee was paid. BackendRejected(409) when the case is not
+        waiting for a fee, (422) when the amount is not the fee it asked for."""
+        response = await self.request(
+            "POST",
+            f"{self._case(case_id)}/payment",
+            json=payment.model_dump(mode="json"),
             headers={"Idempotency-Key": idempotency_key},
         )
         return self.read(response, Case)

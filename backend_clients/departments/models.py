@@ -60,6 +60,16 @@ class CaseEvent(_Answer):
     at: AwareDatetime
     note: str = ""
     fee: Fee | None = None
+    payment_id: str | None = None  # on "paid": the gateway payment the portal reported
+
+
+class PaymentReport(BaseModel):
+    """The portal telling a department its fee was paid (the gateway's payment id and amount)."""
+
+    payment_id: str = Field(min_length=1, max_length=100)
+    amount_minor: int = Field(gt=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    paid_at: AwareDatetime
 
 
 class Case(_Answer):

@@ -108,7 +108,8 @@ class Case:
     position: int = 0  # where the case is in its department's script
     create_calls: int = 1
     changed: float = field(default_factory=time.monotonic)
-    answers: dict[str, dict[str, Any]] = field(default_factory=dict)  # information key -> answer
+    # Idempotency key of an /information or /payment call -> the answer it got.
+    answers: dict[str, dict[str, Any]] = field(default_factory=dict)
     information: list[dict[str, Any]] = field(default_factory=list)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
 
@@ -153,8 +154,11 @@ class Case:
         behind = [i for i in range(self.position + 1) if script[i].status == status]
         return behind[-1] if behind else self.position
 
-    def move(self, status: str | None = None, note: str | None = None) -> dict[str, Any]:
-        """Add the next event (the script's next status, or the one given) and return it."""
+    def move(
+        self, status: str | None = None, note: str | None = None, **details: Any
+    ) -> dict[str, Any]:
+        """Add the next event (the script's next status, or the one given) and return it;
+        `details` (say the fee and payment of a "paid") are added to the event."""
         if status is None:
             self.position = min(self.position + 1, len(self.department.script) - 1)
             step = self.department.script[self.position]
@@ -169,6 +173,7 @@ class Case:
             "at": now_iso(),
             "note": step.note if note is None else note,
             "fee": dict(FEE) if step.status == "fee_due" else None,
+            **details,
         }
         self.events.append(event)
         self.changed = time.monotonic()
@@ -214,6 +219,7 @@ class DepartmentsState(Pushes):
             "case_id": case.case_id,
             "client_reference": case.client_reference,
             **{key: event[key] for key in ("status", "at", "note", "fee")},
+            **({"payment_id": event["payment_id"]} if "payment_id" in event else {}),
         }
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
         headers = {
@@ -231,10 +237,12 @@ class DepartmentsState(Pushes):
         case.deliveries.append(record)
         return Delivery(case.callback_url, body, headers, record)
 
-    def move(self, case: Case, status: str | None = None, note: str | None = None) -> None:
-        """Move a case and push the new event in the background (the clock's and /information's
-        way; /advance awaits the first try to tell the tester)."""
-        delivery = self.delivery(case, case.move(status, note))
+    def move(
+        self, case: Case, status: str | None = None, note: str | None = None, **details: Any
+    ) -> None:
+        """Move a case and push the new event in the background (the clock's, /information's and
+        /payment's way; /advance awaits the first try to tell the tester)."""
+        delivery = self.delivery(case, case.move(status, note, **details))
         if delivery is not None and delivery.url is not None:
             self.background(self.push(delivery))
 
@@ -362,6 +370,34 @@ class DepartmentController(Controller):
             {"text": body.get("text", ""), "documents": body.get("documents", []), "at": now_iso()}
         )
         state.move(case, "in_review", "Information received from the applicant")
+        case.answers[key] = case.view()
+        return Response(case.answers[key])
+
+    @post("/{case_id:str}/payment", status_code=200)
+    async def report_payment(
+        self, request: Request[Any, Any, Any], department: FromPath[str], case_id: FromPath[str]
+    ) -> Response[Any]:
+        """The portal says the fee was paid: "paid" once, with the amount and the gateway's
+        payment id; the same key answers the same. The amount must be the fee asked for."""
+        state: DepartmentsState = request.app.state.departments
+        key = _key(request)
+        if key is None:
+            return error(400, "the Idempotency-Key header (1-200 characters) is required")
+        case = state.cases.get(department, {}).get(case_id)
+        if case is None:
+            return error(404, f"no case {case_id!r} at {department!r}")
+        if key in case.answers:
+            return Response(case.answers[key])
+        body = await _json_object(request)
+        if body is None or not isinstance(body.get("payment_id"), str) or not body["payment_id"]:
+            return error(422, "payment_id, amount_minor, currency and paid_at are required")
+        if case.status != "fee_due":
+            return error(409, f"case {case_id} is {case.status}, not waiting for a fee")
+        fee = case.events[-1]["fee"] or {}
+        paid = {"amount_minor": body.get("amount_minor"), "currency": body.get("currency")}
+        if paid != fee:
+            return error(422, f"the amount paid {paid} is not the fee due {fee}")
+        state.move(case, "paid", "Fee received", fee=paid, payment_id=body["payment_id"])
         case.answers[key] = case.view()
         return Response(case.answers[key])
 
