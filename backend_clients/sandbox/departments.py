@@ -303,6 +303,22 @@ def _invalid_information(body: dict[str, Any]) -> str | None:
     return None
 
 
+def _keyed_case(
+    request: Request[Any, Any, Any], state: DepartmentsState, department: str, case_id: str
+) -> tuple[str, Case] | Response[Any]:
+    """The idempotency key and case of a write to a case; or the answer to give at once: an
+    error, or the earlier answer to the same key."""
+    key = _key(request)
+    if key is None:
+        return error(400, "the Idempotency-Key header (1-200 characters) is required")
+    case = state.cases.get(department, {}).get(case_id)
+    if case is None:
+        return error(404, f"no case {case_id!r} at {department!r}")
+    if key in case.answers:
+        return Response(case.answers[key])
+    return key, case
+
+
 class DepartmentController(Controller):
     """The contract itself, under /departments/{department}."""
 
@@ -350,14 +366,10 @@ class DepartmentController(Controller):
     ) -> Response[Any]:
         """The applicant's answer: back to in_review once; the same key answers the same."""
         state: DepartmentsState = request.app.state.departments
-        key = _key(request)
-        if key is None:
-            return error(400, "the Idempotency-Key header (1-200 characters) is required")
-        case = state.cases.get(department, {}).get(case_id)
-        if case is None:
-            return error(404, f"no case {case_id!r} at {department!r}")
-        if key in case.answers:
-            return Response(case.answers[key])
+        found = _keyed_case(request, state, department, case_id)
+        if isinstance(found, Response):
+            return found
+        key, case = found
         body = await _json_object(request)
         if body is None:
             return error(422, "the body must be a JSON object")
@@ -380,14 +392,10 @@ class DepartmentController(Controller):
         """The portal says the fee was paid: "paid" once, with the amount and the gateway's
         payment id; the same key answers the same. The amount must be the fee asked for."""
         state: DepartmentsState = request.app.state.departments
-        key = _key(request)
-        if key is None:
-            return error(400, "the Idempotency-Key header (1-200 characters) is required")
-        case = state.cases.get(department, {}).get(case_id)
-        if case is None:
-            return error(404, f"no case {case_id!r} at {department!r}")
-        if key in case.answers:
-            return Response(case.answers[key])
+        found = _keyed_case(request, state, department, case_id)
+        if isinstance(found, Response):
+            return found
+        key, case = found
         body = await _json_object(request)
         if body is None or not isinstance(body.get("payment_id"), str) or not body["payment_id"]:
             return error(422, "payment_id, amount_minor, currency and paid_at are required")

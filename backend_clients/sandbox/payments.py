@@ -275,9 +275,7 @@ class PaymentsController(Controller):
         state: PaymentsState = request.app.state.payments
         payment = state.payments.get(payment_id)
         if payment is None:
-            return Response(
-                _page("Payment not found", "<p>There is no such payment.</p>"), status_code=404
-            )
+            return _not_found()
         state.expire_if_due(payment, _base(request))
         if payment.finished:
             return _finished(payment)
@@ -295,9 +293,7 @@ class PaymentsController(Controller):
         state: PaymentsState = request.app.state.payments
         payment = state.payments.get(payment_id)
         if payment is None:
-            return Response(
-                _page("Payment not found", "<p>There is no such payment.</p>"), status_code=404
-            )
+            return _not_found()
         base = _base(request)
         form = await request.form()
         # From here to "submitted" nothing awaits: two posts (a double click, Pay and Cancel)
@@ -327,6 +323,10 @@ class PaymentsController(Controller):
             outcome = OUTCOMES["4000000000000069"]
         state.finish(payment, outcome, base)
         return _back_to_service(payment)
+
+
+def _not_found() -> Response[str]:
+    return Response(_page("Payment not found", "<p>There is no such payment.</p>"), status_code=404)
 
 
 def _back_to_service(payment: GatewayPayment) -> Response[str]:
