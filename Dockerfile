@@ -25,6 +25,7 @@ WORKDIR /app
 COPY --from=python /app/.venv ./.venv
 COPY --from=python /app/locales ./locales
 COPY --from=assets /src/build/static ./build/static
+COPY --from=assets /src/build/fonts ./build/fonts
 COPY alembic.ini ./
 COPY backend_clients ./backend_clients
 COPY portal ./portal

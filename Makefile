@@ -36,7 +36,10 @@ node_modules/.installed: package.json package-lock.json
 build/static/manifest.json: node_modules/.installed scripts/build-assets.mjs $(shell find assets -type f)
 	node scripts/build-assets.mjs
 
-assets: build/static/manifest.json ## build CSS (LTR and RTL), JS and images into build/static
+build/fonts/DejaVuSans.ttf: node_modules/.installed
+	node scripts/build-assets.mjs
+
+assets: build/static/manifest.json build/fonts/DejaVuSans.ttf ## build CSS (LTR and RTL), JS and images into build/static
 
 translations: .venv/.synced ## compile locales/*/LC_MESSAGES/messages.po into .mo
 	@$(PYBABEL) compile -d locales --statistics 2>&1 | grep -v '^compiling'

@@ -239,6 +239,8 @@ def make_settings(tmp_path: Path, sandbox: Sandbox) -> Callable[..., Settings]:
             "gis_url": f"{sandbox.url}/gis",
             "documents_url": f"{sandbox.url}/documents",
             "open311_url": f"{sandbox.url}/open311",
+            "payments_url": f"{sandbox.url}/payments",
+            "bills_url": f"{sandbox.url}/bills",
         }
         values.update(overrides)
         return Settings(**values)

@@ -52,6 +52,8 @@ def base_url(
         "FRONTDOOR_GIS_URL": f"{sandbox_process.url}/gis",
         "FRONTDOOR_DOCUMENTS_URL": f"{sandbox_process.url}/documents",
         "FRONTDOOR_OPEN311_URL": f"{sandbox_process.url}/open311",
+        "FRONTDOOR_PAYMENTS_URL": f"{sandbox_process.url}/payments",
+        "FRONTDOOR_BILLS_URL": f"{sandbox_process.url}/bills",
         "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
     }
     log = (tmp_path_factory.mktemp("logs") / "portal.log").open("wb")

@@ -46,6 +46,9 @@ from portal.identity.service import signed_in
 from portal.journeys.routes import journeys
 from portal.logs import configure_logging
 from portal.pages.routes import pages
+from portal.payments.bills import bills
+from portal.payments.routes import payments
+from portal.payments.webhooks import payment_webhook
 from portal.settings import Settings
 from portal.staff.routes import staff
 from portal.web.context import RequestContext, backend_headers
@@ -166,6 +169,9 @@ def create_app(settings: Settings) -> Litestar:
             journeys,
             applications,
             department_webhook,
+            payments,
+            bills,
+            payment_webhook,
             staff,
             switch_language,
             give_feedback,

@@ -9,11 +9,13 @@ from dataclasses import dataclass
 
 import httpx
 
+from backend_clients.bills import BillsClient
 from backend_clients.departments import DepartmentClient
 from backend_clients.documents import DocumentClient
 from backend_clients.gis import GeocoderClient
 from backend_clients.http import ClientConfig
 from backend_clients.open311 import Open311Client
+from backend_clients.payments import PaymentsClient
 from portal.catalogue.loader import Catalogue
 from portal.settings import Settings
 from portal.web.context import backend_headers
@@ -25,9 +27,18 @@ class Backends:
     open311: Open311Client
     geocoder: GeocoderClient
     documents: DocumentClient
+    payments: PaymentsClient
+    bills: BillsClient
 
     async def aclose(self) -> None:
-        for client in (*self.departments.values(), self.open311, self.geocoder, self.documents):
+        for client in (
+            *self.departments.values(),
+            self.open311,
+            self.geocoder,
+            self.documents,
+            self.payments,
+            self.bills,
+        ):
             await client.aclose()
 
 
@@ -50,4 +61,8 @@ def make_backends(settings: Settings, catalogue: Catalogue) -> Backends:
         ),
         geocoder=GeocoderClient(config(settings.gis_url)),
         documents=DocumentClient(config(settings.documents_url)),
+        payments=PaymentsClient(
+            config(settings.payments_url), settings.payments_api_key.get_secret_value()
+        ),
+        bills=BillsClient(config(settings.bills_url)),
     )

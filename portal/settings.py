@@ -38,6 +38,8 @@ SANDBOX_STAFF_SECRET = "sandbox-staff-secret"  # noqa: S105 - documented local d
 SANDBOX_URL = "http://127.0.0.1:8100"
 SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 - documented local default
 SANDBOX_OPEN311_KEY = "sandbox-open311-key"
+SANDBOX_PAYMENTS_KEY = "sandbox-payments-api-key"
+SANDBOX_PAYMENTS_SECRET = "sandbox-payments-webhook-secret"  # noqa: S105 - documented local default
 
 
 # Read under Twilio's own variable names, without the FRONTDOOR_ prefix.
@@ -65,6 +67,7 @@ class Settings(BaseSettings):
     static_dir: Path = ROOT / "build" / "static"
     locales_dir: Path = ROOT / "locales"
     templates_dir: Path = ROOT / "templates"
+    fonts_dir: Path = ROOT / "build" / "fonts"  # for PDF receipts (DejaVu, with Arabic)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     hsts_seconds: int = Field(default=0, ge=0)
@@ -105,6 +108,13 @@ class Settings(BaseSettings):
     documents_url: str = f"{SANDBOX_URL}/documents"
     open311_url: str = f"{SANDBOX_URL}/open311"
     open311_api_key: SecretStr = SecretStr(SANDBOX_OPEN311_KEY)
+    # The payment gateway (GOV.UK Pay-style) and the tax office's bills (CONTRACTS.md §5, §7).
+    payments_url: str = f"{SANDBOX_URL}/payments"
+    payments_api_key: SecretStr = SecretStr(SANDBOX_PAYMENTS_KEY)
+    payments_webhook_secret: SecretStr = SecretStr(SANDBOX_PAYMENTS_SECRET)
+    bills_url: str = f"{SANDBOX_URL}/bills"
+    # Bill look-ups allowed per session per minute (each one asks the tax office).
+    bill_lookups_per_minute: int = Field(default=5, ge=1, le=1000)
     # Shared with the departments: signs their status webhooks (HMAC-SHA256).
     webhook_secret: SecretStr = SecretStr(SANDBOX_WEBHOOK_SECRET)
     webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
@@ -122,6 +132,8 @@ class Settings(BaseSettings):
         "gis_url",
         "documents_url",
         "open311_url",
+        "payments_url",
+        "bills_url",
     )
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -166,9 +178,22 @@ class Settings(BaseSettings):
             problems.append("FRONTDOOR_STAFF_OIDC_ISSUER points at the sandbox")
         if self.staff_oidc_client_secret.get_secret_value() == SANDBOX_STAFF_SECRET:
             problems.append("FRONTDOOR_STAFF_OIDC_CLIENT_SECRET is the sandbox's secret")
-        backends = (self.departments_url, self.gis_url, self.documents_url, self.open311_url)
+        backends = (
+            self.departments_url,
+            self.gis_url,
+            self.documents_url,
+            self.open311_url,
+            self.payments_url,
+            self.bills_url,
+        )
         if any(url.startswith(SANDBOX_URL) for url in backends):
-            problems.append("a department, GIS, document or Open311 URL points at the sandbox")
+            problems.append(
+                "a department, GIS, document, Open311, payments or bills URL points at the sandbox"
+            )
+        if self.payments_api_key.get_secret_value() == SANDBOX_PAYMENTS_KEY:
+            problems.append("FRONTDOOR_PAYMENTS_API_KEY is the sandbox's key")
+        if self.payments_webhook_secret.get_secret_value() == SANDBOX_PAYMENTS_SECRET:
+            problems.append("FRONTDOOR_PAYMENTS_WEBHOOK_SECRET is the sandbox's secret")
         if self.webhook_secret.get_secret_value() == SANDBOX_WEBHOOK_SECRET:
             problems.append("FRONTDOOR_WEBHOOK_SECRET is the sandbox's secret")
         if self.open311_api_key.get_secret_value() == SANDBOX_OPEN311_KEY:

@@ -1,10 +1,11 @@
 // Builds the portal's static files from npm packages into build/static:
 // - app.css (GOV.UK Frontend rebranded, compiled with Sass) and app-rtl.css (rtlcss) for Arabic;
 // - govuk-frontend.min.js, htmx.min.js (major version pinned in package.json), our small scripts;
+// - the DejaVu Sans fonts (Latin and Arabic) the PDF receipts are drawn with, into build/fonts;
 // - each file fingerprinted (name.<hash>.ext), pre-compressed (.gz and .br), and listed in
 //   manifest.json, which the portal reads to write URLs and serve files with long cache lifetimes.
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
@@ -61,4 +62,10 @@ const appJs = readFileSync(join(root, "assets", "js", "app.js"), "utf8").replace
 );
 emit("app.js", appJs);
 writeFileSync(join(out, "manifest.json"), JSON.stringify(manifest, null, 2) + "\n");
+
+const fonts = join(root, "build", "fonts");
+mkdirSync(fonts, { recursive: true });
+for (const name of ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]) {
+  copyFileSync(join(modules, "dejavu-fonts-ttf", "ttf", name), join(fonts, name));
+}
 console.log(`built ${Object.keys(manifest).length} assets into build/static`);

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from conftest import run_async
+from conftest import Sandbox, run_async
 from portal.outbox.run import application_work, close
 from portal.settings import Settings
 from tests.support import csrf_token
@@ -138,3 +138,20 @@ def run_worker(settings: Settings, check_cases: bool = False) -> int:
             await close(work)
 
     return int(run_async(once()))
+
+
+def sent_application(client: Any, settings: Settings) -> str:
+    """An "Open a business" application, sent and delivered to its departments."""
+    base = fill_business(client)
+    reference = reference_of(submit(client, base))
+    run_worker(settings)
+    return reference
+
+
+def case_of(sandbox: Sandbox, department: str, reference: str) -> dict[str, Any]:
+    """The department's case (in the sandbox) for one of our applications."""
+    return next(
+        case
+        for case in sandbox.cases(department)
+        if case["request"]["application_reference"] == reference
+    )

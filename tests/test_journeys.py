@@ -24,6 +24,8 @@ from portal.outbox.models import OutboxMessage
 from portal.settings import Settings
 from tests.journey_support import (
     PDF,
+    case_of,
+    sent_application,
     check_token,
     fill_business,
     reference_of,
@@ -136,21 +138,6 @@ def test_open_a_business_reaches_every_department_once(
         assert name in page.text
 
 
-def _sent(ana: Any, settings: Settings) -> str:
-    base = fill_business(ana)
-    reference = reference_of(submit(ana, base))
-    run_worker(settings)
-    return reference
-
-
-def _case(sandbox: Sandbox, department: str, reference: str) -> dict[str, Any]:
-    return next(
-        case
-        for case in sandbox.cases(department)
-        if case["request"]["application_reference"] == reference
-    )
-
-
 def test_a_department_down_for_a_while_gets_its_request_once_it_is_back(
     ana: Any, settings: Settings, sandbox: Sandbox, database_url: str
 ) -> None:
@@ -167,7 +154,7 @@ def test_a_department_down_for_a_while_gets_its_request_once_it_is_back(
     assert run_worker(settings) == 1
     _retry_now(database_url)
     assert run_worker(settings) == 0
-    assert _case(sandbox, "tax", reference)["create_calls"] == 1
+    assert case_of(sandbox, "tax", reference)["create_calls"] == 1
     page = ana.get(f"/applications/{reference}")
     assert page.text.count("Received by the department") == 8  # list + timeline, 4 each
 
@@ -175,11 +162,11 @@ def test_a_department_down_for_a_while_gets_its_request_once_it_is_back(
 def test_a_lost_answer_repeated_by_the_worker_creates_no_second_case(
     ana: Any, settings: Settings, sandbox: Sandbox, database_url: str
 ) -> None:
-    reference = _sent(ana, settings)
+    reference = sent_application(ana, settings)
     # The worker died after the department answered and before it wrote that down.
     run_async(_forget_delivery(database_url, reference, "employer"))
     assert run_worker(settings) == 1
-    case = _case(sandbox, "employer", reference)
+    case = case_of(sandbox, "employer", reference)
     assert (
         case["create_calls"] == 2
         and len(
@@ -196,8 +183,8 @@ def test_a_lost_answer_repeated_by_the_worker_creates_no_second_case(
 def test_signed_status_webhooks_are_recorded_once_and_forgeries_change_nothing(
     ana: Any, settings: Settings, sandbox: Sandbox
 ) -> None:
-    reference = _sent(ana, settings)
-    case = _case(sandbox, "trade-licence", reference)
+    reference = sent_application(ana, settings)
+    case = case_of(sandbox, "trade-licence", reference)
     pushed = sandbox.advance("trade-licence", case["case_id"])["webhook"]
     url = "/webhooks/departments/trade-licence"
     headers = {"content-type": "application/json", **pushed["headers"]}
@@ -227,8 +214,8 @@ def _signed(body: str, at: float) -> str:
 def test_more_information_goes_back_to_the_department(
     ana: Any, settings: Settings, sandbox: Sandbox
 ) -> None:
-    reference = _sent(ana, settings)
-    case = _case(sandbox, "environment", reference)
+    reference = sent_application(ana, settings)
+    case = case_of(sandbox, "environment", reference)
     sandbox.advance("environment", case["case_id"], status="in_review")
     pushed = sandbox.advance(
         "environment", case["case_id"], status="information_requested", note="Send a site plan"
@@ -255,7 +242,7 @@ def test_more_information_goes_back_to_the_department(
     assert sent.status_code == 303
     assert "You sent more information" in ana.get(f"/applications/{reference}").text
     assert run_worker(settings) == 1
-    case = _case(sandbox, "environment", reference)
+    case = case_of(sandbox, "environment", reference)
     assert case["status"] == "in_review"
     assert case["information"][0]["text"] == "Plan attached."
 
@@ -265,8 +252,8 @@ def test_status_changes_reach_the_citizen_on_their_channel_in_their_language(
 ) -> None:
     run_async(_choose_channel(database_url, "ana", "sms", "+34600111999", "es"))
     try:
-        reference = _sent(ana, settings)  # the worker also sends "application sent"
-        case = _case(sandbox, "tax", reference)
+        reference = sent_application(ana, settings)  # the worker also sends "application sent"
+        case = case_of(sandbox, "tax", reference)
         pushed = sandbox.advance("tax", case["case_id"])["webhook"]  # now in review
         headers = {"content-type": "application/json", **pushed["headers"]}
         ana.post("/webhooks/departments/tax", content=pushed["body"], headers=headers)
@@ -283,7 +270,7 @@ def test_status_changes_reach_the_citizen_on_their_channel_in_their_language(
 def test_nobody_sees_another_citizens_application_or_draft(
     ana: Any, settings: Settings, sandbox: Sandbox
 ) -> None:
-    reference = _sent(ana, settings)
+    reference = sent_application(ana, settings)
     other_draft = fill_business(ana, **{})  # a second draft, not sent
     with TestClient(create_app(settings)) as omar:
         sign_in_as(omar, "omar")

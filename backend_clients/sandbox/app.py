@@ -1,5 +1,5 @@
 """The sandbox's web app: /healthz, /_sandbox (faults, request log, case controls), /twilio,
-/mail, /oidc, /departments, /gis, /documents, /open311 and /payments."""
+/mail, /oidc, /departments, /gis, /documents, /open311, /payments and /bills."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from pydantic import BaseModel, Field
 
+from backend_clients.sandbox.bills import BillsController, BillsSandboxController, BillsState
 from backend_clients.sandbox.departments import (
     DepartmentController,
     DepartmentSandboxController,
@@ -183,6 +184,8 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             advance_report,
             PaymentsController,
             PaymentsSandboxController,
+            BillsController,
+            BillsSandboxController,
         ],
         lifespan=[smtp, clock],
         openapi_config=None,
@@ -194,6 +197,7 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     app.state.departments = departments
     app.state.open311 = open311
     app.state.payments = payments
+    app.state.bills = BillsState.seeded()
     app.state.documents = DocumentStore()
     app.asgi_handler = FaultMiddleware(app.asgi_handler, sandbox)
     return app

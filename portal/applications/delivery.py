@@ -24,7 +24,7 @@ from portal.applications.models import (
     TimelineEvent,
 )
 from portal.applications.notify import compose
-from portal.applications.tracking import News, record
+from portal.applications.tracking import News, payment_event_id, record
 from portal.backends import Backends
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Delivery, Service
@@ -41,10 +41,13 @@ def case_news(case: Case, department: str) -> list[News]:
 
 def event_news(events: list[CaseEvent], department: str) -> list[News]:
     """A department's events in our terms. Its event id, prefixed with the department (two
-    departments may number their events alike), keeps each event once."""
+    departments may number their events alike), keeps each event once. A "paid" that names our
+    payment is the one the portal recorded when the payment succeeded: the same id, kept once."""
     return [
         News(
-            external_id=f"{department}:{event.event_id}"[:120],
+            external_id=payment_event_id(event.payment_id)
+            if event.status == "paid" and event.payment_id
+            else f"{department}:{event.event_id}"[:120],
             status=event.status,
             at=event.at,
             note=event.note,

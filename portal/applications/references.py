@@ -24,19 +24,21 @@ def check_character(body: str) -> str:
     return ALPHABET[(len(ALPHABET) - total % len(ALPHABET)) % len(ALPHABET)]
 
 
-def new_reference() -> str:
+def new_reference(prefix: str = PREFIX) -> str:
     body = "".join(secrets.choice(ALPHABET) for _ in range(7))
     code = body + check_character(body)
-    return f"{PREFIX}-{code[:4]}-{code[4:]}"
+    return f"{prefix}-{code[:4]}-{code[4:]}"
 
 
-def parse_reference(text: str) -> str | None:
-    """The reference in its canonical form, or None when it is not one (check character wrong)."""
-    cleaned = "".join(text.upper().split()).replace("-", "").translate(_LOOKALIKES)
-    if len(cleaned) == 10 and cleaned.startswith(PREFIX):
+def parse_reference(text: str, prefix: str = PREFIX) -> str | None:
+    """The reference in its canonical form, or None when it is not one (check character wrong).
+    The same scheme serves applications (FD) and the tax office's bills (BL)."""
+    cleaned = "".join(text.upper().split()).replace("-", "")
+    if len(cleaned) == 10 and cleaned.startswith(prefix):
         cleaned = cleaned[2:]
+    cleaned = cleaned.translate(_LOOKALIKES)
     if len(cleaned) != 8 or any(char not in ALPHABET for char in cleaned):
         return None
     if check_character(cleaned[:7]) != cleaned[7]:
         return None
-    return f"{PREFIX}-{cleaned[:4]}-{cleaned[4:]}"
+    return f"{prefix}-{cleaned[:4]}-{cleaned[4:]}"

@@ -34,6 +34,7 @@ from portal.journeys.fields import check_upload
 from portal.journeys.inputs import backends_of, clean_filename
 from portal.journeys.models import Draft
 from portal.outbox import enqueue
+from portal.payments.models import Payment
 
 INFORMATION_LIMIT = 2000
 _ATTACHMENT = FieldDef(id="attachment", type="file", label="attachment", required=False)
@@ -126,6 +127,25 @@ async def _page(
         )
     ).all()
     asking = [r for r in requests if r.status == "information_requested"]
+    fees = {
+        r.department: next(
+            (
+                e.data["fee"]
+                for e in events
+                if e.department == r.department and e.status == r.status
+            ),
+            None,
+        )
+        for r in requests
+        if r.status == "fee_due"
+    }
+    paid = (
+        await db.scalars(
+            select(Payment)
+            .where(Payment.application_id == application.id, Payment.status == "success")
+            .order_by(Payment.paid_at)
+        )
+    ).all()
     questions = {
         r.department: next(
             (e.note for e in events if e.department == r.department and e.status == r.status), ""
@@ -141,6 +161,8 @@ async def _page(
             r.department: department_name(catalogue.departments, r.department) for r in requests
         },
         "asking": asking,
+        "fees": {department: fee for department, fee in fees.items() if fee},
+        "paid": paid,
         "questions": questions,
         "label": label,
         "state": Summary(

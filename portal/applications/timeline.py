@@ -14,7 +14,7 @@ from portal.applications.models import TimelineEvent
 from portal.applications.statuses import label
 from portal.catalogue.models import Department
 from portal.i18n import gettext as _
-from portal.i18n.formatting import format_datetime, format_money
+from portal.i18n.formatting import format_datetime, format_minor
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Departme
     for event in events:
         fee = event.data.get("fee")
         amount = (
-            _("Amount: %(amount)s", amount=format_money(fee["amount_minor"] / 100, fee["currency"]))
+            _("Amount: %(amount)s", amount=format_minor(fee["amount_minor"], fee["currency"]))
             if fee
             else None
         )

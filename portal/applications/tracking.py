@@ -31,6 +31,11 @@ class News:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+def payment_event_id(gateway_payment_id: str) -> str:
+    """The timeline id of a fee paid through the gateway, however we hear of it."""
+    return f"payment:{gateway_payment_id}"[:120]
+
+
 async def record(
     db: AsyncSession, request: DepartmentRequest, news: list[News], issues_certificate: bool
 ) -> int:
@@ -39,16 +44,20 @@ async def record(
     transaction is refused by the unique id and run again without it."""
     for _attempt in range(3):
         try:
-            return await _record(db, request, news, issues_certificate)
+            added = await add_news(db, request, news, issues_certificate)
+            await db.commit()
+            return added
         except IntegrityError:
             await db.rollback()
             await db.refresh(request)
     raise RuntimeError("could not record department events")
 
 
-async def _record(
+async def add_news(
     db: AsyncSession, request: DepartmentRequest, news: list[News], issues_certificate: bool
 ) -> int:
+    """`record` inside the caller's transaction (which commits): for changes that must land
+    together with the news, such as a payment and its "Fee paid"."""
     application = await db.get(Application, request.application_id)
     assert application is not None
     citizen = await db.get(Citizen, application.citizen_id)
@@ -95,5 +104,5 @@ async def _record(
     request.checked_at = datetime.now(UTC)
     if added:
         application.updated_at = datetime.now(UTC)
-    await db.commit()
+    await db.flush()
     return added

@@ -14,6 +14,7 @@ from portal.feedback.models import PageFeedback
 from portal.identity.models import Citizen, SignInCode, SignInCodeFailure
 from portal.journeys.models import Draft
 from portal.outbox.models import OutboxMessage
+from portal.payments.models import Payment
 
 __all__ = [
     "Application",
@@ -26,6 +27,7 @@ __all__ = [
     "Notification",
     "OutboxMessage",
     "PageFeedback",
+    "Payment",
     "SignInCode",
     "SignInCodeFailure",
     "StoredValue",

@@ -30,9 +30,16 @@ def format_money(value: int | float | Decimal, currency: str) -> str:
     return numbers.format_currency(value, currency, locale=babel_locale(current_locale()))
 
 
+def format_minor(amount_minor: int, currency: str) -> str:
+    """An amount given in minor units (cents), as the backends and the gateway give them."""
+    places = numbers.get_currency_precision(currency)
+    return format_money(Decimal(amount_minor).scaleb(-places), currency)
+
+
 FILTERS = {
     "format_date": format_date,
     "format_datetime": format_datetime,
     "format_number": format_number,
+    "format_minor": format_minor,
     "format_money": format_money,
 }

@@ -19,6 +19,7 @@ from portal.database import make_engine
 from portal.i18n.catalogue import load_catalogues
 from portal.logs import configure_logging
 from portal.outbox.worker import Outbox
+from portal.payments.work import PaymentWork
 from portal.settings import Settings
 
 log = structlog.get_logger()
@@ -50,7 +51,15 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
             )
         ),
     )
-    return work, Outbox(sessionmaker, work.handlers(), work.failure_handlers())
+    payments = PaymentWork(sessionmaker, work.backends, catalogue)
+    handlers = {**work.handlers(), **payments.handlers()}
+    return work, Outbox(sessionmaker, handlers, work.failure_handlers())
+
+
+async def periodic(work: ApplicationWork) -> None:
+    """Now and then: ask quiet departments for news and the gateway about unfinished payments."""
+    await work.check_cases()
+    await PaymentWork(work.sessionmaker, work.backends, work.catalogue).reconcile()
 
 
 async def close(work: ApplicationWork) -> None:
@@ -72,7 +81,7 @@ async def run_worker(settings: Settings) -> None:
         await outbox.run(
             stop,
             idle_seconds=settings.worker_idle_seconds,
-            periodic=work.check_cases,
+            periodic=lambda: periodic(work),
             period_seconds=min(settings.case_check_seconds, 10.0),
         )
     finally:

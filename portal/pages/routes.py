@@ -16,8 +16,10 @@ from portal.settings import Settings
 from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
 
 # Services not in the catalogue yet, announced on the home page.
-COMING_SOON = (
+# Services that are not journeys of the catalogue, with where they start.
+OTHER_SERVICES = (
     {
+        "href": "/pay-a-bill",
         "title": _l("Pay a bill or a fine"),
         "description": _l(
             "Pay with the reference on your bill or notice. You do not need an account."
@@ -30,7 +32,7 @@ STATEMENT_PREPARED = date(2026, 11, 23)
 @get("/", name="home")
 async def home(request: Request[Any, Any, Any]) -> Template:
     services = list(catalogue_of(request).services.values())
-    context = {"services": services, "coming_soon": COMING_SOON}
+    context = {"services": services, "other_services": OTHER_SERVICES}
     return Template("pages/home.html", context=context)
 
 

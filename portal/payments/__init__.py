@@ -1,0 +1,1 @@
+"""Paying fees and bills through the payment gateway, once and only once."""

@@ -1,0 +1,342 @@
+"""Paying a fee through the portal and the sandbox gateway: once, never twice, whatever the
+order in which the return, the webhook and the worker hear of it."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from litestar.testing import TestClient
+from pypdf import PdfReader
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from backend_clients.payments import SIGNATURE_HEADER, sign
+from conftest import Sandbox, run_async
+from portal.app import create_app
+from portal.applications.models import Application, DepartmentRequest
+from portal.audit import AuditLog
+from portal.audit.models import AuditEvent
+from portal.backends import make_backends
+from portal.catalogue.loader import load_catalogue
+from portal.database import make_engine
+from portal.payments.models import Payment
+from portal.payments.service import Due, start
+from portal.payments.work import PaymentWork
+from portal.settings import Settings
+from tests.journey_support import case_of, run_worker, sent_application
+from tests.support import csrf_token, sign_in_as
+
+API_KEY = {"Authorization": "Bearer sandbox-payments-api-key"}
+SECRET = b"sandbox-payments-webhook-secret"
+SUCCESS, DECLINED, SLOW = "4444333322221111", "4000000000000002", "4000000000000077"
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], database_url: str) -> Settings:
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+def ana(settings: Settings) -> Iterator[TestClient[Any]]:
+    with TestClient(create_app(settings)) as client:
+        assert sign_in_as(client, "ana").status_code == 303
+        yield client
+
+
+def fee_due(client: TestClient[Any], settings: Settings, sandbox: Sandbox) -> str:
+    """An application whose trade licence department has asked for its fee (pushed to us)."""
+    reference = sent_application(client, settings)
+    case = case_of(sandbox, "trade-licence", reference)
+    for status in ("in_review", "fee_due"):
+        pushed = sandbox.advance("trade-licence", case["case_id"], status=status)["webhook"]
+        headers = {"content-type": "application/json", **pushed["headers"]}
+        answer = client.post(
+            "/webhooks/departments/trade-licence", content=pushed["body"], headers=headers
+        )
+        assert answer.status_code == 200
+    return reference
+
+
+def press_pay(client: TestClient[Any], reference: str) -> httpx.Response:
+    page = client.get(f"/applications/{reference}")
+    return client.post(
+        f"/applications/{reference}/fees/trade-licence/pay",
+        data={"_csrf_token": csrf_token(page.text)},
+        follow_redirects=False,
+    )
+
+
+def pay_on_card_page(next_url: str, card: str, expiry: str = "12/39") -> str:
+    """What the citizen does on the gateway's page; returns the path we are sent back to."""
+    assert httpx.get(next_url).status_code == 200
+    form = {"card-number": card, "expiry": expiry, "cvc": "123", "name": "Ana García"}
+    answer = httpx.post(next_url, data={**form, "action": "pay"})
+    assert answer.status_code == 303, answer.text
+    return urlsplit(answer.headers["location"]).path
+
+
+def gateway_payments(sandbox: Sandbox, reference: str) -> list[dict[str, Any]]:
+    listed = httpx.get(f"{sandbox.url}/_sandbox/payments").json()["payments"]
+    return [p for p in listed if p["reference"] == reference]
+
+
+def webhook(sandbox: Sandbox, gateway_id: str, **changes: Any) -> tuple[bytes, dict[str, str]]:
+    """The gateway's signed message about a payment, as it is now (fields may be changed)."""
+    resource = httpx.get(f"{sandbox.url}/payments/v1/payments/{gateway_id}", headers=API_KEY)
+    message = {
+        "webhook_message_id": f"wh_{gateway_id}",
+        "created_date": datetime.now(UTC).isoformat(),
+        "resource_id": gateway_id,
+        "resource_type": "payment",
+        "event_type": "card_payment_succeeded",
+        "resource": {**resource.json(), **changes},
+    }
+    body = json.dumps(message).encode()
+    return body, {"content-type": "application/json", SIGNATURE_HEADER: sign(SECRET, body)}
+
+
+def fee_paid_entries(client: TestClient[Any], reference: str) -> int:
+    page = client.get(f"/applications/{reference}").text
+    return page.count('fd-timeline__title">Fee paid<')
+
+
+def our_payments(database_url: str, reference: str) -> list[Payment]:
+    async def read() -> list[Payment]:
+        engine = make_engine(database_url)
+        async with AsyncSession(engine) as db:
+            query = select(Payment).where(Payment.reference == reference).order_by(Payment.id)
+            rows = list((await db.scalars(query)).all())
+        await engine.dispose()
+        return rows
+
+    return list(run_async(read()))
+
+
+def test_a_fee_is_paid_once_with_receipt_timeline_and_the_department_told(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    page = ana.get(f"/applications/{reference}").text
+    assert "Trade licensing office asks for a fee of €150.00" in page and "Pay €150.00" in page
+    first, second = press_pay(ana, reference), press_pay(ana, reference)  # a double click
+    assert first.status_code == second.status_code == 303
+    assert first.headers["location"] == second.headers["location"]
+    assert first.headers["location"].startswith(f"{sandbox.url}/payments/card/")
+    back = pay_on_card_page(first.headers["location"], SUCCESS)
+    receipt = ana.get(back)
+    assert receipt.status_code == 200 and "Payment received" in receipt.text
+    assert "€150.00" in receipt.text and "ending in 1111" in receipt.text
+    assert ana.get(back).status_code == 200  # refreshing the return settles nothing twice
+    again = press_pay(ana, reference)  # Back to the application, Pay once more
+    assert again.headers["location"] == back
+    assert len(gateway_payments(sandbox, reference)) == 1
+    page = ana.get(f"/applications/{reference}").text
+    assert "Pay €150.00" not in page and "See your receipt" in page
+    assert fee_paid_entries(ana, reference) == 1
+    assert run_worker(settings) >= 1  # the outbox tells the department
+    case = case_of(sandbox, "trade-licence", reference)
+    assert case["status"] == "paid"
+    assert case["events"][-1]["payment_id"] == gateway_payments(sandbox, reference)[0]["payment_id"]
+    assert fee_paid_entries(ana, reference) == 1  # the department's "paid" is the same entry
+    pdf = ana.get(f"{back}/receipt.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    assert "Payment receipt" in text and reference in text and "150.00" in text
+
+
+def test_a_declined_card_says_why_and_trying_again_starts_a_new_attempt(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    first = press_pay(ana, reference).headers["location"]
+    back = pay_on_card_page(first, DECLINED)
+    page = ana.get(back)
+    assert "Your payment did not go through" in page.text
+    assert "Your payment was declined" in page.text and "You have not been charged" in page.text
+    again = ana.post(
+        f"/applications/{reference}/fees/trade-licence/pay",
+        data={"_csrf_token": csrf_token(page.text)},
+        follow_redirects=False,
+    )
+    assert again.headers["location"] != first
+    assert "Payment received" in ana.get(pay_on_card_page(again.headers["location"], SUCCESS)).text
+    assert [p.status for p in our_payments(database_url, reference)] == ["failed", "success"]
+    assert fee_paid_entries(ana, reference) == 1
+
+
+def test_the_gateways_webhook_settles_once_in_any_order_and_forgeries_are_refused(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    next_url = press_pay(ana, reference).headers["location"]
+    back = pay_on_card_page(next_url, SUCCESS)
+    gateway_id = gateway_payments(sandbox, reference)[0]["payment_id"]
+    body, headers = webhook(sandbox, gateway_id)
+    forged = {**headers, SIGNATURE_HEADER: sign(b"not-the-secret", body)}
+    assert ana.post("/webhooks/payments", content=body, headers=forged).status_code == 401
+    assert [p.status for p in our_payments(database_url, reference)] == ["created"]
+    # A changed amount, even correctly signed, is refused, logged and audited.
+    cheap, cheap_headers = webhook(sandbox, gateway_id, amount=1)
+    assert ana.post("/webhooks/payments", content=cheap, headers=cheap_headers).status_code == 200
+    assert [p.status for p in our_payments(database_url, reference)] == ["created"]
+    assert "payment_mismatch" in audit_actions(database_url)
+    # The webhook arrives before the citizen's return, twice; then an older one, late.
+    for _ in range(2):
+        assert ana.post("/webhooks/payments", content=body, headers=headers).status_code == 200
+    started, started_headers = webhook(
+        sandbox, gateway_id, state={"status": "started", "finished": False}
+    )
+    ana.post("/webhooks/payments", content=started, headers=started_headers)
+    assert [p.status for p in our_payments(database_url, reference)] == ["success"]
+    assert "Payment received" in ana.get(back).text
+    assert fee_paid_entries(ana, reference) == 1
+
+
+def test_gateway_down_charges_nothing_and_a_later_webhook_still_reconciles(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    sandbox.set_fault("payments", down=True)
+    refused = press_pay(ana, reference)
+    assert refused.status_code == 503
+    assert "you cannot pay at the moment" in refused.text and "not been charged" in refused.text
+    sandbox.set_fault("payments", down=False)
+    assert gateway_payments(sandbox, reference) == []
+    back = pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)
+    assert len(our_payments(database_url, reference)) == 1  # the same attempt, under the same key
+    gateway_id = gateway_payments(sandbox, reference)[0]["payment_id"]
+    body, headers = webhook(sandbox, gateway_id)
+    sandbox.set_fault("payments", down=True)  # down again when the citizen comes back
+    checking = ana.get(back)
+    assert "We are checking your payment" in checking.text and "Do not pay again" in checking.text
+    assert ana.post("/webhooks/payments", content=body, headers=headers).status_code == 200
+    assert "Payment received" in ana.get(back).text
+    assert fee_paid_entries(ana, reference) == 1
+
+
+def test_the_worker_settles_a_payment_whose_citizen_never_came_back(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)  # tab closed
+    assert fee_paid_entries(ana, reference) == 0
+
+    async def reconcile() -> int:
+        engine = make_engine(database_url)
+        async with AsyncSession(engine) as db:
+            quiet = datetime.now(UTC) - timedelta(minutes=5)
+            await db.execute(
+                update(Payment).where(Payment.reference == reference).values(updated_at=quiet)
+            )
+            await db.commit()
+        catalogue = load_catalogue(settings.catalogue_dir)
+        backends = make_backends(settings, catalogue)
+        work = PaymentWork(async_sessionmaker(engine, expire_on_commit=False), backends, catalogue)
+        try:
+            return await work.reconcile()
+        finally:
+            await backends.aclose()
+            await engine.dispose()
+
+    assert run_async(reconcile()) == 1
+    assert run_async(reconcile()) == 0
+    assert fee_paid_entries(ana, reference) == 1
+    run_worker(settings)
+    assert case_of(sandbox, "trade-licence", reference)["status"] == "paid"
+
+
+def test_two_tabs_paying_at_the_same_moment_share_one_attempt(
+    settings: Settings, sandbox: Sandbox, database_url: str, ana: TestClient[Any]
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    request_id = our_request_id(database_url, reference)
+
+    async def both() -> list[str | None]:
+        engine = make_engine(database_url)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        catalogue = load_catalogue(settings.catalogue_dir)
+        backends = make_backends(settings, catalogue)
+        due = Due(
+            purpose=f"fee:{request_id}",
+            kind="fee",
+            reference=reference,
+            description="Trade licence fee",
+            amount_minor=15000,
+            currency="EUR",
+            department_request_id=request_id,
+            department="trade-licence",
+        )
+
+        async def tab() -> str | None:
+            async with sessions() as db:
+                payment = await start(
+                    db,
+                    backends.payments,
+                    catalogue,
+                    AuditLog(sessions),
+                    due,
+                    "en",
+                    settings.public_url,
+                )
+                return payment.next_url
+
+        try:
+            return list(await asyncio.gather(tab(), tab(), tab()))
+        finally:
+            await backends.aclose()
+            await engine.dispose()
+
+    urls = run_async(both())
+    assert len(set(urls)) == 1 and urls[0]
+    assert len(gateway_payments(sandbox, reference)) == 1
+    assert len(our_payments(database_url, reference)) == 1
+
+
+def test_nobody_else_sees_a_payment(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    back = pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)
+    with TestClient(create_app(settings)) as ben:
+        assert ben.get(back, follow_redirects=False).status_code == 404  # not signed in
+        sign_in_as(ben, "ben")
+        assert ben.get(back).status_code == 404
+        assert ben.get(f"{back}/receipt.pdf").status_code == 404
+
+
+def our_request_id(database_url: str, reference: str) -> int:
+    async def read() -> int:
+        engine = make_engine(database_url)
+        async with AsyncSession(engine) as db:
+            found = await db.scalar(
+                select(DepartmentRequest.id)
+                .join(Application, Application.id == DepartmentRequest.application_id)
+                .where(
+                    Application.reference == reference,
+                    DepartmentRequest.department == "trade-licence",
+                )
+            )
+        await engine.dispose()
+        assert found is not None
+        return int(found)
+
+    return int(run_async(read()))
+
+
+def audit_actions(database_url: str) -> list[str]:
+    async def read() -> list[str]:
+        engine = make_engine(database_url)
+        async with AsyncSession(engine) as db:
+            rows = (await db.scalars(select(AuditEvent.action))).all()
+        await engine.dispose()
+        return list(rows)
+
+    return list(run_async(read()))
