@@ -25,11 +25,11 @@ from portal.settings import Settings
 from tests.journey_support import (
     PDF,
     case_of,
-    sent_application,
     check_token,
     fill_business,
     reference_of,
     run_worker,
+    sent_application,
     submit,
 )
 from tests.support import csrf_token, sign_in_as
