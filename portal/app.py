@@ -46,6 +46,7 @@ from portal.identity.service import signed_in
 from portal.journeys.routes import journeys
 from portal.logs import configure_logging
 from portal.pages.routes import pages
+from portal.payments.admin import payments_admin
 from portal.payments.bills import bills
 from portal.payments.routes import payments
 from portal.payments.webhooks import payment_webhook
@@ -172,6 +173,7 @@ def create_app(settings: Settings) -> Litestar:
             payments,
             bills,
             payment_webhook,
+            payments_admin,
             staff,
             switch_language,
             give_feedback,

@@ -22,6 +22,7 @@ from backend_clients.payments import SIGNATURE_HEADER, sign
 from conftest import Sandbox, run_async
 from portal.app import create_app
 from portal.applications.models import Application, DepartmentRequest
+from portal.applications.references import new_reference
 from portal.audit import AuditLog
 from portal.audit.models import AuditEvent
 from portal.backends import make_backends
@@ -305,11 +306,11 @@ def test_nobody_else_sees_a_payment(
 ) -> None:
     reference = fee_due(ana, settings, sandbox)
     back = pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)
-    with TestClient(create_app(settings)) as ben:
-        assert ben.get(back, follow_redirects=False).status_code == 404  # not signed in
-        sign_in_as(ben, "ben")
-        assert ben.get(back).status_code == 404
-        assert ben.get(f"{back}/receipt.pdf").status_code == 404
+    with TestClient(create_app(settings)) as omar:
+        assert omar.get(back, follow_redirects=False).status_code == 404  # not signed in
+        assert sign_in_as(omar, "omar").status_code == 303
+        assert omar.get(back).status_code == 404
+        assert omar.get(f"{back}/receipt.pdf").status_code == 404
 
 
 def our_request_id(database_url: str, reference: str) -> int:
@@ -340,3 +341,93 @@ def audit_actions(database_url: str) -> list[str]:
         return list(rows)
 
     return list(run_async(read()))
+
+
+def new_bill(sandbox: Sandbox, amount_minor: int = 6000) -> str:
+    """A bill of our own at the tax office, with a valid check character."""
+    reference = new_reference("BL")
+    bill = {"reference": reference, "description": "Parking fine", "amount_minor": amount_minor}
+    httpx.post(f"{sandbox.url}/_sandbox/bills", json=bill).raise_for_status()
+    return reference
+
+
+def look_up(client: TestClient[Any], typed: str) -> httpx.Response:
+    form = client.get("/pay-a-bill")
+    return client.post(
+        "/pay-a-bill",
+        data={"_csrf_token": csrf_token(form.text), "reference": typed},
+        follow_redirects=False,
+    )
+
+
+def test_a_bill_is_found_by_its_reference_paid_once_and_the_tax_office_told(
+    settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    reference = new_bill(sandbox)
+    with TestClient(create_app(settings)) as visitor:  # nobody signed in
+        mistyped = reference[:-1] + ("0" if reference[-1] != "0" else "1")
+        wrong = look_up(visitor, mistyped)
+        assert wrong.status_code == 400 and "exactly as it is on your bill" in wrong.text
+        unknown = look_up(visitor, new_reference("BL"))
+        assert unknown.status_code == 400 and "There is no bill with that reference" in unknown.text
+        found = look_up(visitor, reference.lower().replace("-", " "))  # as people type it
+        assert found.headers["location"] == f"/pay-a-bill/{reference}"
+        bill = visitor.get(found.headers["location"])
+        assert "Parking fine" in bill.text and "Pay €60.00" in bill.text
+        pay = visitor.post(
+            f"/pay-a-bill/{reference}/pay",
+            data={"_csrf_token": csrf_token(bill.text)},
+            follow_redirects=False,
+        )
+        back = pay_on_card_page(pay.headers["location"], SUCCESS)
+        receipt = visitor.get(back)
+        assert "Payment received" in receipt.text and "€60.00" in receipt.text
+        run_worker(settings)
+        told = httpx.get(f"{sandbox.url}/bills/v1/bills/{reference}").json()
+        assert told["status"] == "paid"
+        assert told["payment_id"] == gateway_payments(sandbox, reference)[0]["payment_id"]
+        assert "See your receipt" in visitor.get(f"/pay-a-bill/{reference}").text
+    with TestClient(create_app(settings)) as stranger:
+        assert stranger.get(back).status_code == 404  # another browser
+        assert stranger.get(f"/pay-a-bill/{reference}", follow_redirects=False).status_code == 303
+
+
+def test_bill_look_ups_are_limited_per_session(
+    make_settings: Callable[..., Settings], sandbox: Sandbox, database_url: str
+) -> None:
+    settings = make_settings(database_url=database_url, bill_lookups_per_minute=3)
+    with TestClient(create_app(settings)) as visitor:
+        for _ in range(3):
+            assert look_up(visitor, new_reference("BL")).status_code == 400
+        limited = look_up(visitor, new_bill(sandbox))
+        assert limited.status_code == 429 and "Wait a minute" in limited.text
+        assert look_up(visitor, "BL-0000-0001").status_code == 400  # a typo costs no look-up
+    assert "bill_lookup_limited" in audit_actions(database_url)
+
+
+def test_admins_reconcile_a_day_of_payments_and_export_it(
+    ana: TestClient[Any],
+    settings: Settings,
+    sandbox: Sandbox,
+    database_url: str,
+    portal_factory: Any,
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)  # not back yet
+    admin = portal_factory(database_url=database_url)
+    assert sign_in_as(admin, "admin", "/staff", staff=True).status_code == 303
+    page = admin.get("/staff/payments")
+    assert page.status_code == 200 and reference in page.text
+    row = page.text[page.text.index(reference) :].split("</tr>")[0]
+    assert "created" in row and "success" in row and "States differ" in row
+    export = admin.get("/staff/payments/export.csv")
+    assert export.headers["content-type"].startswith("text/csv")
+    line = next(line for line in export.text.splitlines() if reference in line)
+    assert line.endswith(",created,success,States differ")
+    assert admin.get("/staff/payments", params={"day": "2026-02-30"}).status_code == 400
+    for user in ("agent", "editor"):
+        other = portal_factory(database_url=database_url)
+        sign_in_as(other, user, "/staff", staff=True)
+        assert other.get("/staff/payments").status_code == 403
+        assert other.get("/staff/payments/export.csv").status_code == 403
+    assert ana.get("/staff/payments", follow_redirects=False).status_code in (303, 403)
