@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
@@ -72,6 +73,9 @@ def base_url(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    # The gateway's webhooks reach this portal, as they would in production.
+    hook = {"url": f"http://127.0.0.1:{port}/webhooks/payments"}
+    httpx.put(f"{sandbox_process.url}/_sandbox/payments/webhook", json=hook).raise_for_status()
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process)
         yield f"http://127.0.0.1:{port}"
