@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.payments import SIGNATURE_HEADER, sign
+from backend_clients.payments import Payment as GatewayPayment
 from conftest import Sandbox, run_async
 from portal.app import create_app
 from portal.applications.models import Application, DepartmentRequest
@@ -29,7 +30,7 @@ from portal.backends import make_backends
 from portal.catalogue.loader import load_catalogue
 from portal.database import make_engine
 from portal.payments.models import Payment
-from portal.payments.service import Due, start
+from portal.payments.service import Due, apply, start
 from portal.payments.work import PaymentWork
 from portal.settings import Settings
 from tests.journey_support import case_of, run_worker, sent_application
@@ -195,10 +196,38 @@ def test_the_gateways_webhook_settles_once_in_any_order_and_forgeries_are_refuse
     started, started_headers = webhook(
         sandbox, gateway_id, state={"status": "started", "finished": False}
     )
-    ana.post("/webhooks/payments", content=started, headers=started_headers)
+    late = ana.post("/webhooks/payments", content=started, headers=started_headers)
+    assert late.status_code == 200
     assert [p.status for p in our_payments(database_url, reference)] == ["success"]
     assert "Payment received" in ana.get(back).text
     assert fee_paid_entries(ana, reference) == 1
+
+
+def test_the_return_is_never_trusted_and_a_gateway_payment_unlike_ours_is_refused(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    next_url = press_pay(ana, reference).headers["location"]
+    ours = our_payments(database_url, reference)[0].public_id
+    forged = ana.get(f"/payments/{ours}", params={"status": "success", "amount": "1"})
+    assert "Your payment is not finished" in forged.text  # the gateway says: not paid yet
+    back = pay_on_card_page(next_url, SUCCESS)
+
+    async def tamper() -> None:  # our record and the gateway's no longer agree on the amount
+        engine = make_engine(database_url)
+        async with AsyncSession(engine) as db:
+            await db.execute(
+                update(Payment).where(Payment.public_id == ours).values(amount_minor=100)
+            )
+            await db.commit()
+        await engine.dispose()
+
+    run_async(tamper())
+    refused = ana.get(back)
+    assert "We are checking your payment" in refused.text and "Payment received" not in refused.text
+    assert [p.status for p in our_payments(database_url, reference)] == ["created"]
+    assert "payment_mismatch" in audit_actions(database_url)
+    assert fee_paid_entries(ana, reference) == 0
 
 
 def test_gateway_down_charges_nothing_and_a_later_webhook_still_reconciles(
@@ -307,7 +336,10 @@ def test_nobody_else_sees_a_payment(
     reference = fee_due(ana, settings, sandbox)
     back = pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)
     with TestClient(create_app(settings)) as omar:
-        assert omar.get(back, follow_redirects=False).status_code == 404  # not signed in
+        signed_out = omar.get(back, follow_redirects=False)  # asked to sign in, then 404
+        assert signed_out.status_code == 303 and signed_out.headers["location"].startswith(
+            "/sign-in"
+        )
         assert sign_in_as(omar, "omar").status_code == 303
         assert omar.get(back).status_code == 404
         assert omar.get(f"{back}/receipt.pdf").status_code == 404
@@ -431,3 +463,87 @@ def test_admins_reconcile_a_day_of_payments_and_export_it(
         assert other.get("/staff/payments").status_code == 403
         assert other.get("/staff/payments/export.csv").status_code == 403
     assert ana.get("/staff/payments", follow_redirects=False).status_code in (303, 403)
+
+
+def test_stale_news_never_undoes_a_settled_payment(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    """The return read "submitted" just before the webhook settled: its late write is refused."""
+    reference = fee_due(ana, settings, sandbox)
+    next_url = press_pay(ana, reference).headers["location"]
+    gateway_id = next_url.rsplit("/", 1)[-1]
+    stale = httpx.get(f"{sandbox.url}/payments/v1/payments/{gateway_id}", headers=API_KEY).json()
+    stale["state"] = {"status": "submitted", "finished": False}
+    pay_on_card_page(next_url, SUCCESS)
+
+    async def race() -> bool:
+        engine = make_engine(database_url)
+        sessions = async_sessionmaker(engine, expire_on_commit=False)
+        catalogue = load_catalogue(settings.catalogue_dir)
+        async with sessions() as reader, sessions() as webhook_side:
+            slow = await reader.scalar(select(Payment).where(Payment.reference == reference))
+            assert slow is not None and slow.status == "created"
+            fresh = await webhook_side.scalar(select(Payment).where(Payment.reference == reference))
+            assert fresh is not None
+            backends = make_backends(settings, catalogue)
+            found = await backends.payments.get_payment(gateway_id)
+            await backends.aclose()
+            settled = await apply(webhook_side, catalogue, AuditLog(sessions), fresh, found)
+            late = GatewayPayment.model_validate(stale)
+            await apply(reader, catalogue, AuditLog(sessions), slow, late)
+            assert slow.status == "success"  # read back, not overwritten
+        await engine.dispose()
+        return settled
+
+    assert run_async(race()) is True
+    assert [p.status for p in our_payments(database_url, reference)] == ["success"]
+    assert fee_paid_entries(ana, reference) == 1
+
+
+def test_a_second_success_for_one_fee_is_refused_and_audited(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    first_url = press_pay(ana, reference).headers["location"]
+    pay_on_card_page(first_url, SUCCESS)  # paid, but we had wrongly given it up
+
+    async def give_up() -> None:
+        engine = make_engine(database_url)
+        async with AsyncSession(engine) as db:
+            await db.execute(
+                update(Payment).where(Payment.reference == reference).values(status="failed")
+            )
+            await db.commit()
+        await engine.dispose()
+
+    run_async(give_up())
+    second = pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)
+    assert "Payment received" in ana.get(second).text
+    body, headers = webhook(sandbox, first_url.rsplit("/", 1)[-1])
+    assert ana.post("/webhooks/payments", content=body, headers=headers).status_code == 200
+    assert "payment_second_success" in audit_actions(database_url)
+    assert sorted(p.status for p in our_payments(database_url, reference)) == ["failed", "success"]
+    assert fee_paid_entries(ana, reference) == 1
+
+
+def test_a_bill_someone_else_is_paying_is_not_handed_to_a_second_visitor(
+    settings: Settings, sandbox: Sandbox
+) -> None:
+    reference = new_bill(sandbox)
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        look_up(first, reference)
+        bill = first.get(f"/pay-a-bill/{reference}")
+        started = first.post(
+            f"/pay-a-bill/{reference}/pay",
+            data={"_csrf_token": csrf_token(bill.text)},
+            follow_redirects=False,
+        )
+        assert started.headers["location"].startswith(f"{sandbox.url}/payments/card/")
+        look_up(second, reference)
+        page = second.get(f"/pay-a-bill/{reference}")
+        refused = second.post(
+            f"/pay-a-bill/{reference}/pay", data={"_csrf_token": csrf_token(page.text)}
+        )
+        assert refused.status_code == 409 and "Someone is paying this bill" in refused.text
+        assert sandbox.url not in refused.text
+    assert len(gateway_payments(sandbox, reference)) == 1

@@ -14,7 +14,17 @@ from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 DEPARTMENTS = ("trade-licence", "tax", "environment", "employer")
-BACKENDS = ("twilio", "mail", "oidc", *DEPARTMENTS, "gis", "documents", "open311", "payments", "bills")
+BACKENDS = (
+    "twilio",
+    "mail",
+    "oidc",
+    *DEPARTMENTS,
+    "gis",
+    "documents",
+    "open311",
+    "payments",
+    "bills",
+)
 # Backends whose contract is HTTP; mail's is SMTP, so its switches act there (the JSON list of
 # received mail is the tester's view and stays readable).
 HTTP_BACKENDS = tuple(name for name in BACKENDS if name != "mail")

@@ -130,7 +130,7 @@ async def _page(
     fees = {
         r.department: next(
             (
-                e.data["fee"]
+                e.data.get("fee")
                 for e in events
                 if e.department == r.department and e.status == r.status
             ),

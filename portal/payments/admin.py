@@ -113,7 +113,10 @@ async def reconciliation(
         "next": chosen + timedelta(days=1),
         "rows": rows,
         "problems": sum(1 for row in rows if row.problem),
-        "paid_total": sum(p.amount_minor for p in paid),
+        "paid_totals": {
+            currency: sum(p.amount_minor for p in paid if p.currency == currency)
+            for currency in sorted({p.currency for p in paid})
+        },
         "paid_count": len(paid),
         "capped": len(rows) >= MOST_PER_DAY,
         "error": None,

@@ -23,10 +23,11 @@ from portal.applications.references import parse_reference
 from portal.i18n import gettext as _
 from portal.identity.service import current_citizen
 from portal.journeys.inputs import backends_of
-from portal.payments.models import Payment
+from portal.payments.models import LIVE, Payment
 from portal.payments.routes import SESSION_KEY, send_to_gateway
 from portal.payments.service import Due
 from portal.settings import Settings
+from portal.web.context import current_client_ip
 
 PREFIX = "BL"
 FOUND = "bills_found"  # references this session looked up: it may view and pay them
@@ -60,13 +61,22 @@ async def look_up_bill(request: Request[Any, Any, Any]) -> Response[Any]:
     settings: Settings = request.app.state.settings
     now = time.time()
     recent = [t for t in request.session.get(LOOKUPS, []) if now - float(t) < 60]
-    if len(recent) >= settings.bill_lookups_per_minute:
+    # Per session, and per network address (many people may share one, so ten times more):
+    # dropping the session cookie does not buy more look-ups.
+    store = request.app.stores.get("sessions")
+    address_key = f"bill-lookups:{current_client_ip() or '-'}:{int(now // 60)}"
+    from_address = int(await store.get(address_key) or 0)
+    if (
+        len(recent) >= settings.bill_lookups_per_minute
+        or from_address >= 10 * settings.bill_lookups_per_minute
+    ):
         await request.app.state.audit.record(
             "bill_lookup_limited", actor="anonymous", subject=f"bill:{reference}"
         )
         message = _("You have looked up too many references. Wait a minute, then try again.")
         return _find_page(typed, message, 429, limited=True)
     request.set_session({**request.session, LOOKUPS: [*recent, now]})
+    await store.set(address_key, str(from_address + 1), expires_in=120)
     try:
         await backends_of(request).bills.get_bill(reference)
     except BackendRejected as error:
@@ -103,12 +113,15 @@ async def show_bill(
     mine = request.session.get(SESSION_KEY, [])
     receipt = await db.scalar(
         select(Payment.public_id).where(
-            Payment.purpose == f"bill:{reference}",
+            Payment.kind == "bill",
+            Payment.reference == reference,
             Payment.status == "success",
             Payment.public_id.in_(mine),
         )
     )
-    return Template("payments/bill.html", context={"bill": bill, "receipt": receipt})
+    return Template(
+        "payments/bill.html", context={"bill": bill, "receipt": receipt, "elsewhere": None}
+    )
 
 
 @post("/pay-a-bill/{reference:str}/pay", name="pay_bill")
@@ -123,8 +136,23 @@ async def pay_bill(
     if bill.status == "paid":
         return Redirect(back, status_code=303)
     citizen = await current_citizen(request, db)
+    # One payment per bill and amount: someone else already paying it (a household, a second
+    # browser) is told so, without seeing their payment.
+    purpose = f"bill:{bill.reference}:{bill.amount_minor}{bill.currency}"
+    theirs = await db.scalar(
+        select(Payment).where(Payment.purpose == purpose, Payment.status.in_((*LIVE, "success")))
+    )
+    if theirs is not None and not (
+        theirs.public_id in request.session.get(SESSION_KEY, [])
+        or (citizen is not None and theirs.citizen_id == citizen.id)
+    ):
+        return Template(
+            "payments/bill.html",
+            context={"bill": bill, "receipt": None, "elsewhere": theirs.status},
+            status_code=409,
+        )
     due = Due(
-        purpose=f"bill:{bill.reference}",
+        purpose=purpose,
         kind="bill",
         reference=bill.reference,
         description=bill.description,

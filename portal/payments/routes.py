@@ -32,6 +32,7 @@ from portal.payments.receipt import receipt_lines, receipt_pdf
 from portal.payments.service import Due, PaymentMismatch, apply, start
 from portal.payments.words import outcome_message
 from portal.settings import Settings
+from portal.web.errors import SignInRequired
 
 SESSION_KEY = "payments"  # the attempts this browser started (bills need no sign-in)
 REMEMBERED = 20
@@ -49,6 +50,10 @@ async def viewable(request: Request[Any, Any, Any], db: AsyncSession, public_id:
         if payment is not None:
             return payment
     if CITIZEN not in request.session:
+        # A fee payer whose session ended while at the gateway signs in again and comes back.
+        owned = await db.scalar(select(Payment.citizen_id).where(Payment.public_id == public_id))
+        if owned is not None:
+            raise SignInRequired()
         raise NotFoundException()
     _citizen, payment = await citizen_and_own(request, db, Payment, Payment.public_id == public_id)
     return payment
@@ -79,8 +84,9 @@ async def send_to_gateway(
 
 async def fee_due(
     db: AsyncSession, application_id: int, department: str
-) -> tuple[DepartmentRequest, dict[str, Any]] | None:
-    """The department's request if it is waiting for its fee, with the fee it asked for."""
+) -> tuple[DepartmentRequest, TimelineEvent, dict[str, Any]] | None:
+    """The department's request if it is waiting for its fee, with the event that asked for it
+    (each request for a fee is paid once: a new one, even of another amount, is a new fee)."""
     request = await db.scalar(
         select(DepartmentRequest).where(
             DepartmentRequest.application_id == application_id,
@@ -100,7 +106,7 @@ async def fee_due(
         .limit(1)
     )
     fee = asked.data.get("fee") if asked else None
-    return (request, fee) if fee else None
+    return (request, asked, fee) if asked and fee else None
 
 
 @post("/applications/{reference:str}/fees/{department:str}/pay", name="pay_fee")
@@ -124,7 +130,7 @@ async def pay_fee(
         )
         target = f"/payments/{paid.public_id}" if paid else back
         return Redirect(target, status_code=303)
-    department_request, fee = found
+    department_request, asked, fee = found
     catalogue = catalogue_of(request)
     service = catalogue.services.get(application.service_id)
     description = _(
@@ -133,7 +139,7 @@ async def pay_fee(
         department=department_name(catalogue.departments, department),
     )
     due = Due(
-        purpose=f"fee:{department_request.id}",
+        purpose=f"fee:{asked.id}",
         kind="fee",
         reference=application.reference,
         description=description,

@@ -153,15 +153,9 @@ async def apply(
     """Bring our attempt up to the gateway's state; True when this call settled a success.
     Only ever moves forward, so news arriving late or twice changes nothing. Commits."""
     problem = mismatch(payment, found)
-    if problem:
-        ours = payment.public_id
-        log.error(
-            "payment_mismatch",
-            payment=ours,
-            gateway_payment=found.payment_id,
-            field=problem,
-        )
-        await db.rollback()
+    ours, purpose = payment.public_id, payment.purpose
+    if problem:  # nothing was written: the attempt stays as it was, for staff to look at
+        log.error("payment_mismatch", payment=ours, gateway_payment=found.payment_id, field=problem)
         await audit.record(
             "payment_mismatch",
             actor="gateway",
@@ -173,56 +167,64 @@ async def apply(
         )
         raise PaymentMismatch(problem)
     status = found.state.status
-    payment.gateway_id = found.payment_id
-    payment.next_url = found.next_url if status in LIVE else None
-    older = _rank(status) < _rank(payment.status) or payment.status in FINISHED
-    if status == payment.status or (status != "success" and older):
-        await db.commit()  # old news (a webhook overtaken by the return): nothing moves
-        return False
-    if payment.status in FINISHED:  # we had it as failed, yet the money was taken: settle
-        log.error("payment_success_after_end", payment=payment.public_id, ours=payment.status)
     now = datetime.now(UTC)
     if status != "success":
-        payment.status, payment.code, payment.updated_at = status, found.state.code, now
-        await db.commit()
-        return False
-    # Success: claim the settling with a conditional update, so two callers settle once.
-    claimed = await db.execute(
-        update(Payment)
-        .where(Payment.id == payment.id, Payment.status != "success")
-        .values(
-            status="success",
-            code=None,
-            next_url=None,
-            gateway_id=found.payment_id,
-            card_last_four=found.card_last_four,
-            paid_at=now,
-            updated_at=now,
+        # Only from a state this news is newer than: every caller (return, webhook, worker) may
+        # be reading the row at once, and a late "submitted" must never undo a success.
+        earlier = [s for s in LIVE if _rank(s) < _rank(status) or s == status]
+        await db.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.status.in_(earlier))
+            .values(
+                status=status,
+                code=found.state.code,
+                gateway_id=found.payment_id,
+                next_url=found.next_url if status in LIVE else None,
+                updated_at=now,
+            )
         )
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        await db.rollback()
+        await db.commit()
         await db.refresh(payment)
         return False
-    await _settle(db, catalogue, payment, found, now)
     try:
+        # Success: claimed with a conditional update, so two callers settle once; a success
+        # after we had given the attempt up (money taken after all) is settled too.
+        claimed = await db.execute(
+            update(Payment)
+            .where(Payment.id == payment.id, Payment.status != "success")
+            .values(
+                status="success",
+                code=None,
+                next_url=None,
+                gateway_id=found.payment_id,
+                card_last_four=found.card_last_four,
+                paid_at=now,
+                updated_at=now,
+            )
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            await db.rollback()
+            await db.refresh(payment)
+            return False
+        await db.refresh(payment)
+        await _settle(db, catalogue, payment, found, now)
         await db.commit()
     except IntegrityError:
-        # A second success for the same fee: the gateway charged twice. A person must refund;
-        # the reconciliation page shows it (gateway success, ours not).
+        # Another attempt for the same fee already succeeded: the gateway took the money twice.
+        # A person must refund; the reconciliation page shows it (gateway success, ours not).
         await db.rollback()
-        log.error("payment_second_success", payment=payment.public_id, purpose=payment.purpose)
+        log.error("payment_second_success", payment=ours, purpose=purpose)
         await audit.record(
             "payment_second_success",
             actor="gateway",
-            subject=f"payment:{payment.public_id}",
-            purpose=payment.purpose,
+            subject=f"payment:{ours}",
+            purpose=purpose,
             gateway_payment=found.payment_id,
         )
         await db.refresh(payment)
         return False
     await db.refresh(payment)
-    log.info("payment_settled", payment=payment.public_id, purpose=payment.purpose)
+    log.info("payment_settled", payment=ours, purpose=purpose)
     return True
 
 

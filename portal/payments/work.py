@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.departments import PaymentReport
@@ -106,17 +106,32 @@ class PaymentWork:
                     continue
                 if payment.gateway_id is None:
                     created = payment.created_at.replace(tzinfo=payment.created_at.tzinfo or UTC)
-                    if created < now - NEVER_STARTED:
-                        payment.status, payment.updated_at = "failed", now
+                    if created < now - NEVER_STARTED:  # unless a citizen's retry got there first
+                        await db.execute(
+                            update(Payment)
+                            .where(
+                                Payment.id == payment.id,
+                                Payment.status == "creating",
+                                Payment.gateway_id.is_(None),
+                            )
+                            .values(status="failed", updated_at=now)
+                        )
                         await db.commit()
                     continue
                 try:
                     found = await self.backends.payments.get_payment(payment.gateway_id)
                     settled += await apply(db, self.catalogue, audit, payment, found)
-                except (BackendError, PaymentMismatch) as error:
+                except (BackendError, PaymentMismatch) as error:  # the others still get their turn
                     log.warning("payment_check_failed", payment=payment_id, error=str(error))
                     continue
+                except Exception:
+                    log.exception("payment_check_error", payment=payment_id)
+                    continue
                 if payment.status in LIVE:  # still going: ask again after another quiet spell
-                    payment.updated_at = now
+                    await db.execute(
+                        update(Payment)
+                        .where(Payment.id == payment.id, Payment.status == payment.status)
+                        .values(updated_at=now)
+                    )
                     await db.commit()
         return settled
