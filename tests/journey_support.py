@@ -7,8 +7,10 @@ import re
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Sandbox, run_async
+from portal.database import make_engine
 from portal.outbox.run import application_work, close
 from portal.settings import Settings
 from tests.support import csrf_token
@@ -155,3 +157,13 @@ def case_of(sandbox: Sandbox, department: str, reference: str) -> dict[str, Any]
         for case in sandbox.cases(department)
         if case["request"]["application_reference"] == reference
     )
+
+
+async def execute(database_url: str, *statements: Any) -> None:
+    """Change the database behind the portal's back (what a crash or a bug would leave)."""
+    engine = make_engine(database_url)
+    async with AsyncSession(engine) as db:
+        for statement in statements:
+            await db.execute(statement)
+        await db.commit()
+    await engine.dispose()

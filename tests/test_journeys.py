@@ -26,6 +26,7 @@ from tests.journey_support import (
     PDF,
     case_of,
     check_token,
+    execute,
     fill_business,
     reference_of,
     run_worker,
@@ -37,19 +38,10 @@ from tests.support import csrf_token, sign_in_as
 TWILIO = "/twilio/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
 
 
-async def _execute(database_url: str, *statements: Any) -> None:
-    engine = make_engine(database_url)
-    async with AsyncSession(engine) as db:
-        for statement in statements:
-            await db.execute(statement)
-        await db.commit()
-    await engine.dispose()
-
-
 def _retry_now(database_url: str) -> None:
     """Let the backoff pass: pending messages are due again."""
     run_async(
-        _execute(
+        execute(
             database_url,
             update(OutboxMessage)
             .where(OutboxMessage.status == "pending")
@@ -81,7 +73,7 @@ async def _forget_delivery(database_url: str, reference: str, department: str) -
 async def _choose_channel(
     database_url: str, user: str, channel: str | None, phone: str | None, language: str
 ) -> None:
-    await _execute(
+    await execute(
         database_url,
         update(Citizen)
         .where(Citizen.subject.like(f"citizen-{user}-%"))

@@ -33,7 +33,7 @@ from portal.payments.models import Payment
 from portal.payments.service import Due, apply, start
 from portal.payments.work import PaymentWork
 from portal.settings import Settings
-from tests.journey_support import case_of, run_worker, sent_application
+from tests.journey_support import case_of, execute, run_worker, sent_application
 from tests.support import csrf_token, sign_in_as
 
 API_KEY = {"Authorization": "Bearer sandbox-payments-api-key"}
@@ -44,6 +44,14 @@ SUCCESS, DECLINED, SLOW = "4444333322221111", "4000000000000002", "4000000000000
 @pytest.fixture
 def settings(make_settings: Callable[..., Settings], database_url: str) -> Settings:
     return make_settings(database_url=database_url)
+
+
+@pytest.fixture(autouse=True)
+def told(settings: Settings) -> Iterator[None]:
+    """After each test, the worker tells departments what it settled, so that no later test's
+    worker pass finds this one's messages."""
+    yield
+    run_worker(settings)
 
 
 @pytest.fixture
@@ -213,16 +221,9 @@ def test_the_return_is_never_trusted_and_a_gateway_payment_unlike_ours_is_refuse
     assert "Your payment is not finished" in forged.text  # the gateway says: not paid yet
     back = pay_on_card_page(next_url, SUCCESS)
 
-    async def tamper() -> None:  # our record and the gateway's no longer agree on the amount
-        engine = make_engine(database_url)
-        async with AsyncSession(engine) as db:
-            await db.execute(
-                update(Payment).where(Payment.public_id == ours).values(amount_minor=100)
-            )
-            await db.commit()
-        await engine.dispose()
-
-    run_async(tamper())
+    # Our record and the gateway's no longer agree on the amount.
+    tampered = update(Payment).where(Payment.public_id == ours).values(amount_minor=100)
+    run_async(execute(database_url, tampered))
     refused = ana.get(back)
     assert "We are checking your payment" in refused.text and "Payment received" not in refused.text
     assert [p.status for p in our_payments(database_url, reference)] == ["created"]
@@ -260,13 +261,12 @@ def test_the_worker_settles_a_payment_whose_citizen_never_came_back(
     assert fee_paid_entries(ana, reference) == 0
 
     async def reconcile() -> int:
+        quiet = datetime.now(UTC) - timedelta(minutes=5)
+        await execute(
+            database_url,
+            update(Payment).where(Payment.reference == reference).values(updated_at=quiet),
+        )
         engine = make_engine(database_url)
-        async with AsyncSession(engine) as db:
-            quiet = datetime.now(UTC) - timedelta(minutes=5)
-            await db.execute(
-                update(Payment).where(Payment.reference == reference).values(updated_at=quiet)
-            )
-            await db.commit()
         catalogue = load_catalogue(settings.catalogue_dir)
         backends = make_backends(settings, catalogue)
         work = PaymentWork(async_sessionmaker(engine, expire_on_commit=False), backends, catalogue)
@@ -507,16 +507,8 @@ def test_a_second_success_for_one_fee_is_refused_and_audited(
     first_url = press_pay(ana, reference).headers["location"]
     pay_on_card_page(first_url, SUCCESS)  # paid, but we had wrongly given it up
 
-    async def give_up() -> None:
-        engine = make_engine(database_url)
-        async with AsyncSession(engine) as db:
-            await db.execute(
-                update(Payment).where(Payment.reference == reference).values(status="failed")
-            )
-            await db.commit()
-        await engine.dispose()
-
-    run_async(give_up())
+    given_up = update(Payment).where(Payment.reference == reference).values(status="failed")
+    run_async(execute(database_url, given_up))
     second = pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)
     assert "Payment received" in ana.get(second).text
     body, headers = webhook(sandbox, first_url.rsplit("/", 1)[-1])

@@ -71,6 +71,21 @@ def test_production_refuses_the_sandbox_and_never_echoes_secrets(
         ("WEBHOOK_SECRET", "real-webhook-secret"),
     ):
         monkeypatch.setenv(f"FRONTDOOR_{name}", value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    for problem in (
+        "payments or bills URL points at the sandbox",
+        "FRONTDOOR_PAYMENTS_API_KEY is the sandbox's key",
+        "FRONTDOOR_PAYMENTS_WEBHOOK_SECRET is the sandbox's secret",
+    ):
+        assert problem in str(error.value)
+    for name, value in (
+        ("PAYMENTS_URL", "https://pay.example.gov"),
+        ("BILLS_URL", "https://bills.example.gov"),
+        ("PAYMENTS_API_KEY", "real-payments-key"),
+        ("PAYMENTS_WEBHOOK_SECRET", "real-payments-webhook-secret"),
+    ):
+        monkeypatch.setenv(f"FRONTDOOR_{name}", value)
     assert load_settings().env == "production"
 
 
