@@ -33,3 +33,22 @@ def test_staff_without_a_second_factor_are_turned_away(
     assert axe_violations(page) == []
     page.goto("/staff")
     expect(page.get_by_role("heading", level=1)).to_have_text("Acceso del personal")
+
+
+def test_the_editors_area_is_accessible_in_arabic(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    page = new_context(locale="ar").new_page()
+    page.goto("/staff/translations?language=ar")
+    page.locator('a[href^="/staff/sign-in/start"]').click()
+    page.get_by_role("button", name="Eli Editor (editor)").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("heading", level=1)).to_have_text("الترجمات")
+    assert axe_violations(page) == []
+    page.locator("tbody a[href^='/staff/translations/ar/']").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("ترجمة رسالة")
+    assert axe_violations(page) == []
+    page.locator("#form-0").fill("")
+    page.get_by_role("button", name="احفظ كمسودة للمراجعة").click()
+    expect(page.locator(".govuk-error-summary")).to_be_visible()
+    assert axe_violations(page) == []

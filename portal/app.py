@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
@@ -52,6 +53,9 @@ from portal.payments.routes import payments
 from portal.payments.webhooks import payment_webhook
 from portal.settings import Settings
 from portal.staff.routes import staff
+from portal.translations.messages import load_messages
+from portal.translations.overlay import CatalogueOverlay
+from portal.translations.routes import translations
 from portal.web.context import RequestContext, backend_headers
 from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
 from portal.web.errors import SignInRequired, error_response, to_sign_in
@@ -97,6 +101,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.reader = read_only_sessions(engine)
         app.state.audit = AuditLog(app.state.sessionmaker)
+        app.state.overlay = CatalogueOverlay(app.state.reader, settings.catalogue_check_seconds)
         app.state.backends = make_backends(settings, catalogue)
         app.state.twilio = TwilioClient(
             ClientConfig(
@@ -162,7 +167,13 @@ def create_app(settings: Settings) -> Litestar:
         samesite="lax",
         exclude=NO_COOKIES,
     )
+
+    async def current_catalogue(request: Request[Any, Any, Any]) -> None:
+        """Every request is served with what editors have published (checked now and then)."""
+        await request.app.state.overlay.refresh()
+
     app = Litestar(
+        before_request=current_catalogue,
         route_handlers=[
             pages,
             identity,
@@ -174,6 +185,7 @@ def create_app(settings: Settings) -> Litestar:
             bills,
             payment_webhook,
             payments_admin,
+            translations,
             staff,
             switch_language,
             give_feedback,
@@ -217,6 +229,7 @@ def create_app(settings: Settings) -> Litestar:
     )
     app.state.settings = settings
     app.state.catalogue = catalogue
+    app.state.messages = load_messages(settings.locales_dir)
     app.state.static = static
     app.state.session_config = session_config
     # Outermost: every request, matched route or not, gets an id, a locale and security headers.

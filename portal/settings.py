@@ -113,6 +113,8 @@ class Settings(BaseSettings):
     payments_api_key: SecretStr = SecretStr(SANDBOX_PAYMENTS_KEY)
     payments_webhook_secret: SecretStr = SecretStr(SANDBOX_PAYMENTS_SECRET)
     bills_url: str = f"{SANDBOX_URL}/bills"
+    # How often each worker looks for translations editors have published (0: every request).
+    catalogue_check_seconds: float = Field(default=1.0, ge=0, le=60)
     # Bill look-ups allowed per session per minute (each one asks the tax office).
     bill_lookups_per_minute: int = Field(default=5, ge=1, le=1000)
     # Shared with the departments: signs their status webhooks (HMAC-SHA256).

@@ -62,6 +62,13 @@ USERS: dict[str, dict[str, dict[str, Any]]] = {
             "roles": ["editor"],
             **MFA,
         },
+        "reviewer": {  # a second editor: four eyes need two
+            "sub": "staff-editor-02",
+            "name": "Rui Reviewer",
+            "email": "rui@city.example",
+            "roles": ["editor"],
+            **MFA,
+        },
         "admin": {
             "sub": "staff-admin-01",
             "name": "Ada Admin",

@@ -31,6 +31,7 @@ from portal.catalogue.models import Delivery, Service
 from portal.journeys import engine
 from portal.outbox.models import OutboxMessage
 from portal.settings import Settings
+from portal.translations.overlay import CatalogueOverlay
 
 log = structlog.get_logger()
 
@@ -78,6 +79,7 @@ class ApplicationWork:
     settings: Settings
     twilio: TwilioClient
     mail: MailClient
+    overlay: CatalogueOverlay | None = None  # editors' published texts, for notifications
 
     def handlers(self) -> dict[str, Any]:
         return {
@@ -260,6 +262,8 @@ class ApplicationWork:
             application = await db.get(Application, notification.application_id)
             event = await db.get(TimelineEvent, notification.event_id)
             assert application is not None and event is not None
+            if self.overlay is not None:
+                await self.overlay.refresh()
             subject, text = compose(
                 self.catalogue, self.settings.public_url, notification, application, event
             )

@@ -15,6 +15,7 @@ from portal.identity.models import Citizen, SignInCode, SignInCodeFailure
 from portal.journeys.models import Draft
 from portal.outbox.models import OutboxMessage
 from portal.payments.models import Payment
+from portal.translations.models import Publication, TranslationEdit
 
 __all__ = [
     "Application",
@@ -28,8 +29,10 @@ __all__ = [
     "OutboxMessage",
     "PageFeedback",
     "Payment",
+    "Publication",
     "SignInCode",
     "SignInCodeFailure",
     "StoredValue",
     "TimelineEvent",
+    "TranslationEdit",
 ]

@@ -6,15 +6,19 @@ placeholders: gettext("Hello %(name)s", name=...).
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel.messages.plurals import get_plural
 from babel.support import LazyProxy, Translations
 
 from portal.i18n.locale import LANGUAGES, babel_locale, current_locale
 
 _catalogues: dict[str, Translations] = {}
+# The compiled catalogues as loaded; editors' published changes are laid over a copy of them.
+_base: dict[str, Translations] = {}
 
 
 class CatalogueMissing(RuntimeError):
@@ -32,6 +36,51 @@ def load_catalogues(locales_dir: Path) -> None:
             raise CatalogueMissing(f"{mo} is missing: run `make translations` to compile it")
         with mo.open("rb") as handle:
             _catalogues[language] = Translations(handle)
+    _base.clear()
+    _base.update(_catalogues)
+
+
+def catalogue_key(msgid: str, context: str | None = None) -> str:
+    """How gettext files a message: its context and id joined by EOT."""
+    return f"{context}\x04{msgid}" if context else msgid
+
+
+def lay_over(overrides: dict[str, dict[str, list[str]]]) -> None:
+    """Serve the compiled catalogues with `overrides` on top: language -> catalogue key ->
+    the translation (one text, or one per plural form). Lookups cost what they did: the
+    overrides are merged into a copy of each catalogue once, not consulted on every call."""
+    for language, base in _base.items():
+        changes = overrides.get(language)
+        if not changes:
+            _catalogues[language] = base
+            continue
+        merged = copy.copy(base)
+        catalog = dict(base._catalog)
+        for key, forms in changes.items():
+            if len(forms) == 1:
+                catalog[key] = forms[0]
+            else:
+                for index, text in enumerate(forms):
+                    catalog[(key, index)] = text
+        merged._catalog = catalog
+        _catalogues[language] = merged
+
+
+def plural_count(language: str) -> int:
+    """How many plural forms the language's catalogue has (Arabic six, Spanish two)."""
+    return int(get_plural(language).num_plurals)
+
+
+@cache
+def plural_examples(language: str) -> list[list[int]]:
+    """For each plural form of the catalogue, a few numbers that use it (for editors)."""
+    choose = _base[language].plural if language in _base else (lambda n: int(n != 1))
+    examples: list[list[int]] = [[] for _ in range(plural_count(language))]
+    for number in range(0, 200):
+        index = int(choose(number))
+        if index < len(examples) and len(examples[index]) < 3:
+            examples[index].append(number)
+    return examples
 
 
 def _translations() -> Translations:

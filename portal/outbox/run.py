@@ -21,6 +21,7 @@ from portal.logs import configure_logging
 from portal.outbox.worker import Outbox
 from portal.payments.work import PaymentWork
 from portal.settings import Settings
+from portal.translations.overlay import CatalogueOverlay
 
 log = structlog.get_logger()
 
@@ -51,6 +52,7 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
             )
         ),
     )
+    work.overlay = CatalogueOverlay(sessionmaker, settings.catalogue_check_seconds)
     payments = PaymentWork(sessionmaker, work.backends, catalogue)
     handlers = {**work.handlers(), **payments.handlers()}
     return work, Outbox(sessionmaker, handlers, work.failure_handlers())

@@ -1,0 +1,1 @@
+"""Editors' changes to every text, in every language, laid over the gettext catalogues."""

@@ -1,0 +1,331 @@
+"""The editors' area (staff role `editor`): every message with its coverage per language, an
+edit page per message and language, and the four-eyes review: an edit is a draft until another
+editor publishes it. Every step is in the audit log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.audit import AuditLog
+from portal.i18n import gettext as _
+from portal.i18n.catalogue import plural_count, plural_examples
+from portal.i18n.locale import native_name
+from portal.staff.service import StaffMember, require_role
+from portal.translations.checks import problems
+from portal.translations.messages import Message, Messages
+from portal.translations.models import Publication, TranslationEdit
+from portal.translations.overlay import published_edits
+
+PAGE_SIZE = 50
+STATES = ("all", "untranslated", "fuzzy", "pending", "edited")
+
+
+@dataclass(frozen=True)
+class Row:
+    message: Message
+    forms: list[str]
+    state: str  # translated, untranslated, fuzzy
+    edited: bool  # served from an editor's published change
+    pending: bool  # a draft waits for review
+
+
+def _messages(request: Request[Any, Any, Any]) -> Messages:
+    return request.app.state.messages  # type: ignore[no-any-return]
+
+
+def _language(messages: Messages, language: str) -> str:
+    if language not in messages.languages:
+        raise NotFoundException()
+    return language
+
+
+async def _rows(db: AsyncSession, messages: Messages, language: str) -> list[Row]:
+    live = await published_edits(db, language)
+    pending = set(
+        (
+            await db.scalars(
+                select(TranslationEdit.key).where(
+                    TranslationEdit.language == language, TranslationEdit.status == "draft"
+                )
+            )
+        ).all()
+    )
+    rows = []
+    for message in messages.items:
+        forms, fuzzy = messages.base[language].get(message.key, ([""], False))
+        edit = live.get(message.key)
+        if edit is not None:
+            forms, fuzzy = list(edit.forms), False
+        if not all(form.strip() for form in forms):
+            state = "untranslated"
+        else:
+            state = "fuzzy" if fuzzy else "translated"
+        rows.append(Row(message, forms, state, edit is not None, message.key in pending))
+    return rows
+
+
+def _coverage(rows: list[Row]) -> dict[str, Any]:
+    total = len(rows) or 1
+    translated = sum(1 for row in rows if row.state == "translated")
+    return {
+        "percent": int(100 * translated / total),
+        "untranslated": sum(1 for row in rows if row.state == "untranslated"),
+        "fuzzy": sum(1 for row in rows if row.state == "fuzzy"),
+        "pending": sum(1 for row in rows if row.pending),
+        "edited": sum(1 for row in rows if row.edited),
+    }
+
+
+@get("/", name="translations")
+async def overview(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    language: FromQuery[str] = "es",
+    q: FromQuery[str] = "",
+    show: FromQuery[str] = "all",
+    page: FromQuery[int] = 1,
+) -> Template:
+    messages = _messages(request)
+    language = _language(messages, language)
+    rows = await _rows(db, messages, language)
+    coverage = {language: _coverage(rows)}
+    for other in messages.languages:
+        if other != language:
+            coverage[other] = _coverage(await _rows(db, messages, other))
+    query = q.strip().casefold()
+    shown = [
+        row
+        for row in rows
+        if (
+            not query
+            or query in row.message.msgid.casefold()
+            or any(query in form.casefold() for form in row.forms)
+        )
+        and (
+            show == "all"
+            or row.state == show
+            or (show == "pending" and row.pending)
+            or (show == "edited" and row.edited)
+        )
+    ]
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    context = {
+        "staff": staff,
+        "language": language,
+        "languages": [(code, native_name(code)) for code in messages.languages],
+        "coverage": coverage,
+        "rows": shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        "found": len(shown),
+        "q": q,
+        "show": show if show in STATES else "all",
+        "states": STATES,
+        "page": page,
+        "pages": pages,
+    }
+    return Template("translations/index.html", context=context)
+
+
+async def _edit_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    staff: StaffMember,
+    language: str,
+    message: Message,
+    errors: list[str] | None = None,
+    typed: list[str] | None = None,
+) -> Template:
+    messages = _messages(request)
+    rows = {row.message.key: row for row in await _rows(db, messages, language)}
+    history = (
+        await db.scalars(
+            select(TranslationEdit)
+            .where(TranslationEdit.language == language, TranslationEdit.key == message.key)
+            .order_by(TranslationEdit.id.desc())
+        )
+    ).all()
+    live = (await published_edits(db, language)).get(message.key)
+    count = plural_count(language) if message.plural else 1
+    examples = plural_examples(language) if message.plural else [[]]
+    context = {
+        "staff": staff,
+        "language": language,
+        "language_name": native_name(language),
+        "message": message,
+        "row": rows[message.key],
+        "forms": typed or rows[message.key].forms,
+        "examples": examples[:count],
+        "history": history,
+        "live_id": live.id if live else None,
+        "errors": errors or [],
+    }
+    return Template("translations/edit.html", context=context, status_code=400 if errors else 200)
+
+
+def _message(request: Request[Any, Any, Any], key: str) -> Message:
+    message = _messages(request).by_key.get(key)
+    if message is None:
+        raise NotFoundException()
+    return message
+
+
+@get("/{language:str}/{key:str}", name="translation")
+async def edit_page(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    language: FromPath[str],
+    key: FromPath[str],
+) -> Template:
+    language = _language(_messages(request), language)
+    return await _edit_page(request, db, staff, language, _message(request, key))
+
+
+@post("/{language:str}/{key:str}", name="propose_translation")
+async def propose(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    language: FromPath[str],
+    key: FromPath[str],
+) -> Response[Any]:
+    """Save a draft; it is served only once another editor publishes it."""
+    language = _language(_messages(request), language)
+    message = _message(request, key)
+    form = await request.form()
+    count = plural_count(language) if message.plural else 1
+    forms = [str(form.get(f"form-{index}") or "") for index in range(count)]
+    found = problems(message, forms, count)
+    if found:
+        return await _edit_page(request, db, staff, language, message, found, forms)
+    edit = TranslationEdit(
+        language=language,
+        key=message.key,
+        msgid=message.msgid,
+        context=message.context,
+        forms=forms,
+        author=staff.actor,
+        note=str(form.get("note") or "")[:500],
+    )
+    db.add(edit)
+    await db.commit()
+    audit: AuditLog = request.app.state.audit
+    await audit.record(
+        "translation_drafted", actor=staff.actor, subject=f"translation:{language}:{key}"
+    )
+    return Redirect(f"/staff/translations/{language}/{key}", status_code=303)
+
+
+async def _draft(db: AsyncSession, edit_id: int) -> TranslationEdit:
+    edit = await db.get(TranslationEdit, edit_id)
+    if edit is None:
+        raise NotFoundException()
+    return edit
+
+
+@post("/edits/{edit_id:int}/publish", name="publish_translation")
+async def publish(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    edit_id: FromPath[int],
+) -> Response[Any]:
+    """Four eyes: the author of a change may not publish it."""
+    edit = await _draft(db, edit_id)
+    back = f"/staff/translations/{edit.language}/{edit.key}"
+    audit: AuditLog = request.app.state.audit
+    subject = f"translation:{edit.language}:{edit.key}"
+    if edit.author == staff.actor:
+        await audit.record("translation_self_publish_refused", actor=staff.actor, subject=subject)
+        message = _("You cannot publish your own change: another editor must review it.")
+        return Template(
+            "errors/error.html",
+            context={"title": _("Another editor must publish this"), "body": message},
+            status_code=403,
+        )
+    if edit.status != "draft":
+        return Redirect(back, status_code=303)
+    now = datetime.now(UTC)
+    edit.status, edit.reviewer, edit.reviewed_at = "published", staff.actor, now
+    db.add(
+        Publication(edit_id=edit.id, language=edit.language, key=edit.key, published_by=staff.actor)
+    )
+    await db.commit()
+    await audit.record(
+        "translation_published",
+        actor=staff.actor,
+        subject=subject,
+        edit=edit.id,
+        author=edit.author,
+    )
+    return Redirect(back, status_code=303)
+
+
+@post("/edits/{edit_id:int}/reject", name="reject_translation")
+async def reject(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    edit_id: FromPath[int],
+) -> Response[Any]:
+    edit = await _draft(db, edit_id)
+    if edit.status == "draft":
+        edit.status, edit.reviewer, edit.reviewed_at = "rejected", staff.actor, datetime.now(UTC)
+        await db.commit()
+        audit: AuditLog = request.app.state.audit
+        await audit.record(
+            "translation_rejected",
+            actor=staff.actor,
+            subject=f"translation:{edit.language}:{edit.key}",
+            edit=edit.id,
+        )
+    return Redirect(f"/staff/translations/{edit.language}/{edit.key}", status_code=303)
+
+
+@post("/edits/{edit_id:int}/restore", name="restore_translation")
+async def restore(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    edit_id: FromPath[int],
+) -> Response[Any]:
+    """Roll back to an earlier version: a new draft with its text, reviewed like any other."""
+    earlier = await _draft(db, edit_id)
+    edit = TranslationEdit(
+        language=earlier.language,
+        key=earlier.key,
+        msgid=earlier.msgid,
+        context=earlier.context,
+        forms=list(earlier.forms),
+        author=staff.actor,
+        note=_("Back to version %(number)s", number=earlier.id),
+    )
+    db.add(edit)
+    await db.commit()
+    audit: AuditLog = request.app.state.audit
+    await audit.record(
+        "translation_restore_drafted",
+        actor=staff.actor,
+        subject=f"translation:{earlier.language}:{earlier.key}",
+        edit=earlier.id,
+    )
+    return Redirect(f"/staff/translations/{earlier.language}/{earlier.key}", status_code=303)
+
+
+translations = Router(
+    path="/staff/translations",
+    route_handlers=[overview, edit_page, propose, publish, reject, restore],
+    dependencies={"staff": Provide(require_role("editor"))},
+    include_in_schema=False,
+)

@@ -1,0 +1,113 @@
+"""Editors change a text; a second editor publishes it; citizens get it on their next request."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from litestar.testing import TestClient
+
+from portal.translations.messages import message_key
+from tests.support import csrf_token, sign_in_as
+
+HEADING = "City services"  # the home page's heading
+ORIGINAL = "Servicios municipales"
+PLURAL = "%(num)s service found"
+
+
+def editor(portal_factory: Callable[..., TestClient[Any]], database_url: str, who: str) -> Any:
+    client = portal_factory(database_url=database_url, catalogue_check_seconds=0)
+    assert sign_in_as(client, who, "/staff/translations", staff=True).status_code == 303
+    return client
+
+
+def propose(client: Any, language: str, msgid: str, *forms: str) -> Any:
+    path = f"/staff/translations/{language}/{message_key(msgid, None)}"
+    page = client.get(path)
+    assert page.status_code == 200, page.text
+    data = {"_csrf_token": csrf_token(page.text), "note": "clearer"}
+    data.update({f"form-{index}": text for index, text in enumerate(forms)})
+    return client.post(path, data=data, follow_redirects=False)
+
+
+def newest_draft(client: Any, language: str, msgid: str) -> int:
+    page = client.get(f"/staff/translations/{language}/{message_key(msgid, None)}").text
+    found = re.findall(r'/staff/translations/edits/(\d+)/publish"', page)
+    assert found, "no draft to publish"
+    return max(int(number) for number in found)
+
+
+def publish(client: Any, edit: int) -> Any:
+    page = client.get("/staff/translations")
+    return client.post(
+        f"/staff/translations/edits/{edit}/publish",
+        data={"_csrf_token": csrf_token(page.text)},
+        follow_redirects=False,
+    )
+
+
+def test_a_change_is_served_only_after_another_editor_publishes_it(
+    portal_factory: Callable[..., TestClient[Any]], database_url: str
+) -> None:
+    eli = editor(portal_factory, database_url, "editor")
+    rui = editor(portal_factory, database_url, "reviewer")
+    citizen = portal_factory(database_url=database_url, catalogue_check_seconds=0)
+    spanish = {"accept-language": "es"}
+    assert ORIGINAL in citizen.get("/", headers=spanish).text
+    assert propose(eli, "es", HEADING, "Servicios de la ciudad").status_code == 303
+    assert ORIGINAL in citizen.get("/", headers=spanish).text  # a draft is not served
+    own = publish(eli, newest_draft(rui, "es", HEADING))
+    assert own.status_code == 403 and "another editor must review it" in own.text
+    assert publish(rui, newest_draft(rui, "es", HEADING)).status_code == 303
+    page = citizen.get("/", headers=spanish).text
+    assert "Servicios de la ciudad" in page and ORIGINAL not in page
+    assert HEADING in citizen.get("/", headers={"accept-language": "en"}).text
+    history = eli.get(f"/staff/translations/es/{message_key(HEADING, None)}").text
+    assert "Served" in history and "staff:staff-editor-02" in history
+    audit = portal_factory(database_url=database_url)
+    sign_in_as(audit, "admin", "/staff/audit", staff=True)
+    trail = audit.get("/staff/audit").text
+    for action in (
+        "translation_drafted",
+        "translation_self_publish_refused",
+        "translation_published",
+    ):
+        assert action in trail
+    # Back to the original, the same way: a draft, then another editor's publication.
+    assert propose(rui, "es", HEADING, ORIGINAL).status_code == 303
+    assert publish(eli, newest_draft(eli, "es", HEADING)).status_code == 303
+    assert ORIGINAL in citizen.get("/", headers=spanish).text
+
+
+def test_placeholders_html_and_plural_forms_are_checked_before_saving(
+    portal_factory: Callable[..., TestClient[Any]], database_url: str
+) -> None:
+    eli = editor(portal_factory, database_url, "editor")
+    dropped = propose(eli, "es", "Pay %(amount)s", "Pagar")
+    assert dropped.status_code == 400 and "Keep the placeholder amount" in dropped.text
+    assert 'value="Pagar"' in dropped.text or ">Pagar</textarea>" in dropped.text
+    invented = propose(eli, "es", "Pay %(amount)s", "Pagar %(amount)s %(total)s")
+    assert invented.status_code == 400 and "Remove total" in invented.text
+    html = "You can choose to get updates by text message, WhatsApp or email in %(link)s."
+    assert propose(eli, "es", html, "Elija en %(link)s <b>cómo</b>.").status_code == 400
+    arabic = f"/staff/translations/ar/{message_key(PLURAL, None)}"
+    assert eli.get(arabic).text.count('name="form-') == 6  # zero, one, two, few, many, other
+    short = propose(eli, "ar", PLURAL, "%(num)s", "%(num)s")
+    assert short.status_code == 400 and "Enter a translation for every form" in short.text
+
+
+def test_only_editors_reach_the_editors_area(
+    portal_factory: Callable[..., TestClient[Any]], database_url: str
+) -> None:
+    for who in ("agent", "admin"):
+        staff = portal_factory(database_url=database_url)
+        sign_in_as(staff, who, "/staff", staff=True)
+        assert staff.get("/staff/translations").status_code == 403
+    citizen = portal_factory(database_url=database_url)
+    sign_in_as(citizen, "ana")
+    answer = citizen.get("/staff/translations", follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/staff/sign-in")
+    eli = editor(portal_factory, database_url, "editor")
+    overview = eli.get("/staff/translations", params={"language": "ar", "show": "untranslated"})
+    assert overview.status_code == 200 and "100%" in overview.text
