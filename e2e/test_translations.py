@@ -57,4 +57,4 @@ def test_a_published_change_reaches_every_worker_within_seconds(base_url: str) -
     assert took < 5
     back = served_everywhere(base_url, ORIGINAL, change(base_url, "reviewer", "editor", ORIGINAL))
     assert back < 5
-    print(f"served by every worker {took:.2f} s and {back:.2f} s after publishing")  # noqa: T201
+    print(f"served by every worker {took:.2f} s and {back:.2f} s after publishing")
