@@ -169,8 +169,10 @@ def create_app(settings: Settings) -> Litestar:
     )
 
     async def current_catalogue(request: Request[Any, Any, Any]) -> None:
-        """Every request is served with what editors have published (checked now and then)."""
-        await request.app.state.overlay.refresh()
+        """Every page is served with what editors have published (checked now and then);
+        static files and probes have no text to translate."""
+        if not request.url.path.startswith(("/static/", "/healthz", "/readyz")):
+            await request.app.state.overlay.refresh()
 
     app = Litestar(
         before_request=current_catalogue,

@@ -91,6 +91,10 @@ def test_placeholders_html_and_plural_forms_are_checked_before_saving(
     assert invented.status_code == 400 and "Remove total" in invented.text
     html = "You can choose to get updates by text message, WhatsApp or email in %(link)s."
     assert propose(eli, "es", html, "Elija en %(link)s <b>cómo</b>.").status_code == 400
+    injected = propose(eli, "es", "Pay later", "Pagar <img src=x onerror=alert(1) x=")
+    assert injected.status_code == 400 and "Keep the same HTML tags" in injected.text
+    lone = propose(eli, "es", "You can enter up to %%{count} characters", "Hasta %{count} letras")
+    assert lone.status_code == 400 and "Write a percent sign as %%" in lone.text
     arabic = f"/staff/translations/ar/{message_key(PLURAL, None)}"
     assert eli.get(arabic).text.count('name="form-') == 6  # zero, one, two, few, many, other
     short = propose(eli, "ar", PLURAL, "%(num)s", "%(num)s")
@@ -109,5 +113,54 @@ def test_only_editors_reach_the_editors_area(
     answer = citizen.get("/staff/translations", follow_redirects=False)
     assert answer.status_code == 303 and answer.headers["location"].startswith("/staff/sign-in")
     eli = editor(portal_factory, database_url, "editor")
-    overview = eli.get("/staff/translations", params={"language": "ar", "show": "untranslated"})
-    assert overview.status_code == 200 and "100%" in overview.text
+    everything = eli.get("/staff/translations", params={"language": "ar"})
+    assert everything.status_code == 200 and "100%" in everything.text
+    assert eli.get("/staff/translations", params={"language": "ar", "q": "رخصة"}).text.count(
+        "/staff/translations/ar/"
+    ) < everything.text.count("/staff/translations/ar/")
+    missing = eli.get("/staff/translations", params={"language": "ar", "show": "untranslated"})
+    assert "0 messages" in missing.text and "/staff/translations/ar/" not in missing.text
+
+
+def import_po(client: Any, language: str, content: bytes) -> Any:
+    page = client.get("/staff/translations/import")
+    return client.post(
+        "/staff/translations/import",
+        data={"_csrf_token": csrf_token(page.text), "language": language},
+        files={"file": ("es.po", content, "text/x-gettext-translation")},
+    )
+
+
+def test_po_files_go_out_and_come_back_as_drafts_and_bad_ones_change_nothing(
+    portal_factory: Callable[..., TestClient[Any]], database_url: str
+) -> None:
+    eli = editor(portal_factory, database_url, "editor")
+    rui = editor(portal_factory, database_url, "reviewer")
+    exported = eli.get("/staff/translations/export/es")
+    assert exported.status_code == 200 and b'"Language: es\\n"' in exported.content
+    original = exported.content
+    assert b'msgstr "Pagar m\xc3\xa1s tarde"' in original
+    edited = original.replace(b'msgstr "Pagar m\xc3\xa1s tarde"', b'msgstr "Pagar otro d\xc3\xada"')
+    # A syntax error, a wrong language and a dropped placeholder: each refused with its line.
+    broken = edited.replace(b'msgstr "Pagar otro d\xc3\xada"', b"msgstr Pagar otro dia")
+    line = broken.split(b"\n").index(b"msgstr Pagar otro dia") + 1
+    refused = import_po(eli, "es", broken)
+    assert refused.status_code == 400 and f"Line {line}: this is not PO syntax" in refused.text
+    assert import_po(eli, "ar", edited).status_code == 400
+    dropped = edited.replace(b'msgstr "Pagar %(amount)s"', b'msgstr "Pagar"')
+    refused = import_po(eli, "es", dropped)
+    assert refused.status_code == 400 and "Keep the placeholder amount" in refused.text
+    history = f"/staff/translations/es/{message_key('Pay later', None)}"
+    assert "Waiting for review" not in eli.get(history).text  # nothing changed
+    # The good file: one change, shown as a diff, waiting for another editor.
+    imported = import_po(eli, "es", edited)
+    assert imported.status_code == 200 and "1 change is waiting" in imported.text
+    assert "Pagar otro día" in imported.text and "Pagar más tarde" in imported.text
+    assert publish(rui, newest_draft(rui, "es", "Pay later")).status_code == 303
+    again = eli.get("/staff/translations/export/es").content
+    assert b'msgstr "Pagar otro d\xc3\xada"' in again
+    assert again.count(b"msgid ") == original.count(b"msgid ")  # nothing else lost
+    # Back as it was, reviewed the same way.
+    assert import_po(rui, "es", original).status_code == 200
+    assert publish(eli, newest_draft(eli, "es", "Pay later")).status_code == 303
+    assert eli.get("/staff/translations/export/es").content == original

@@ -19,6 +19,13 @@ from portal.i18n.locale import LANGUAGES, babel_locale, current_locale
 _catalogues: dict[str, Translations] = {}
 # The compiled catalogues as loaded; editors' published changes are laid over a copy of them.
 _base: dict[str, Translations] = {}
+# Bumped whenever the served catalogues are replaced, so that every overlay in the process
+# (tests run several apps in one) knows its texts may no longer be the ones it laid.
+_generation = [0]
+
+
+def generation() -> int:
+    return _generation[0]
 
 
 class CatalogueMissing(RuntimeError):
@@ -38,6 +45,7 @@ def load_catalogues(locales_dir: Path) -> None:
             _catalogues[language] = Translations(handle)
     _base.clear()
     _base.update(_catalogues)
+    _generation[0] += 1
 
 
 def catalogue_key(msgid: str, context: str | None = None) -> str:
@@ -64,6 +72,7 @@ def lay_over(overrides: dict[str, dict[str, list[str]]]) -> None:
                     catalog[(key, index)] = text
         merged._catalog = catalog
         _catalogues[language] = merged
+    _generation[0] += 1
 
 
 def plural_count(language: str) -> int:

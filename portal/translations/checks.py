@@ -19,21 +19,55 @@ SMS_SEGMENTS = 3  # a message may take up to three text messages, as the source'
 
 class _Tags(HTMLParser):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(convert_charrefs=True)
         self.tags: list[str] = []
+        self.other = False  # a comment, a declaration or a processing instruction
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append(f"<{tag}>")
+        self.tags.append(self.get_starttag_text() or f"<{tag}>")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(self.get_starttag_text() or f"<{tag}/>")
 
     def handle_endtag(self, tag: str) -> None:
         self.tags.append(f"</{tag}>")
 
+    def handle_comment(self, data: str) -> None:
+        self.other = True
 
-def tags(text: str) -> list[str]:
+    def handle_decl(self, decl: str) -> None:
+        self.other = True
+
+    def handle_pi(self, data: str) -> None:
+        self.other = True
+
+
+def tags(text: str) -> list[str] | None:
+    """The tags of `text`, attributes and all, in order of name; None when it holds markup
+    that is not plain tags (a comment, an unfinished tag, a stray "<")."""
     parser = _Tags()
     parser.feed(text)
     parser.close()
+    if parser.other or text.count("<") != len(parser.tags):
+        return None
     return sorted(parser.tags)
+
+
+def formatted(message: Message) -> bool:
+    """Whether the text goes through %-formatting when shown: templates always format (Jinja's
+    new-style gettext), Python code only when it passes values."""
+    source = message.msgid + (message.plural or "")
+    return (
+        bool(PLACEHOLDER.search(source))
+        or "%" in source
+        or any(not place.split(":")[0].endswith(".py") for place in message.locations)
+    )
+
+
+def percent_problem() -> str:
+    return _(
+        "Write a percent sign as %(sign)s so that it is not taken for a placeholder", sign="%%"
+    )
 
 
 def sms_limit(text: str) -> int:
@@ -61,17 +95,15 @@ def problems(message: Message, forms: list[str], expected_forms: int) -> list[st
             found.append(
                 _("Keep the placeholder %(names)s from the source", names=", ".join(dropped))
             )
-        try:  # a message with placeholders is %-formatted: a lone % would break it
-            if source:
+        if formatted(message):
+            try:  # a lone % would break the page, and %% must stay as many as in the source
                 form % {name: "" for name in names}
-        except (ValueError, TypeError, KeyError):
-            found.append(
-                _(
-                    "Write a percent sign as %(sign)s so that it is not taken for a placeholder",
-                    sign="%%",
-                )
-            )
-        if tags(form) != source_tags:
+                broken = form.count("%%") != message.msgid.count("%%")
+            except (ValueError, TypeError, KeyError):
+                broken = True
+            if broken:
+                found.append(percent_problem())
+        if tags(form) != source_tags or (source_tags is None and "<" in form):
             found.append(_("Keep the same HTML tags as the source"))
         if message.is_sms and len(form) > sms_limit(form):
             found.append(

@@ -11,10 +11,9 @@ import time
 
 import structlog
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from portal.i18n.catalogue import catalogue_key, lay_over
+from portal.i18n.catalogue import catalogue_key, generation, lay_over
 from portal.translations.models import Publication, TranslationEdit
 
 log = structlog.get_logger()
@@ -52,7 +51,8 @@ class CatalogueOverlay:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], every: float) -> None:
         self.sessionmaker = sessionmaker
         self.every = every
-        self.version = -1  # the first look always lays over (or clears) what is published
+        self.version: tuple[int, int] | None = None  # None: lay over at the first look
+        self.generation = -1
         self.checked = float("-inf")
 
     async def refresh(self) -> None:
@@ -62,12 +62,17 @@ class CatalogueOverlay:
         self.checked = now
         try:
             async with self.sessionmaker() as db:
-                version = await db.scalar(select(func.max(Publication.id))) or 0
-                if version == self.version:
+                # How many publications and the newest: ids may commit out of order, counts
+                # only grow, so together they change whenever anything was published.
+                count, newest = (
+                    await db.execute(select(func.count(Publication.id), func.max(Publication.id)))
+                ).one()
+                version = (int(count), int(newest or 0))
+                if version == self.version and generation() == self.generation:
                     return
                 overrides = await published(db)
-        except SQLAlchemyError:  # the database is away: keep serving what we have
+        except Exception:  # the database is away: keep serving what we have, try again later
             log.warning("catalogue_check_failed", exc_info=True)
             return
         lay_over(overrides)
-        self.version = version
+        self.version, self.generation = version, generation()

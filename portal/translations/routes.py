@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
@@ -25,6 +26,7 @@ from portal.translations.checks import problems
 from portal.translations.messages import Message, Messages
 from portal.translations.models import Publication, TranslationEdit
 from portal.translations.overlay import published_edits
+from portal.translations.po import Change, export_po, read_import
 
 PAGE_SIZE = 50
 STATES = ("all", "untranslated", "fuzzy", "pending", "edited")
@@ -103,6 +105,7 @@ async def overview(
     for other in messages.languages:
         if other != language:
             coverage[other] = _coverage(await _rows(db, messages, other))
+    show = show if show in STATES else "all"
     query = q.strip().casefold()
     shown = [
         row
@@ -129,7 +132,7 @@ async def overview(
         "rows": shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
         "found": len(shown),
         "q": q,
-        "show": show if show in STATES else "all",
+        "show": show,
         "states": STATES,
         "page": page,
         "pages": pages,
@@ -164,7 +167,7 @@ async def _edit_page(
         "language_name": native_name(language),
         "message": message,
         "row": rows[message.key],
-        "forms": typed or rows[message.key].forms,
+        "forms": (typed or rows[message.key].forms + [""] * count)[:count],
         "examples": examples[:count],
         "history": history,
         "live_id": live.id if live else None,
@@ -254,13 +257,18 @@ async def publish(
             context={"title": _("Another editor must publish this"), "body": message},
             status_code=403,
         )
-    if edit.status != "draft":
-        return Redirect(back, status_code=303)
-    now = datetime.now(UTC)
-    edit.status, edit.reviewer, edit.reviewed_at = "published", staff.actor, now
-    db.add(
-        Publication(edit_id=edit.id, language=edit.language, key=edit.key, published_by=staff.actor)
+    # Only a draft, and only once: two reviewers pressing at once (or one publishing while
+    # another rejects) leave one outcome.
+    language, key = edit.language, edit.key
+    claimed = await db.execute(
+        update(TranslationEdit)
+        .where(TranslationEdit.id == edit_id, TranslationEdit.status == "draft")
+        .values(status="published", reviewer=staff.actor, reviewed_at=datetime.now(UTC))
     )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await db.rollback()
+        return Redirect(back, status_code=303)
+    db.add(Publication(edit_id=edit_id, language=language, key=key, published_by=staff.actor))
     await db.commit()
     await audit.record(
         "translation_published",
@@ -280,17 +288,22 @@ async def reject(
     edit_id: FromPath[int],
 ) -> Response[Any]:
     edit = await _draft(db, edit_id)
-    if edit.status == "draft":
-        edit.status, edit.reviewer, edit.reviewed_at = "rejected", staff.actor, datetime.now(UTC)
-        await db.commit()
+    language, key = edit.language, edit.key
+    rejected = await db.execute(
+        update(TranslationEdit)
+        .where(TranslationEdit.id == edit_id, TranslationEdit.status == "draft")
+        .values(status="rejected", reviewer=staff.actor, reviewed_at=datetime.now(UTC))
+    )
+    await db.commit()
+    if rejected.rowcount == 1:  # type: ignore[attr-defined]
         audit: AuditLog = request.app.state.audit
         await audit.record(
             "translation_rejected",
             actor=staff.actor,
-            subject=f"translation:{edit.language}:{edit.key}",
-            edit=edit.id,
+            subject=f"translation:{language}:{key}",
+            edit=edit_id,
         )
-    return Redirect(f"/staff/translations/{edit.language}/{edit.key}", status_code=303)
+    return Redirect(f"/staff/translations/{language}/{key}", status_code=303)
 
 
 @post("/edits/{edit_id:int}/restore", name="restore_translation")
@@ -302,6 +315,8 @@ async def restore(
 ) -> Response[Any]:
     """Roll back to an earlier version: a new draft with its text, reviewed like any other."""
     earlier = await _draft(db, edit_id)
+    if earlier.status != "published":  # a draft or a rejected text must go through review
+        return Redirect(f"/staff/translations/{earlier.language}/{earlier.key}", status_code=303)
     edit = TranslationEdit(
         language=earlier.language,
         key=earlier.key,
@@ -323,9 +338,112 @@ async def restore(
     return Redirect(f"/staff/translations/{earlier.language}/{earlier.key}", status_code=303)
 
 
+async def served_texts(db: AsyncSession, messages: Messages, language: str) -> dict[str, list[str]]:
+    """What each message says in `language` now (compiled, or as an editor published it)."""
+    return {row.message.key: row.forms for row in await _rows(db, messages, language)}
+
+
+@get("/export/{language:str}", name="export_translations")
+async def export(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    language: FromPath[str],
+) -> Response[bytes]:
+    messages = _messages(request)
+    language = _language(messages, language)
+    served = {key: edit.forms for key, edit in (await published_edits(db, language)).items()}
+    content = export_po(request.app.state.settings.locales_dir, language, served)
+    return Response(
+        content,
+        media_type="text/x-gettext-translation; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="frontdoor-{language}.po"'},
+    )
+
+
+def _import_page(
+    staff: StaffMember,
+    messages: Messages,
+    language: str = "es",
+    errors: list[str] | None = None,
+    changes: list[Change] | None = None,
+    status: int = 200,
+) -> Template:
+    context = {
+        "staff": staff,
+        "language": language,
+        "languages": [(code, native_name(code)) for code in messages.languages],
+        "errors": errors or [],
+        "changes": changes,
+    }
+    return Template("translations/import.html", context=context, status_code=status)
+
+
+@get("/import", name="import_translations_form")
+async def import_form(
+    request: Request[Any, Any, Any], staff: NamedDependency[StaffMember]
+) -> Template:
+    return _import_page(staff, _messages(request))
+
+
+@post("/import", name="import_translations")
+async def import_po(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+) -> Template:
+    """Every change in the file becomes a draft for another editor to review, or, if anything
+    in it is wrong, nothing changes and each problem is shown with its line."""
+    messages = _messages(request)
+    form = await request.form()
+    language = str(form.get("language") or "")
+    if language not in messages.languages:
+        return _import_page(staff, messages, errors=[_("Choose a language")], status=400)
+    upload = form.get("file")
+    data = await upload.read() if isinstance(upload, UploadFile) else b""
+    if not data:
+        errors = [_("Choose a PO file to import")]
+        return _import_page(staff, messages, language, errors, status=400)
+    served = await served_texts(db, messages, language)
+    changes, errors = read_import(data, language, messages, served, plural_count(language))
+    if errors:
+        return _import_page(staff, messages, language, errors, status=400)
+    for change in changes:
+        db.add(
+            TranslationEdit(
+                language=language,
+                key=change.message.key,
+                msgid=change.message.msgid,
+                context=change.message.context,
+                forms=change.after,
+                author=staff.actor,
+                note=_("Imported from a PO file"),
+            )
+        )
+    await db.commit()
+    audit: AuditLog = request.app.state.audit
+    await audit.record(
+        "translations_imported",
+        actor=staff.actor,
+        subject=f"translations:{language}",
+        drafts=len(changes),
+    )
+    return _import_page(staff, messages, language, changes=changes)
+
+
 translations = Router(
     path="/staff/translations",
-    route_handlers=[overview, edit_page, propose, publish, reject, restore],
+    route_handlers=[
+        overview,
+        export,
+        import_form,
+        import_po,
+        edit_page,
+        propose,
+        publish,
+        reject,
+        restore,
+    ],
     dependencies={"staff": Provide(require_role("editor"))},
     include_in_schema=False,
 )
