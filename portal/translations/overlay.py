@@ -1,8 +1,9 @@
 """Keeps this process's catalogues up to date with what editors published.
 
-Each worker asks the database for the catalogue's version (the newest publication's id) at most
-every FRONTDOOR_CATALOGUE_CHECK_SECONDS, and only when it changed reads the published texts and
-lays them over the compiled catalogues. A page pays for one small query a second per worker.
+Each worker asks the database for the catalogue's version (how many publications, and the
+newest) at most every FRONTDOOR_CATALOGUE_CHECK_SECONDS, and only when it changed reads the
+published texts and lays them over the compiled catalogues. A page pays for one small query a
+second per worker.
 """
 
 from __future__ import annotations
