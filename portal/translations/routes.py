@@ -62,18 +62,44 @@ async def _rows(db: AsyncSession, messages: Messages, language: str) -> list[Row
             )
         ).all()
     )
-    rows = []
-    for message in messages.items:
-        forms, fuzzy = messages.base[language].get(message.key, ([""], False))
-        edit = live.get(message.key)
-        if edit is not None:
-            forms, fuzzy = list(edit.forms), False
-        if not all(form.strip() for form in forms):
-            state = "untranslated"
-        else:
-            state = "fuzzy" if fuzzy else "translated"
-        rows.append(Row(message, forms, state, edit is not None, message.key in pending))
-    return rows
+    return [
+        _row(messages, language, message, live.get(message.key), message.key in pending)
+        for message in messages.items
+    ]
+
+
+def _row(
+    messages: Messages,
+    language: str,
+    message: Message,
+    edit: TranslationEdit | None,
+    pending: bool,
+) -> Row:
+    """What one message says in `language` now: an editor's published text, else the
+    compiled one."""
+    forms, fuzzy = messages.base[language].get(message.key, ([""], False))
+    if edit is not None:
+        forms, fuzzy = list(edit.forms), False
+    if not all(form.strip() for form in forms):
+        state = "untranslated"
+    else:
+        state = "fuzzy" if fuzzy else "translated"
+    return Row(message, forms, state, edit is not None, pending)
+
+
+def _new_draft(
+    language: str, message: Message | TranslationEdit, forms: list[str], author: str, note: str
+) -> TranslationEdit:
+    """A version for another editor to review (typed, restored or imported)."""
+    return TranslationEdit(
+        language=language,
+        key=message.key,
+        msgid=message.msgid,
+        context=message.context,
+        forms=forms,
+        author=author,
+        note=note[:500],
+    )
 
 
 def _coverage(rows: list[Row]) -> dict[str, Any]:
@@ -149,8 +175,6 @@ async def _edit_page(
     errors: list[str] | None = None,
     typed: list[str] | None = None,
 ) -> Template:
-    messages = _messages(request)
-    rows = {row.message.key: row for row in await _rows(db, messages, language)}
     history = (
         await db.scalars(
             select(TranslationEdit)
@@ -158,7 +182,15 @@ async def _edit_page(
             .order_by(TranslationEdit.id.desc())
         )
     ).all()
-    live = (await published_edits(db, language)).get(message.key)
+    live = await db.scalar(
+        select(TranslationEdit)
+        .join(Publication, Publication.edit_id == TranslationEdit.id)
+        .where(Publication.language == language, Publication.key == message.key)
+        .order_by(Publication.id.desc())
+        .limit(1)
+    )
+    pending = any(edit.status == "draft" for edit in history)
+    row = _row(_messages(request), language, message, live, pending)
     count = plural_count(language) if message.plural else 1
     examples = plural_examples(language) if message.plural else [[]]
     context = {
@@ -166,8 +198,8 @@ async def _edit_page(
         "language": language,
         "language_name": native_name(language),
         "message": message,
-        "row": rows[message.key],
-        "forms": (typed or rows[message.key].forms + [""] * count)[:count],
+        "row": row,
+        "forms": (typed or row.forms + [""] * count)[:count],
         "examples": examples[:count],
         "history": history,
         "live_id": live.id if live else None,
@@ -212,16 +244,7 @@ async def propose(
     found = problems(message, forms, count)
     if found:
         return await _edit_page(request, db, staff, language, message, found, forms)
-    edit = TranslationEdit(
-        language=language,
-        key=message.key,
-        msgid=message.msgid,
-        context=message.context,
-        forms=forms,
-        author=staff.actor,
-        note=str(form.get("note") or "")[:500],
-    )
-    db.add(edit)
+    db.add(_new_draft(language, message, forms, staff.actor, str(form.get("note") or "")))
     await db.commit()
     audit: AuditLog = request.app.state.audit
     await audit.record(
@@ -317,16 +340,8 @@ async def restore(
     earlier = await _draft(db, edit_id)
     if earlier.status != "published":  # a draft or a rejected text must go through review
         return Redirect(f"/staff/translations/{earlier.language}/{earlier.key}", status_code=303)
-    edit = TranslationEdit(
-        language=earlier.language,
-        key=earlier.key,
-        msgid=earlier.msgid,
-        context=earlier.context,
-        forms=list(earlier.forms),
-        author=staff.actor,
-        note=_("Back to version %(number)s", number=earlier.id),
-    )
-    db.add(edit)
+    note = _("Back to version %(number)s", number=earlier.id)
+    db.add(_new_draft(earlier.language, earlier, list(earlier.forms), staff.actor, note))
     await db.commit()
     audit: AuditLog = request.app.state.audit
     await audit.record(
@@ -408,18 +423,9 @@ async def import_po(
     changes, errors = read_import(data, language, messages, served, plural_count(language))
     if errors:
         return _import_page(staff, messages, language, errors, status=400)
+    note = _("Imported from a PO file")
     for change in changes:
-        db.add(
-            TranslationEdit(
-                language=language,
-                key=change.message.key,
-                msgid=change.message.msgid,
-                context=change.message.context,
-                forms=change.after,
-                author=staff.actor,
-                note=_("Imported from a PO file"),
-            )
-        )
+        db.add(_new_draft(language, change.message, change.after, staff.actor, note))
     await db.commit()
     audit: AuditLog = request.app.state.audit
     await audit.record(
