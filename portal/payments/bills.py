@@ -35,11 +35,9 @@ LOOKUPS = "bill_lookups"  # when this session last looked references up
 FIELD = "reference"
 
 
-def _find_page(
-    typed: str = "", error: str | None = None, status: int = 200, limited: bool = False
-) -> Template:
+def _find_page(typed: str = "", error: str | None = None, status: int = 200) -> Template:
     errors = {FIELD: error} if error else {}
-    context = {"typed": typed, "errors": errors, "limited": limited}
+    context = {"typed": typed, "errors": errors}
     return Template("payments/find_bill.html", context=context, status_code=status)
 
 
@@ -74,7 +72,7 @@ async def look_up_bill(request: Request[Any, Any, Any]) -> Response[Any]:
             "bill_lookup_limited", actor="anonymous", subject=f"bill:{reference}"
         )
         message = _("You have looked up too many references. Wait a minute, then try again.")
-        return _find_page(typed, message, 429, limited=True)
+        return _find_page(typed, message, 429)
     request.set_session({**request.session, LOOKUPS: [*recent, now]})
     await store.set(address_key, str(from_address + 1), expires_in=120)
     try:
