@@ -13,10 +13,13 @@ UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PY := .venv/bin/python
 PYBABEL := .venv/bin/pybabel
 CHROMIUM ?= /usr/bin/chromium
+# Rasa Open Source 3.6 runs on Python 3.10 only: pyenv's when there is one, else uv fetches it.
+PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $(HOME)/.pyenv)
+BOT_PYTHON_BASE ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bin/python)))
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup run test lint typecheck pytest unit e2e migrate assets translations extract \
-        update-translations browser bench clean
+        update-translations browser bench bot bot-accuracy clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -51,13 +54,30 @@ extract: .venv/.synced ## extract translatable strings into locales/messages.pot
 update-translations: extract ## merge new strings from the .pot into every language's .po
 	$(PYBABEL) update -i locales/messages.pot -d locales --no-wrap --ignore-obsolete
 
+chatbot/.venv/.synced: chatbot/requirements.txt | $(UV)
+	rm -rf chatbot/.venv
+	@if [ -n "$(BOT_PYTHON_BASE)" ]; then \
+	  $(UV) venv --quiet --python "$(BOT_PYTHON_BASE)" chatbot/.venv; \
+	else \
+	  UV_PYTHON_DOWNLOADS=automatic $(UV) python install 3.10 && \
+	  $(UV) venv --quiet --python 3.10 chatbot/.venv; \
+	fi
+	$(UV) pip sync --quiet --python chatbot/.venv/bin/python chatbot/requirements.txt
+	@touch $@
+
+bot: .venv/.synced chatbot/.venv/.synced ## install the bot's Python 3.10 environment; train it if its data changed
+	$(PY) scripts/bot.py train
+
+bot-accuracy: bot ## the bot's intent accuracy per language on held-out examples (>= 0.90 each)
+	$(PY) scripts/bot.py accuracy
+
 setup: .venv/.synced assets translations ## install everything the portal needs (no browser)
 
 migrate: setup ## apply database migrations (FRONTDOOR_DATABASE_URL, SQLite under var/ by default)
 	$(PY) -m portal check
 	.venv/bin/alembic upgrade head
 
-run: migrate ## set up, then start the portal and the sandbox in the foreground
+run: migrate bot ## set up, then start the portal, its worker, the bot and the sandbox in the foreground
 	@echo "Front Door: http://127.0.0.1:$${FRONTDOOR_PORT:-8000}  (sandbox: http://127.0.0.1:8100)"
 	.venv/bin/honcho start -f Procfile
 
@@ -76,10 +96,10 @@ typecheck: .venv/.synced ## mypy (strict) on portal/ and backend_clients/
 unit: setup ## the unit and integration suites only
 	$(PY) -m pytest tests
 
-e2e: setup browser ## the browser tests only
+e2e: setup bot browser ## the browser and bot tests only
 	$(PY) -m pytest e2e
 
-test: setup browser lint typecheck ## every check and test: lint, types, unit, integration, browser
+test: setup bot browser lint typecheck ## every check and test: lint, types, unit, integration, browser, bot
 	$(PY) -m pytest
 
 # As production runs: PostgreSQL and Redis (this machine's); `make bench BENCH_ARGS=` for SQLite.

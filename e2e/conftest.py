@@ -28,14 +28,28 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practi
 
 
 @pytest.fixture(scope="session")
+def live_database(postgres_database: Callable[[], str]) -> str:
+    """The database of the live portal (tests read what it stored)."""
+    database = postgres_database()
+    migrate(database)
+    return database
+
+
+@pytest.fixture(scope="session")
+def bot_port() -> int:
+    """Where the bot listens: the portal is told before the bot starts (see `bot`)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
 def base_url(
     sandbox_process: Sandbox,
-    postgres_database: Callable[[], str],
+    live_database: str,
+    bot_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """The portal served by its real ASGI server, as `make run` starts it."""
-    database = postgres_database()
-    migrate(database)
+    database = live_database
     port = free_port()
     env = {
         **os.environ,
@@ -56,6 +70,7 @@ def base_url(
         "FRONTDOOR_PAYMENTS_URL": f"{sandbox_process.url}/payments",
         "FRONTDOOR_BILLS_URL": f"{sandbox_process.url}/bills",
         "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
+        "FRONTDOOR_RASA_URL": f"http://127.0.0.1:{bot_port}",
     }
     log = (tmp_path_factory.mktemp("logs") / "portal.log").open("wb")
     process = subprocess.Popen(
@@ -83,6 +98,41 @@ def base_url(
         for running in (process, worker):
             running.terminate()
             running.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def bot(
+    base_url: str,
+    bot_port: int,
+    postgres_database: Callable[[], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The Rasa server with the current model (trained first if the data changed), its tracker
+    store in a database of its own, calling this portal's NLG and action endpoints."""
+    tracker = postgres_database().replace("postgresql+psycopg://", "postgresql://")
+    log = (tmp_path_factory.mktemp("logs") / "bot.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "scripts/bot.py",
+            "serve",
+            "--port",
+            str(bot_port),
+            "--portal-url",
+            base_url,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "FRONTDOOR_CHATBOT_TRACKER_URL": tracker},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(f"http://127.0.0.1:{bot_port}/", process, seconds=600)
+        yield f"http://127.0.0.1:{bot_port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
         log.close()
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx
 from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from backend_clients.http import ClientConfig
 from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.oidc import OIDCClient, OIDCConfig
+from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
 from portal.applications.routes import applications
 from portal.applications.webhooks import department_webhook
@@ -34,6 +36,12 @@ from portal.audit import AuditLog
 from portal.backends import make_backends
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.routes import catalogue_routes
+from portal.conversations.bot_api import nlg, run_action
+from portal.conversations.gateway import Channels
+from portal.conversations.handoff import waiting_conversations
+from portal.conversations.language import warm_up
+from portal.conversations.twilio_webhook import twilio_webhook
+from portal.conversations.web_chat import web_chat
 from portal.database import make_engine, provide_session
 from portal.database.engine import read_only_sessions
 from portal.database.store import DatabaseStore
@@ -65,7 +73,7 @@ from portal.web.templating import build_environment, template_engine
 
 # Routes that neither read nor write sessions or forms: no cookie on them (static files are
 # cached publicly for a year, so a Set-Cookie there could hand one visitor's cookie to another).
-NO_COOKIES = ["^/static/", "^/healthz$", "^/readyz$", "^/schema", "^/webhooks/"]
+NO_COOKIES = ["^/static/", "^/healthz$", "^/readyz$", "^/schema", "^/webhooks/", "^/bot/"]
 
 
 def _session_store(settings: Settings, engine: AsyncEngine) -> Store:
@@ -112,6 +120,12 @@ def create_app(settings: Settings) -> Litestar:
             ),
             account_sid=settings.twilio_account_sid,
         )
+        app.state.bot = RasaClient(
+            ClientConfig(base_url=settings.rasa_url, timeout=timeout, headers=backend_headers),
+            token=settings.rasa_token.get_secret_value(),
+        )
+        app.state.channels = Channels(app.state.twilio, settings.twilio_from_number)
+        await anyio.to_thread.run_sync(warm_up)
         app.state.citizen_oidc = oidc_client(
             settings.citizen_oidc_issuer,
             settings.citizen_oidc_client_id,
@@ -152,6 +166,7 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             await app.state.twilio.aclose()
+            await app.state.bot.aclose()
             await app.state.citizen_oidc.aclose()
             await app.state.staff_oidc.aclose()
             await app.state.backends.aclose()
@@ -186,6 +201,11 @@ def create_app(settings: Settings) -> Litestar:
             payments,
             bills,
             payment_webhook,
+            twilio_webhook,
+            nlg,
+            run_action,
+            waiting_conversations,
+            web_chat,
             payments_admin,
             translations,
             staff,

@@ -40,6 +40,8 @@ SANDBOX_WEBHOOK_SECRET = "sandbox-webhook-secret"  # noqa: S105 - documented loc
 SANDBOX_OPEN311_KEY = "sandbox-open311-key"
 SANDBOX_PAYMENTS_KEY = "sandbox-payments-api-key"
 SANDBOX_PAYMENTS_SECRET = "sandbox-payments-webhook-secret"  # noqa: S105 - documented local default
+SANDBOX_BOT_SECRET = "sandbox-bot-secret"  # noqa: S105 - documented local default
+SANDBOX_RASA_TOKEN = "sandbox-rasa-token"  # noqa: S105 - documented local default
 
 
 # Read under Twilio's own variable names, without the FRONTDOOR_ prefix.
@@ -117,6 +119,11 @@ class Settings(BaseSettings):
     catalogue_check_seconds: float = Field(default=1.0, ge=0, le=60)
     # Bill look-ups allowed per session per minute (each one asks the tax office).
     bill_lookups_per_minute: int = Field(default=5, ge=1, le=1000)
+    # The assistant (chatbot/): Rasa's server, its API token, and the secret Rasa presents to the
+    # portal's NLG and action endpoints.
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: SecretStr = SecretStr(SANDBOX_RASA_TOKEN)
+    bot_secret: SecretStr = SecretStr(SANDBOX_BOT_SECRET)
     # Shared with the departments: signs their status webhooks (HMAC-SHA256).
     webhook_secret: SecretStr = SecretStr(SANDBOX_WEBHOOK_SECRET)
     webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
@@ -136,6 +143,7 @@ class Settings(BaseSettings):
         "open311_url",
         "payments_url",
         "bills_url",
+        "rasa_url",
     )
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -200,6 +208,10 @@ class Settings(BaseSettings):
             problems.append("FRONTDOOR_WEBHOOK_SECRET is the sandbox's secret")
         if self.open311_api_key.get_secret_value() == SANDBOX_OPEN311_KEY:
             problems.append("FRONTDOOR_OPEN311_API_KEY is the sandbox's key")
+        if self.bot_secret.get_secret_value() == SANDBOX_BOT_SECRET:
+            problems.append("FRONTDOOR_BOT_SECRET is the sandbox's secret")
+        if self.rasa_token.get_secret_value() == SANDBOX_RASA_TOKEN:
+            problems.append("FRONTDOOR_RASA_TOKEN is the sandbox's token")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -249,7 +261,12 @@ def _describe(error: ValidationError) -> str:
 
 
 # FRONTDOOR_* variables read by other programs of the project (sandbox, tests), not by the portal.
-OTHER_PREFIXES = ("FRONTDOOR_SANDBOX_", "FRONTDOOR_TEST_", "FRONTDOOR_CHROMIUM")
+OTHER_PREFIXES = (
+    "FRONTDOOR_SANDBOX_",
+    "FRONTDOOR_TEST_",
+    "FRONTDOOR_CHROMIUM",
+    "FRONTDOOR_CHATBOT_",
+)
 
 
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:

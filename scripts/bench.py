@@ -174,14 +174,14 @@ def main() -> int:
 
 
 @contextmanager
-def throwaway_database(server: str | None) -> Iterator[str | None]:
+def throwaway_database(server: str | None, prefix: str = "frontdoor_bench") -> Iterator[str | None]:
     """A new empty PostgreSQL database on `server`, dropped afterwards; None for SQLite."""
     if server is None:
         yield None
         return
     from sqlalchemy import create_engine, text
 
-    name = f"frontdoor_bench_{os.getpid()}"
+    name = f"{prefix}_{os.getpid()}"
     admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))

@@ -86,6 +86,12 @@ def test_production_refuses_the_sandbox_and_never_echoes_secrets(
         ("PAYMENTS_WEBHOOK_SECRET", "real-payments-webhook-secret"),
     ):
         monkeypatch.setenv(f"FRONTDOOR_{name}", value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "FRONTDOOR_BOT_SECRET is the sandbox's secret" in str(error.value)
+    assert "FRONTDOOR_RASA_TOKEN is the sandbox's token" in str(error.value)
+    monkeypatch.setenv("FRONTDOOR_BOT_SECRET", "real-bot-secret")
+    monkeypatch.setenv("FRONTDOOR_RASA_TOKEN", "real-rasa-token")
     assert load_settings().env == "production"
 
 

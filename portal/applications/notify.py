@@ -74,6 +74,7 @@ def compose(
             status=status,
         )
     link = f"{public_url}/applications/{application.reference}"
-    text = f"{text} {_('Details: %(link)s', link=link)}"
+    details = _("Details: %(link)s", link=link)  # outside the f-string, where Babel finds it
+    text = f"{text} {details}"
     subject = _("Update on your application %(reference)s", reference=application.reference)
     return subject, text

@@ -7,6 +7,7 @@ treated as one.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from portal.catalogue.loader import Catalogue
@@ -40,3 +41,26 @@ def search(catalogue: Catalogue, query: str) -> list[Service]:
             score = sum(2 if word in title else 1 for word in words)
             found.append((-score, title, service))
     return [service for _score, _title, service in sorted(found, key=lambda item: item[:2])]
+
+
+def suggest(catalogue: Catalogue, sentence: str, limit: int = 3) -> list[Service]:
+    """Services that share words with a sentence ("how do I open a shop?"), most shared first.
+
+    A word found in every service ("the", "a", the city's name) tells nothing, so it is ignored.
+    """
+    asked = set(re.findall(r"\w+", fold(sentence)))
+    texts: dict[str, set[str]] = {}
+    for service in catalogue.services.values():
+        topic = catalogue.topics[service.topic]
+        parts = [_(service.title), _(service.summary), _(topic.title)]
+        parts.extend(_(keyword) for keyword in service.keywords)
+        texts[service.id] = set(re.findall(r"\w+", fold(" ".join(parts))))
+    everywhere = set.intersection(*texts.values()) if texts else set()
+    scored = []
+    for service in catalogue.services.values():
+        shared = (asked & texts[service.id]) - everywhere
+        if shared:
+            scored.append((-len(shared), _(service.title), service))
+    return [service for _score, _title, service in sorted(scored, key=lambda item: item[:2])][
+        :limit
+    ]

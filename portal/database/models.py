@@ -8,6 +8,7 @@ from portal.applications.models import (
     TimelineEvent,
 )
 from portal.audit.models import AuditEvent
+from portal.conversations.models import ChatMessage, Conversation
 from portal.database.engine import Base
 from portal.database.store import StoredValue
 from portal.feedback.models import PageFeedback
@@ -21,7 +22,9 @@ __all__ = [
     "Application",
     "AuditEvent",
     "Base",
+    "ChatMessage",
     "Citizen",
+    "Conversation",
     "DepartmentRequest",
     "Document",
     "Draft",

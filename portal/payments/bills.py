@@ -42,8 +42,9 @@ def _find_page(typed: str = "", error: str | None = None, status: int = 200) -> 
 
 
 @get("/pay-a-bill", name="find_bill")
-async def find_bill() -> Template:
-    return _find_page()
+async def find_bill(reference: str = "") -> Template:
+    """The look-up form; the assistant's payment links fill in the reference."""
+    return _find_page(reference.strip()[:40])
 
 
 @post("/pay-a-bill", name="look_up_bill")

@@ -13,7 +13,11 @@ from portal.i18n.locale import LANGUAGES
 
 SOURCE_LANGUAGE = "en"
 # Files whose messages are sent as text messages (SMS or WhatsApp): their length is checked.
-SMS_SOURCES = ("portal/applications/notify.py", "portal/identity/codes.py")
+SMS_SOURCES = (
+    "portal/applications/notify.py",
+    "portal/identity/codes.py",
+    "portal/conversations/",
+)
 
 
 def message_key(msgid: str, context: str | None) -> str:

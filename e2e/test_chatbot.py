@@ -1,0 +1,256 @@
+"""The assistant end to end: signed Twilio webhooks into the live portal, a real Rasa server
+with the trained model, the portal's NLG and action endpoints, and the replies read back from
+the sandbox's Twilio message list, as a tester would read a phone."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+
+from conftest import ROOT, Sandbox
+from portal.conversations.responses import render
+from portal.i18n import gettext as _
+from portal.i18n.catalogue import load_catalogues
+from portal.i18n.locale import use_locale
+from scripts.text_the_bot import post_message, received
+from tests.journey_support import fill_business, reference_of, submit
+from tests.support import sign_in_as
+
+_numbers = itertools.count(1)
+
+
+def new_number() -> str:
+    """A phone number no other test writes from, so each test has its own conversation."""
+    return f"+3460{int(time.time()) % 100000:05d}{next(_numbers):03d}"
+
+
+def in_language(language: str, message: str, **variables: Any) -> str:
+    """A portal text as the portal words it in `language`."""
+    load_catalogues(ROOT / "locales")
+    use_locale(language)
+    return _(message, **variables)
+
+
+def bot_says(language: str, response: str) -> str:
+    """A fixed reply of the bot, in `language`."""
+    load_catalogues(ROOT / "locales")
+    use_locale(language)
+    return str(render(response))
+
+
+class Phone:
+    """A citizen's phone: sends through Twilio's signed webhook, reads what it received."""
+
+    def __init__(self, base_url: str, sandbox: Sandbox, channel: str = "sms") -> None:
+        self.base_url, self.sandbox, self.channel = base_url, sandbox, channel
+        self.number = new_number()
+        self.received = 0
+
+    @property
+    def address(self) -> str:
+        return f"whatsapp:{self.number}" if self.channel == "whatsapp" else self.number
+
+    def post(self, fields: dict[str, str], signature: str | None = None) -> httpx.Response:
+        with httpx.Client() as client:
+            body = fields.pop("Body", "")
+            return post_message(client, self.base_url, self.address, body, signature, **fields)
+
+    def inbox(self) -> list[str]:
+        """Every message sent to this phone, oldest first."""
+        with httpx.Client() as client:
+            return received(client, self.sandbox.url, self.address)
+
+    def send(self, text: str, expect: int = 1, **fields: str) -> list[str]:
+        """Send `text`; the `expect` replies it gets (waits for them)."""
+        response = self.post({"Body": text, **fields})
+        assert response.status_code == 200, response.text
+        assert "<Response>" in response.text
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            inbox = self.inbox()
+            if len(inbox) >= self.received + expect:
+                new = inbox[self.received :]
+                self.received = len(inbox)
+                return new
+            time.sleep(0.05)
+        raise AssertionError(f"no reply to {text!r}; inbox: {self.inbox()}")
+
+    def nothing_more(self, seconds: float = 2) -> None:
+        time.sleep(seconds)
+        assert self.inbox()[self.received :] == []
+
+
+def rows(database: str, query: str, *args: Any) -> list[tuple[Any, ...]]:
+    with psycopg.connect(database.replace("postgresql+psycopg://", "postgresql://")) as db:
+        return list(db.execute(query, args).fetchall())
+
+
+GREETINGS = {"en": "Hello there", "es": "hola, buenos días", "ar": "السلام عليكم"}
+
+
+@pytest.mark.parametrize("channel", ["sms", "whatsapp"])
+@pytest.mark.parametrize("language", ["en", "es", "ar"])
+def test_the_bot_greets_in_the_language_it_is_written_to(
+    base_url: str, bot: str, sandbox: Sandbox, language: str, channel: str
+) -> None:
+    phone = Phone(base_url, sandbox, channel)
+    [reply] = phone.send(GREETINGS[language])
+    assert reply == bot_says(language, "utter_greet")
+
+
+def test_the_citizen_switches_language_with_a_number(
+    base_url: str, bot: str, sandbox: Sandbox
+) -> None:
+    phone = Phone(base_url, sandbox)
+    [menu] = phone.send("I would like to change the language")
+    assert "1 English · 2 Español · 3 العربية" in menu
+    [greeting] = phone.send("2")
+    assert greeting == bot_says("es", "utter_greet")
+    # The choice holds even for a message that looks English.
+    [thanks] = phone.send("thank you")
+    assert thanks == bot_says("es", "utter_thank")
+
+
+@pytest.mark.parametrize(
+    ("language", "question"),
+    [
+        ("en", "how do I open a business?"),
+        ("es", "quiero abrir un negocio, qué necesito"),
+        ("ar", "كيف أفتح مشروع تجاري"),
+    ],
+)
+def test_the_bot_finds_a_service(
+    base_url: str, bot: str, sandbox: Sandbox, language: str, question: str
+) -> None:
+    [reply] = Phone(base_url, sandbox, "whatsapp").send(question)
+    assert f"{base_url}/services/open-business" in reply
+    assert in_language(language, "Open a business") in reply
+
+
+def test_where_is_my_application_only_for_its_own_phone(
+    base_url: str, bot: str, sandbox: Sandbox
+) -> None:
+    with httpx.Client(base_url=base_url) as omar:
+        assert sign_in_as(omar, "omar", next_page="/applications").status_code == 303
+        reference = reference_of(submit(omar, fill_business(omar)))
+    # Omar's profile (from the identity provider) holds +212600111222, in Arabic.
+    own = Phone(base_url, sandbox, "whatsapp")
+    own.number = "+212600111222"
+    own.received = len(own.inbox())
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:  # the worker sends it to the departments
+        [reply] = own.send(f"وين وصل طلبي {reference}")
+        if in_language("ar", "Received by the department") in reply:
+            break
+        time.sleep(0.5)
+    assert reference in reply
+    assert in_language("ar", "Tax office") in reply
+    assert f"{base_url}/applications/{reference}" in reply
+    stranger = Phone(base_url, sandbox, "sms")
+    [refusal] = stranger.send(f"where is my application {reference}")
+    assert reference not in refusal.replace(f"/applications/{reference}", "")
+    assert "privacy" in refusal
+
+
+def test_a_payment_link_for_a_bill(base_url: str, bot: str, sandbox: Sandbox) -> None:
+    [reply] = Phone(base_url, sandbox).send("I want to pay my bill BL-7K3M-9QX1")
+    assert "60.00" in reply
+    assert f"{base_url}/pay-a-bill?reference=BL-7K3M-9QX1" in reply
+    page = httpx.get(f"{base_url}/pay-a-bill", params={"reference": "BL-7K3M-9QX1"})
+    assert 'value="BL-7K3M-9QX1"' in page.text
+
+
+def test_asking_for_a_person_queues_the_conversation(
+    base_url: str, bot: str, sandbox: Sandbox
+) -> None:
+    phone = Phone(base_url, sandbox, "whatsapp")
+    [reply] = phone.send("necesito hablar con una persona, por favor")
+    assert reply == in_language(
+        "es",
+        (
+            "I am putting you through to a person. Please stay here: they will answer in "
+            "this conversation."
+        ),
+    )
+    phone.post({"Body": "sigo esperando"})
+    phone.nothing_more()  # the bot is paused: a person answers
+    with httpx.Client(base_url=base_url) as agent:
+        assert sign_in_as(agent, "agent", staff=True).status_code == 303
+        queue = agent.get("/api/handoffs").json()
+    [waiting] = [item for item in queue if item["messages"][0]["body"].startswith("necesito")]
+    assert waiting["channel"] == "whatsapp"
+    assert waiting["language"] == "es"
+    assert waiting["reason"] == "asked"
+    assert [m["body"] for m in waiting["messages"]][-1] == "sigo esperando"
+    with httpx.Client(base_url=base_url) as citizen:
+        assert sign_in_as(citizen, "lee").status_code == 303
+        assert citizen.get("/api/handoffs", follow_redirects=False).status_code in (303, 401, 403)
+    with httpx.Client(base_url=base_url) as editor:
+        assert sign_in_as(editor, "editor", staff=True).status_code == 303
+        assert editor.get("/api/handoffs").status_code == 403
+
+
+def test_two_misunderstandings_in_a_row_reach_a_person(
+    base_url: str, bot: str, sandbox: Sandbox
+) -> None:
+    phone = Phone(base_url, sandbox)
+    [first] = phone.send("zzkq vvbx plmf")
+    assert first.startswith(in_language("en", "Sorry, I did not understand."))
+    [second] = phone.send("qqwx jjhv")
+    assert second.startswith(
+        in_language(
+            "en",
+            "Sorry, I still do not understand. I am putting you through to a person: they "
+            "will answer in this conversation.",
+        )
+    )
+
+
+def test_photos_and_places_are_accepted(
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
+) -> None:
+    phone = Phone(base_url, sandbox, "whatsapp")
+    [reply] = phone.send(
+        "",
+        NumMedia="1",
+        MediaUrl0=f"{sandbox.url}/documents/photo.jpg",
+        MediaContentType0="image/jpeg",
+    )
+    assert reply.startswith(
+        in_language(
+            "en", "Thank you, I received it. Tell me in a few words what you need, and I will help."
+        )
+    )
+    phone.send("", Latitude="40.4168", Longitude="-3.7038")
+    stored = rows(
+        live_database,
+        "SELECT m.media, m.location FROM chat_messages m JOIN conversations c"
+        " ON c.id = m.conversation_id WHERE c.address = %s AND m.direction = 'in' ORDER BY m.id",
+        phone.number,
+    )
+    assert stored[0][0] == [f"{sandbox.url}/documents/photo.jpg"]
+    assert stored[1][1] == {"latitude": 40.4168, "longitude": -3.7038}
+
+
+def test_a_bad_signature_is_refused_and_nothing_is_kept(
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
+) -> None:
+    phone = Phone(base_url, sandbox)
+    assert phone.post({"Body": "hello"}, signature="bm90IGEgc2lnbmF0dXJl").status_code == 403
+    assert phone.post({"Body": "hello"}, signature="").status_code == 403
+    phone.nothing_more(1)
+    assert (
+        rows(live_database, "SELECT id FROM conversations WHERE address = %s", phone.number) == []
+    )
+
+
+def test_the_bots_endpoints_need_the_shared_secret(base_url: str) -> None:
+    for path in ("/bot/nlg", "/bot/actions"):
+        assert httpx.post(f"{base_url}{path}", json={}).status_code == 401
+        wrong = {"Authorization": "Bearer not-the-secret"}
+        assert httpx.post(f"{base_url}{path}", json={}, headers=wrong).status_code == 401

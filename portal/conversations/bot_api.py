@@ -1,0 +1,90 @@
+"""The two endpoints Rasa calls: NLG (`POST /bot/nlg`: the text of a response id) and custom
+actions (`POST /bot/actions`: Rasa's action-server protocol). Both answer only a caller holding
+the shared secret (FRONTDOOR_BOT_SECRET), and both word their texts in the conversation's
+language, which the portal owns."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from litestar import Request, Response, post
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.conversations.actions import ACTIONS, Turn
+from portal.conversations.models import Conversation
+from portal.conversations.responses import render
+from portal.database.engine import READ_ONLY, utcnow
+from portal.i18n.locale import use_locale
+from portal.settings import Settings
+
+
+def _allowed(request: Request[Any, Any, Any], settings: Settings) -> bool:
+    given = request.headers.get("authorization", "").encode()
+    expected = f"Bearer {settings.bot_secret.get_secret_value()}".encode()
+    return hmac.compare_digest(given, expected)
+
+
+def _refused() -> Response[dict[str, str]]:
+    return Response({"error": "unauthorized"}, status_code=401)
+
+
+async def _conversation(db: AsyncSession, sender: Any) -> Conversation | None:
+    if not isinstance(sender, str):
+        return None
+    found: Conversation | None = await db.scalar(
+        select(Conversation).where(Conversation.key == sender)
+    )
+    return found
+
+
+@post("/bot/nlg", name="bot_nlg", status_code=200, opt=READ_ONLY)
+async def nlg(
+    request: Request[Any, Any, Any], data: dict[str, Any], db: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """{"response": "utter_greet", "tracker": {...}} -> {"text": "..."} in the right language."""
+    if not _allowed(request, settings):
+        return _refused()
+    conversation = await _conversation(db, (data.get("tracker") or {}).get("sender_id"))
+    use_locale(conversation.language if conversation else "en")
+    text = render(str(data.get("response")))
+    if text is None:
+        return Response({"error": f"unknown response {data.get('response')!r}"}, status_code=404)
+    return Response({"text": text})
+
+
+@post("/bot/actions", name="bot_actions", status_code=200)
+async def run_action(
+    request: Request[Any, Any, Any], data: dict[str, Any], db: AsyncSession, settings: Settings
+) -> Response[Any]:
+    """Rasa's action protocol: {"next_action", "sender_id", "tracker"} ->
+    {"events": [...], "responses": [{"text": ...}]}; an unknown action is a 404 as Rasa expects."""
+    if not _allowed(request, settings):
+        return _refused()
+    name = str(data.get("next_action"))
+    action = ACTIONS.get(name)
+    conversation = await _conversation(db, data.get("sender_id"))
+    if action is None or conversation is None:
+        return Response(
+            {"error": f"no action {name!r} for this conversation", "action_name": name},
+            status_code=404,
+        )
+    use_locale(conversation.language)
+    state = request.app.state
+    turn = Turn(
+        conversation=conversation,
+        tracker=dict(data.get("tracker") or {}),
+        db=db,
+        catalogue=state.catalogue,
+        backends=state.backends,
+        audit=state.audit,
+        store=request.app.stores.get("sessions"),
+        public_url=settings.public_url,
+    )
+    outcome = await action(turn)
+    conversation.updated_at = utcnow()
+    await db.commit()
+    return Response(
+        {"events": outcome.events, "responses": [{"text": text} for text in outcome.texts]}
+    )

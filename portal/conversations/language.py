@@ -1,0 +1,73 @@
+"""Which language to answer in when the citizen has not said: the profile's when the number is
+known, else the language the message is written in. py3langid ships its model, so nothing is
+downloaded; one-word openers it cannot tell apart are looked up in a short list instead."""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+from portal.i18n.locale import LANGUAGES, native_name
+
+# Single words too short for a statistical guess, and common as a first message.
+OPENERS = {
+    "hi": "en",
+    "hello": "en",
+    "hey": "en",
+    "help": "en",
+    "thanks": "en",
+    "yes": "en",
+    "hola": "es",
+    "buenas": "es",
+    "ayuda": "es",
+    "gracias": "es",
+    "si": "es",
+    "sí": "es",
+}
+SURE = 0.95  # below this the guess is ignored and the conversation keeps its language
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+
+
+@cache
+def _identifier() -> LanguageIdentifier:
+    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    identifier.set_languages(list(LANGUAGES))
+    return identifier
+
+
+def warm_up() -> None:
+    """Load the model (half a second) before the first message needs it."""
+    _identifier()
+
+
+def detect(text: str) -> str | None:
+    """The language `text` is surely written in, or None when it cannot be told."""
+    words = text.strip().casefold().split()
+    if not words:
+        return None
+    if any(unicodedata.bidirectional(char) == "AL" for char in text):  # Arabic letters
+        return "ar" if "ar" in LANGUAGES else None
+    if len(words) == 1 and words[0].strip("!.?¡¿") in OPENERS:
+        return OPENERS[words[0].strip("!.?¡¿")]
+    language, probability = _identifier().classify(text)
+    return str(language) if probability >= SURE else None
+
+
+def menu() -> str:
+    """The choice of languages, each named in itself: "1 English · 2 Español · 3 العربية"."""
+    return " · ".join(f"{number} {native_name(code)}" for number, code in _numbered())
+
+
+def _numbered() -> list[tuple[int, str]]:
+    return list(enumerate(LANGUAGES, start=1))
+
+
+def choice(text: str) -> str | None:
+    """The language a reply to the menu picks: its number (Arabic digits too), code or name."""
+    answer = text.strip().casefold().translate(_DIGITS).strip(".)")
+    for number, code in _numbered():
+        if answer in {str(number), code, native_name(code).casefold()}:
+            return code
+    return None

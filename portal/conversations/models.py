@@ -1,0 +1,54 @@
+"""A conversation is one citizen on one channel (a phone number on SMS or WhatsApp, a browser on
+the web chat); its messages are kept here, not in Rasa, because the conversation is what an
+agent takes over and what links a citizen's channels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.database.engine import Base, utcnow
+
+CHANNELS = ("sms", "whatsapp", "web")
+# bot: the assistant answers; waiting: handed off, in the agents' queue; agent: an agent has it.
+STATUSES = ("bot", "waiting", "agent")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The bot knows the conversation by this random key only (Rasa's sender id).
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))  # E.164 number, or the web chat's id
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"))
+    language: Mapped[str] = mapped_column(String(8))
+    # True once the language came from the profile or the citizen's own choice: never guessed.
+    language_fixed: Mapped[bool] = mapped_column(default=False)
+    # What the next message answers, when the gateway asked ("language": the 1-2-3 menu).
+    expecting: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="bot")
+    handoff_reason: Mapped[str | None] = mapped_column(String(32))
+    handoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ChatMessage(Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"))
+    direction: Mapped[str] = mapped_column(String(8))  # "in" from the citizen, "out" to them
+    author: Mapped[str] = mapped_column(String(64))  # citizen, bot, or staff:<subject>
+    body: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[str]] = mapped_column(JSON, default=list)
+    location: Mapped[dict[str, float] | None] = mapped_column(JSON)
+    # Twilio's MessageSid: a message Twilio delivers twice is stored once.
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,169 @@
+"""The assistant's engine: `train` (only when chatbot/'s data changed), `serve`, `accuracy`.
+
+Runs with the portal's Python and starts Rasa from the bot's own environment (chatbot/.venv,
+Python 3.10): the two never import each other. Models are named by a hash of what they are
+trained from, so an unchanged bot is never trained twice.
+
+    python scripts/bot.py train
+    python scripts/bot.py serve [--port 5005] [--portal-url http://127.0.0.1:8000]
+    python scripts/bot.py accuracy      # intent accuracy per language on the held-out examples
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BOT = ROOT / "chatbot"
+RASA = BOT / ".venv" / "bin" / "rasa"
+TRAINED_FROM = ("config.yml", "domain.yml", "data")
+
+
+def data_hash() -> str:
+    digest = hashlib.sha256()
+    for name in TRAINED_FROM:
+        path = BOT / name
+        files = sorted(path.rglob("*.yml")) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(BOT)).encode() + b"\0" + file.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def model_path() -> Path:
+    return BOT / "models" / f"{data_hash()}.tar.gz"
+
+
+def rasa_env() -> dict[str, str]:
+    # Rasa's telemetry would try to reach the internet; its TensorFlow logs are noise here.
+    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+
+def train() -> Path:
+    model = model_path()
+    if model.exists():
+        print(f"bot: model {model.name} is up to date")
+        return model
+    print(f"bot: training {model.name} (the data changed)", flush=True)
+    subprocess.run(
+        [str(RASA), "data", "validate", "--fail-on-warnings"], cwd=BOT, env=rasa_env(), check=True
+    )
+    subprocess.run(
+        [str(RASA), "train", "--out", "models", "--fixed-model-name", data_hash()],
+        cwd=BOT,
+        env=rasa_env(),
+        check=True,
+    )
+    return model
+
+
+def ensure_database(url: str) -> None:
+    """Rasa waits forever for a PostgreSQL database that does not exist: make it first."""
+    if not url.startswith("postgresql"):
+        return
+    import psycopg  # the portal's driver; Rasa itself connects with psycopg2
+
+    base, _, name = url.rpartition("/")
+    server = base.replace("postgresql+psycopg2://", "postgresql://") + "/postgres"
+    with psycopg.connect(server, autocommit=True) as connection:
+        found = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+        if found.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def serve(port: int, portal_url: str) -> None:
+    model = train()
+    tracker = os.environ.get(
+        "FRONTDOOR_CHATBOT_TRACKER_URL", f"sqlite:///{ROOT / 'var' / 'bot-tracker.db'}"
+    )
+    (ROOT / "var").mkdir(exist_ok=True)
+    ensure_database(tracker)
+    env = {
+        **rasa_env(),
+        "FRONTDOOR_CHATBOT_PORTAL_URL": portal_url,
+        "FRONTDOOR_CHATBOT_TRACKER_URL": tracker,
+        "FRONTDOOR_BOT_SECRET": os.environ.get("FRONTDOOR_BOT_SECRET", "sandbox-bot-secret"),
+    }
+    token = os.environ.get("FRONTDOOR_RASA_TOKEN", "sandbox-rasa-token")
+    os.chdir(BOT)
+    os.execve(  # noqa: S606 - Rasa replaces this process, with its arguments as a list
+        str(RASA),
+        [
+            str(RASA),
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            "endpoints.yml",
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--enable-api",
+            "--auth-token",
+            token,
+            "--log-file",
+            str(ROOT / "var" / "bot.log"),
+        ],
+        env,
+    )
+
+
+def accuracy() -> int:
+    """Intent accuracy of the current model on each language's held-out examples."""
+    model = train()
+    worst = 1.0
+    for heldout in sorted((BOT / "tests" / "heldout").glob("*.yml")):
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run(
+                [
+                    str(RASA),
+                    "test",
+                    "nlu",
+                    "--model",
+                    str(model),
+                    "--nlu",
+                    str(heldout),
+                    "--out",
+                    out,
+                    "--no-plot",
+                ],
+                cwd=BOT,
+                env=rasa_env(),
+                check=True,
+                capture_output=True,
+            )
+            report = json.loads((Path(out) / "intent_report.json").read_text())
+        score = float(report["accuracy"])
+        worst = min(worst, score)
+        total = int(report["macro avg"]["support"])
+        print(f"{heldout.stem}: intent accuracy {score:.3f} on {total} held-out examples")
+    return 0 if worst >= 0.9 else 1
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="scripts/bot.py")
+    parser.add_argument("command", choices=["train", "serve", "accuracy"])
+    parser.add_argument("--port", type=int, default=5005)
+    parser.add_argument("--portal-url", default="http://127.0.0.1:8000")
+    args = parser.parse_args()
+    if not RASA.exists():
+        print("bot: chatbot/.venv is missing; run `make bot`", file=sys.stderr)
+        return 2
+    if args.command == "train":
+        train()
+        return 0
+    if args.command == "accuracy":
+        return accuracy()
+    serve(args.port, args.portal_url)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
