@@ -11,9 +11,10 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from babel.support import LazyProxy
 
 from conftest import ROOT, Sandbox
-from portal.conversations.responses import render
+from portal.conversations.responses import CAN_DO, render
 from portal.i18n import gettext as _
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.locale import use_locale
@@ -29,11 +30,11 @@ def new_number() -> str:
     return f"+3460{int(time.time()) % 100000:05d}{next(_numbers):03d}"
 
 
-def in_language(language: str, message: str, **variables: Any) -> str:
-    """A portal text as the portal words it in `language`."""
+def in_language(language: str, message: str | LazyProxy, **variables: Any) -> str:
+    """A portal text (a message id, or a lazy text) as the portal words it in `language`."""
     load_catalogues(ROOT / "locales")
     use_locale(language)
-    return _(message, **variables)
+    return str(message) if isinstance(message, LazyProxy) else _(message, **variables)
 
 
 def bot_says(language: str, response: str) -> str:
@@ -196,19 +197,24 @@ def test_asking_for_a_person_queues_the_conversation(
 
 
 def test_two_misunderstandings_in_a_row_reach_a_person(
-    base_url: str, bot: str, sandbox: Sandbox
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
 ) -> None:
     phone = Phone(base_url, sandbox)
     [first] = phone.send("zzkq vvbx plmf")
-    assert first.startswith(in_language("en", "Sorry, I did not understand."))
-    [second] = phone.send("qqwx jjhv")
-    assert second.startswith(
-        in_language(
-            "en",
-            "Sorry, I still do not understand. I am putting you through to a person: they "
-            "will answer in this conversation.",
-        )
+    assert in_language("en", CAN_DO) in first  # says what it can do
+    assert in_language("en", "To talk to a person, write PERSON.") in first
+    [second] = phone.send("what is the capital of mongolia")
+    assert second == in_language(
+        "en",
+        "Sorry, I still do not understand. I am putting you through to a person: they "
+        "will answer in this conversation.",
     )
+    [(status, reason)] = rows(
+        live_database,
+        "SELECT status, handoff_reason FROM conversations WHERE address = %s",
+        phone.number,
+    )
+    assert (status, reason) == ("waiting", "not_understood")
 
 
 def test_photos_and_places_are_accepted(

@@ -29,6 +29,11 @@ def test_the_panel_on_any_page_talks_to_the_bot(
     assert page.url.endswith("/services")  # it stayed on the page
     assert page.locator("html").get_attribute("dir") == ("rtl" if language == "ar" else "ltr")
     assert axe_violations(page) == []
+    page.goto("/chat")  # the same conversation as a page of its own
+    expect(page.locator(".fd-chat__message--theirs").last).to_contain_text(
+        bot_says(language, "utter_greet")
+    )
+    assert axe_violations(page) == []
     # An empty message is refused in place, in the page's language.
     page.get_by_role("button", name=in_language(language, "Send")).click()
     expect(page.locator("#chat-message-error")).to_contain_text(
@@ -49,4 +54,3 @@ def test_the_chat_works_without_javascript(
     expect(reply).to_contain_text("482.50")
     link = reply.get_by_role("link")
     assert link.get_attribute("href", timeout=2000).endswith("/pay-a-bill?reference=BL-2PWA-H5RA")
-    assert axe_violations(page) == []

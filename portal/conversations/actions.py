@@ -73,10 +73,8 @@ async def _owner_asks(turn: Turn, application: Application) -> bool:
     """Whether this conversation is the application's citizen: signed in on the web chat, or
     writing from the phone number on their profile."""
     conversation = turn.conversation
-    if conversation.citizen_id is not None:
-        return conversation.citizen_id == application.citizen_id
     if conversation.channel == "web":
-        return False
+        return conversation.citizen_id == application.citizen_id
     citizen = await turn.db.get(Citizen, application.citizen_id)
     return citizen is not None and citizen.phone == conversation.address
 

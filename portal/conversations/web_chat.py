@@ -68,11 +68,11 @@ async def chat_page(request: Request[Any, Any, Any], db: AsyncSession) -> Templa
     return _view(request, await _messages(db, await _conversation(request, db)))
 
 
-@get("/chat/panel", name="chat_panel")
-async def chat_panel(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
-    """The panel's contents, fetched by htmx when it is opened."""
+@get("/chat/log", name="chat_log")
+async def chat_log(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+    """The conversation so far, fetched by htmx when the panel is opened."""
     messages = await _messages(db, await _conversation(request, db))
-    return Template("chat/body.html", context={"messages": messages, "error": None, "typed": ""})
+    return Template("chat/log.html", context={"messages": messages})
 
 
 @post("/chat", name="send_chat")
@@ -111,4 +111,4 @@ async def send_chat(request: Request[Any, Any, Any], db: AsyncSession) -> Respon
     return Redirect("/chat#latest", status_code=303)
 
 
-web_chat = Router(path="/", route_handlers=[chat_page, chat_panel, send_chat])
+web_chat = Router(path="/", route_handlers=[chat_page, chat_log, send_chat])
