@@ -5,6 +5,7 @@ the sandbox's Twilio message list, as a tester would read a phone."""
 from __future__ import annotations
 
 import itertools
+import re
 import time
 from typing import Any
 
@@ -18,7 +19,7 @@ from portal.conversations.responses import CAN_DO, render
 from portal.i18n import gettext as _
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.locale import use_locale
-from scripts.text_the_bot import post_message, received
+from scripts.text_the_bot import messages_url, post_message, received
 from tests.journey_support import fill_business, reference_of, submit
 from tests.support import sign_in_as
 
@@ -146,8 +147,9 @@ def test_where_is_my_application_only_for_its_own_phone(
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # the worker sends it to the departments
         [reply] = own.send(f"وين وصل طلبي {reference}")
-        if in_language("ar", "Received by the department") in reply:
-            break
+        received = in_language("ar", "Received by the department")
+        if f"{in_language('ar', 'Tax office')}: {received}" in reply:
+            break  # both departments have it
         time.sleep(0.5)
     assert reference in reply
     assert in_language("ar", "Tax office") in reply
@@ -260,3 +262,92 @@ def test_the_bots_endpoints_need_the_shared_secret(base_url: str) -> None:
         assert httpx.post(f"{base_url}{path}", json={}).status_code == 401
         wrong = {"Authorization": "Bearer not-the-secret"}
         assert httpx.post(f"{base_url}{path}", json={}, headers=wrong).status_code == 401
+
+
+def test_a_problem_reported_on_whatsapp_with_a_location_and_a_photo(
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
+) -> None:
+    phone = Phone(base_url, sandbox, "whatsapp")
+    [question] = phone.send("hay un bache enorme delante de mi casa")
+    assert in_language("es", "What is the problem? Reply with its number:") in question
+    assert f"1. {in_language('es', 'A pothole or damaged road')}" in question
+    [where] = phone.send("1")
+    assert where == in_language(
+        "es", "Where is it? Write the street and number or a landmark, or share a location."
+    )
+    [photo] = phone.send("", Latitude="40.41680", Longitude="-3.70380")
+    assert photo == in_language(
+        "es", "Send a photo of the problem if you can take one safely, or write NO."
+    )
+    media = f"{messages_url(sandbox.url).removesuffix('.json')}/MM{time.time_ns()}/Media/ME1"
+    [done] = phone.send("", NumMedia="1", MediaUrl0=media, MediaContentType0="image/png")
+    reference = re.search(r"FD-[0-9A-Z]{4}-[0-9A-Z]{4}", done)
+    assert reference, done
+    [(channel, answers)] = rows(
+        live_database,
+        "SELECT channel, answers FROM applications WHERE reference = %s",
+        reference.group(0),
+    )
+    assert channel == "whatsapp"
+    assert answers["category"] == "pothole"
+    assert (answers["place"]["lat"], answers["place"]["lon"]) == (40.4168, -3.7038)
+    assert answers["photo"]["content_type"] == "image/png"
+    # The worker sends it to public works over Open311, with the place and the photo.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        reports = httpx.get(f"{sandbox.url}/open311/requests.json").json()
+        found = [r for r in reports if r.get("lat") == 40.4168 and r.get("long") == -3.7038]
+        if found:
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the report did not reach public works")
+    assert found[0]["service_code"] == "pothole"
+    assert found[0]["media_url"].startswith(f"{sandbox.url}/documents/")
+
+
+def test_a_problem_reported_by_sms_in_arabic_without_a_photo(
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
+) -> None:
+    phone = Phone(base_url, sandbox)
+    phone.send("أريد الإبلاغ عن مشكلة في الشارع")
+    sorry, again = phone.send("شي غريب", expect=2)  # not a category: asked again
+    assert sorry == in_language("ar", "Sorry, I did not get which problem it is.")
+    assert in_language("ar", "What is the problem? Reply with its number:") in again
+    phone.send("عمود الإنارة لا يعمل")
+    phone.send("شارع النيل 12")
+    [done] = phone.send("لا")
+    reference = re.search(r"FD-[0-9A-Z]{4}-[0-9A-Z]{4}", done)
+    assert reference, done
+    [(answers,)] = rows(
+        live_database, "SELECT answers FROM applications WHERE reference = %s", reference.group(0)
+    )
+    assert answers["category"] == "street-light"
+    assert answers["place"]["label"] == "شارع النيل 12"
+    assert "photo" not in answers
+    # The number's own account holds it: signing in with a code to that number shows it.
+    [(issuer, subject)] = rows(
+        live_database,
+        "SELECT c.issuer, c.subject FROM citizens c JOIN applications a ON a.citizen_id = c.id"
+        " WHERE a.reference = %s",
+        reference.group(0),
+    )
+    assert (issuer, subject) == ("urn:frontdoor:one-time-code", f"sms:{phone.number}")
+
+
+def test_asking_for_a_person_in_the_middle_of_a_report(
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
+) -> None:
+    phone = Phone(base_url, sandbox)
+    phone.send("I want to report graffiti")
+    phone.send("4")
+    [reply] = phone.send("I want to talk to a real person")
+    assert reply == in_language(
+        "en",
+        "I am putting you through to a person. Please stay here: they will answer in this "
+        "conversation.",
+    )
+    [(status,)] = rows(
+        live_database, "SELECT status FROM conversations WHERE address = %s", phone.number
+    )
+    assert status == "waiting"

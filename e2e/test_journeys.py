@@ -33,7 +33,9 @@ class Journey:
 
     def next(self, step: str) -> None:
         """Continue, and arrive on `step` (the page's path ends with it)."""
-        self.page.locator("form button.govuk-button:not(.govuk-button--secondary)").last.click()
+        self.page.locator(
+            "main form button.govuk-button:not(.govuk-button--secondary)"
+        ).last.click()
         expect(self.page).to_have_url(re.compile(rf"/{re.escape(step)}(\?.*)?$"))
         self.check()
 

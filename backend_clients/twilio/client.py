@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from backend_clients.http import BackendClient, ClientConfig
+from backend_clients.http import BackendClient, BackendRejected, ClientConfig
 from backend_clients.twilio.models import Account, Message
 
 
@@ -39,3 +39,15 @@ class TwilioClient(BackendClient):
         params = {key: value for key, value in (("To", to), ("From", from_)) if value}
         response = await self.request("GET", self._messages, params=params)
         return [Message.model_validate(item) for item in response.json()["messages"]]
+
+    async def fetch_media(self, url: str, max_bytes: int) -> bytes:
+        """A photo a citizen sent (the MediaUrl of an incoming message). Only this API's own
+        media are fetched, with the account's credentials: a URL elsewhere is refused, so an
+        incoming message cannot make the portal call another host."""
+        base = str(self._http.base_url).rstrip("/")
+        if not url.startswith(f"{base}/2010-04-01/Accounts/{self.account_sid}/Messages/"):
+            raise BackendRejected("twilio: not one of this account's media", status_code=400)
+        response = await self.request("GET", url)
+        if len(response.content) > max_bytes:
+            raise BackendRejected("twilio: media too large", status_code=413)
+        return response.content

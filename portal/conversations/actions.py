@@ -7,25 +7,21 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.http import BackendError, BackendRejected
 from portal.applications.models import Application, TimelineEvent
 from portal.applications.references import parse_reference
 from portal.applications.statuses import label
 from portal.applications.timeline import department_name
-from portal.audit import AuditLog
-from portal.backends import Backends
-from portal.catalogue.loader import Catalogue
 from portal.catalogue.search import suggest
 from portal.conversations import handoff
 from portal.conversations.language import menu
-from portal.conversations.models import Conversation
+from portal.conversations.report import REPORT_ACTIONS, STOP_FORM
 from portal.conversations.responses import CAN_DO
+from portal.conversations.turn import Outcome, Turn
 from portal.i18n import gettext as _
 from portal.i18n.formatting import format_date, format_minor
 from portal.identity.models import Citizen
@@ -33,32 +29,6 @@ from portal.identity.models import Citizen
 APPLICATION = re.compile(r"\bFD[\s-]?[0-9A-Z]{4}[\s-]?[0-9A-Z]{4}\b", re.IGNORECASE)
 BILL = re.compile(r"\bBL[\s-]?[0-9A-Z]{4}[\s-]?[0-9A-Z]{4}\b", re.IGNORECASE)
 BILL_LOOKUPS_PER_MINUTE = 5
-
-
-@dataclass
-class Turn:
-    conversation: Conversation
-    tracker: dict[str, Any]
-    db: AsyncSession
-    catalogue: Catalogue
-    backends: Backends
-    audit: AuditLog
-    store: Any  # the portal's key-value store (rate limits)
-    public_url: str
-
-    @property
-    def message(self) -> dict[str, Any]:
-        return dict(self.tracker.get("latest_message") or {})
-
-    @property
-    def text(self) -> str:
-        return str(self.message.get("text") or "")
-
-
-@dataclass
-class Outcome:
-    texts: list[str] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def find_service(turn: Turn) -> Outcome:
@@ -235,36 +205,33 @@ async def pay(turn: Turn) -> Outcome:
     )
 
 
-async def report_problem(turn: Turn) -> Outcome:
-    link = f"{turn.public_url}/services/report-a-problem"
-    return Outcome(
-        [_("You can report a problem in the street here, in two minutes: %(link)s", link=link)]
-    )
-
-
 async def ask_for_person(turn: Turn) -> Outcome:
     await handoff.request(turn.db, turn.audit, turn.conversation, "asked")
     text = _(
         "I am putting you through to a person. Please stay here: they will answer in this "
         "conversation."
     )
-    return Outcome([text], [{"event": "pause"}])
-
-
-# What the bot could not do for the citizen: said nothing it understood, or asked for something
-# that is not the city's.
-MISSES = {"nlu_fallback", "out_of_scope"}
+    return Outcome([text], [*STOP_FORM, {"event": "pause"}])  # a report half-told ends here
 
 
 def _misses_in_a_row(tracker: dict[str, Any]) -> int:
+    """How many of the citizen's last messages in a row, this one included, the bot could not
+    help with (each answered by action_fallback; a photo or a place on its own does not count)."""
+    answers: list[str | None] = []  # per message of the citizen, the action that answered it
+    for event in tracker.get("events") or []:
+        if event.get("event") == "user":
+            media_only = event.get("text") == "/nlu_fallback"
+            answers.append("media" if media_only else None)
+        elif (
+            event.get("event") == "action"
+            and answers
+            and answers[-1] is None
+            and event.get("name") != "action_listen"
+        ):
+            answers[-1] = str(event.get("name"))
     count = 0
-    for event in reversed(tracker.get("events") or []):
-        if event.get("event") != "user":
-            continue
-        if not str(event.get("text") or "").strip("/ ") or event.get("text") == "/nlu_fallback":
-            continue  # a photo or a place on its own is not a miss
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if intent not in MISSES:
+    for answer in reversed(answers):
+        if answer not in (None, "action_fallback"):  # None: the message being answered now
             break
         count += 1
     return count
@@ -273,7 +240,7 @@ def _misses_in_a_row(tracker: dict[str, Any]) -> int:
 async def not_understood(turn: Turn) -> Outcome:
     """Misunderstood, or out of scope: say what the bot can do; the second time in a row, hand
     the conversation to a person."""
-    metadata = turn.message.get("metadata") or {}
+    metadata = turn.metadata
     if turn.text == "/nlu_fallback" and (metadata.get("media") or metadata.get("location")):
         return Outcome(
             [_("Thank you, I received it. Tell me in a few words what you need, and I will help.")]
@@ -285,8 +252,7 @@ async def not_understood(turn: Turn) -> Outcome:
             "will answer in this conversation."
         )
         return Outcome([text], [{"event": "pause"}])
-    intent = (turn.message.get("intent") or {}).get("name")
-    if intent == "out_of_scope":
+    if turn.intent == "out_of_scope":
         sorry = _("Sorry, I cannot help with that.")
     else:
         sorry = _("Sorry, I did not understand.")
@@ -304,7 +270,7 @@ ACTIONS: dict[str, Callable[[Turn], Awaitable[Outcome]]] = {
     "action_find_service": find_service,
     "action_application_status": application_status,
     "action_pay": pay,
-    "action_report_problem": report_problem,
+    **REPORT_ACTIONS,
     "action_handoff": ask_for_person,
     "action_fallback": not_understood,
     "action_language_menu": language_menu,

@@ -12,9 +12,10 @@ from litestar import Request, Response, post
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.conversations.actions import ACTIONS, Turn
+from portal.conversations.actions import ACTIONS
 from portal.conversations.models import Conversation
 from portal.conversations.responses import render
+from portal.conversations.turn import Turn
 from portal.database.engine import READ_ONLY, utcnow
 from portal.i18n.locale import use_locale
 from portal.settings import Settings
@@ -71,17 +72,7 @@ async def run_action(
             status_code=404,
         )
     use_locale(conversation.language)
-    state = request.app.state
-    turn = Turn(
-        conversation=conversation,
-        tracker=dict(data.get("tracker") or {}),
-        db=db,
-        catalogue=state.catalogue,
-        backends=state.backends,
-        audit=state.audit,
-        store=request.app.stores.get("sessions"),
-        public_url=settings.public_url,
-    )
+    turn = Turn(conversation, dict(data.get("tracker") or {}), db, request)
     outcome = await action(turn)
     conversation.updated_at = utcnow()
     await db.commit()

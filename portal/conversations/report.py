@@ -1,0 +1,266 @@
+"""Reporting a problem in the street by message: what it is, where (words, or a location shared
+on WhatsApp) and a photo if the citizen has one, then the same "Report a problem" application
+as on the web, sent to public works by the outbox, with its reference in the reply.
+
+Rasa runs the form (report_form in chatbot/domain.yml: it asks for each slot in turn); the
+portal words the questions, checks each answer (validate_report_form) and files the report.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from backend_clients.http import BackendError
+from portal.applications.documents import keep_document
+from portal.applications.submit import submit_draft
+from portal.catalogue.models import FieldDef, Service
+from portal.catalogue.search import fold
+from portal.conversations.turn import Outcome, Turn, slot_set
+from portal.i18n import gettext as _
+from portal.identity.code_routes import ISSUER
+from portal.identity.models import Citizen
+from portal.journeys.fields import MAX_UPLOAD_BYTES, sniff
+from portal.journeys.models import Draft
+
+SERVICE = "report-a-problem"
+SLOTS = ("problem_category", "problem_place", "problem_photo")
+NO_PHOTO = "none"
+# Words people use for each kind of problem, beyond the option's own label.
+CATEGORY_WORDS = {
+    "pothole": (
+        "pothole",
+        "hole",
+        "road",
+        "bache",
+        "agujero",
+        "socavon",
+        "calzada",
+        "حفره",
+        "حفر",
+        "طريق",
+    ),
+    "street-light": ("light", "lamp", "farola", "luz", "alumbrado", "انار", "ضوء", "عمود", "لمبه"),
+    "missed-bin": (
+        "bin",
+        "rubbish",
+        "garbage",
+        "trash",
+        "basura",
+        "contenedor",
+        "recogid",
+        "قمامه",
+        "زباله",
+        "نفايات",
+    ),
+    "graffiti": ("graffiti", "grafiti", "pintada", "kitabat", "كتابات", "رسومات", "غرافيتي"),
+}
+SKIP = {
+    "no",
+    "none",
+    "skip",
+    "nope",
+    "no photo",
+    "saltar",
+    "ninguna",
+    "sin foto",
+    "لا",
+    "تخطي",
+    "بدون صوره",
+    "لا يوجد",
+}
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
+# Rasa's events that end the form (and forget its answers), when the citizen stops or cannot go on.
+STOP_FORM = [
+    {"event": "active_loop", "name": None},
+    {"event": "slot", "name": "requested_slot", "value": None},
+    *({"event": "slot", "name": name, "value": None} for name in SLOTS),
+]
+
+
+def _service(turn: Turn) -> Service:
+    return turn.catalogue.services[SERVICE]
+
+
+def _category_field(turn: Turn) -> FieldDef:
+    return _service(turn).steps[0].fields[0]
+
+
+def category_of(turn: Turn, text: str) -> str | None:
+    """The category a reply names: its number in the list, or words of its kind."""
+    options = _category_field(turn).options
+    answer = fold(text).translate(_DIGITS).strip(" .)")
+    if answer.isdigit() and 1 <= int(answer) <= len(options):
+        return options[int(answer) - 1].value
+    for option in options:
+        words = (*CATEGORY_WORDS.get(option.value, ()), *fold(_(option.label)).split())
+        if any(len(word) > 3 and word in answer for word in words):
+            return option.value
+    return None
+
+
+async def ask_category(turn: Turn) -> Outcome:
+    if turn.conversation.channel == "web" and turn.conversation.citizen_id is None:
+        link = f"{turn.public_url}/services/{SERVICE}"
+        text = _("To send a report from here, sign in first, or use the form: %(link)s", link=link)
+        return Outcome([text], STOP_FORM)
+    options = _category_field(turn).options
+    lines = [_("What is the problem? Reply with its number:")]
+    lines += [f"{number}. {_(option.label)}" for number, option in enumerate(options, start=1)]
+    return Outcome(["\n".join(lines)])
+
+
+async def ask_place(turn: Turn) -> Outcome:
+    if turn.conversation.channel == "whatsapp":
+        text = _("Where is it? Write the street and number or a landmark, or share a location.")
+    else:
+        text = _("Where is it? Write the street and number or a landmark.")
+    return Outcome([text])
+
+
+async def ask_photo(turn: Turn) -> Outcome:
+    if turn.conversation.channel == "web":
+        text = _(
+            "Photos can only be added on the web form. Write NO to send the report without one."
+        )
+    else:
+        text = _("Send a photo of the problem if you can take one safely, or write NO.")
+    return Outcome([text])
+
+
+def _place(turn: Turn, text: str) -> dict[str, Any] | None:
+    location = turn.metadata.get("location")
+    if isinstance(location, dict) and {"latitude", "longitude"} <= location.keys():
+        lat, lon = float(location["latitude"]), float(location["longitude"])
+        return {"label": f"{lat:.5f}, {lon:.5f}", "lat": lat, "lon": lon}
+    words = text.strip()
+    if len(words) >= 3 and not words.startswith("/"):
+        return {"label": words[:200], "manual": True, "line1": words[:200]}
+    return None
+
+
+async def validate(turn: Turn) -> Outcome:
+    """Check the answer Rasa took for the slot asked; a wrong one is cleared (asked again)."""
+    asked = turn.slot("requested_slot")
+    value = turn.slot(asked) if asked in SLOTS else None
+    if value is None:
+        return Outcome()  # nothing taken from the message (e.g. a person asked for): Rasa decides
+    text = str(value)
+    if turn.intent == "deny" and asked != "problem_photo":
+        return Outcome([_("All right, I have not reported anything.")], STOP_FORM)
+    if asked == "problem_category":
+        found = category_of(turn, text)
+        texts = [] if found else [_("Sorry, I did not get which problem it is.")]
+        return Outcome(texts, [slot_set(asked, found)])
+    if asked == "problem_place":
+        place = _place(turn, text)
+        texts = [] if place else [_("Sorry, I need to know where it is.")]
+        return Outcome(texts, [slot_set(asked, place)])
+    if asked == "problem_photo":
+        media = turn.metadata.get("media") or []
+        if media:
+            return Outcome([], [slot_set(asked, str(media[0]))])
+        if fold(text).strip(" .!") in SKIP or turn.intent == "deny":
+            return Outcome([], [slot_set(asked, NO_PHOTO)])
+        return Outcome([], [slot_set(asked, None)])
+    return Outcome()
+
+
+async def _reporter(turn: Turn) -> Citizen | None:
+    """Who files the report: the signed-in citizen on the web chat; on SMS or WhatsApp, the
+    citizen whose profile has the number, else the number's own account (the one a sign-in
+    code to that number opens), made now."""
+    conversation = turn.conversation
+    if conversation.channel == "web":
+        return (
+            await turn.db.get(Citizen, conversation.citizen_id) if conversation.citizen_id else None
+        )
+    found = await turn.db.scalar(
+        select(Citizen).where(Citizen.phone == conversation.address).order_by(Citizen.id).limit(1)
+    )
+    if found is not None:
+        return found
+    subject = f"sms:{conversation.address}"
+    citizen = await turn.db.scalar(
+        select(Citizen).where(Citizen.issuer == ISSUER, Citizen.subject == subject)
+    )
+    if citizen is None:
+        citizen = Citizen(
+            issuer=ISSUER,
+            subject=subject,
+            phone=conversation.address,
+            language=conversation.language,
+        )
+        turn.db.add(citizen)
+        await turn.db.flush()
+    return citizen
+
+
+async def _photo(turn: Turn, citizen: Citizen, url: str) -> dict[str, Any] | None:
+    """The citizen's photo, fetched from Twilio and kept in the document service like an
+    upload on the web; None when it cannot be (the report goes without it)."""
+    try:
+        content = await turn.request.app.state.twilio.fetch_media(url, MAX_UPLOAD_BYTES)
+    except BackendError:
+        return None
+    kind = sniff(content)
+    if kind not in ("image/jpeg", "image/png"):
+        return None
+    name = "photo.jpg" if kind == "image/jpeg" else "photo.png"
+    try:
+        document = await keep_document(turn.backends.documents, turn.db, citizen.id, name, content)
+    except BackendError:
+        return None
+    return {
+        "document": document.public_id,
+        "filename": name,
+        "content_type": kind,
+        "size": len(content),
+    }
+
+
+async def file_report(turn: Turn) -> Outcome:
+    """The form is complete: send the report and give its reference."""
+    clear = [slot_set(name, None) for name in SLOTS]
+    citizen = await _reporter(turn)
+    if citizen is None:  # the web chat's citizen signed out meanwhile
+        link = f"{turn.public_url}/services/{SERVICE}"
+        text = _("To send a report from here, sign in first, or use the form: %(link)s", link=link)
+        return Outcome([text], clear)
+    category = str(turn.slot("problem_category"))
+    place = turn.slot("problem_place") or {}
+    answers: dict[str, Any] = {
+        "category": category,
+        "place": place,
+        "description": _("Reported through the assistant: %(place)s", place=place.get("label", "")),
+    }
+    photo_url = turn.slot("problem_photo")
+    if photo_url and photo_url != NO_PHOTO:
+        photo = await _photo(turn, citizen, str(photo_url))
+        if photo:
+            answers["photo"] = photo
+    draft = Draft(
+        citizen_id=citizen.id,
+        service_id=SERVICE,
+        answers=answers,
+        channel=turn.conversation.channel,
+    )
+    turn.db.add(draft)
+    await turn.db.commit()
+    reference = await submit_draft(turn.request, turn.db, citizen, _service(turn), draft)
+    text = _(
+        "Thank you: your report is on its way to public works. Its reference is %(reference)s. "
+        "Send me the reference to hear how it goes.",
+        reference=reference,
+    )
+    return Outcome([text], clear)
+
+
+REPORT_ACTIONS = {
+    "action_ask_problem_category": ask_category,
+    "action_ask_problem_place": ask_place,
+    "action_ask_problem_photo": ask_photo,
+    "validate_report_form": validate,
+    "action_report_problem": file_report,
+}
