@@ -151,7 +151,7 @@ def run(args: argparse.Namespace, database: str, tracker: str, var: str) -> int:
                 replies.append(reply)
         print(
             f"{args.messages} messages, one at a time, SMS and WhatsApp, en/es/ar; portal: granian "
-            f"2 workers; bot: Rasa {bot_port}; PostgreSQL; {os.cpu_count()} cores"
+            f"2 workers; bot: Rasa 3.6, current model; PostgreSQL; {os.cpu_count()} cores"
         )
         for label, values in (("webhook answered", webhooks), ("reply at Twilio", replies)):
             print(

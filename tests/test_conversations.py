@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import insert
 
+from backend_clients.http import BackendRejected, ClientConfig
+from backend_clients.twilio import TwilioClient
 from conftest import run_async
 from portal.conversations.language import choice, detect, menu
 from portal.conversations.models import Conversation
@@ -110,3 +113,20 @@ def test_an_unknown_action_or_conversation_is_a_404(
     assert answer.status_code == 404 and answer.json()["action_name"] == "action_teleport"
     stranger = {"next_action": "action_find_service", "sender_id": "nobody", "tracker": {}}
     assert bot.post("/bot/actions", json=stranger, headers=BOT).status_code == 404
+
+
+def test_only_the_accounts_own_media_are_fetched() -> None:
+    """A MediaUrl in an incoming message is fetched with our Twilio credentials: never from
+    another host or account, whatever the message says."""
+    client = TwilioClient(
+        ClientConfig(base_url="https://api.twilio.com", timeout=httpx.Timeout(1.0)),
+        account_sid="AC1",
+    )
+    for url in (
+        "https://attacker.example/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1",
+        "https://api.twilio.com/2010-04-01/Accounts/AC2/Messages/MM1/Media/ME1",
+        "http://169.254.169.254/latest/meta-data",
+    ):
+        with pytest.raises(BackendRejected):
+            run_async(client.fetch_media(url, 1000))
+    run_async(client.aclose())
