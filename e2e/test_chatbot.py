@@ -135,7 +135,7 @@ def test_the_bot_finds_a_service(
 
 
 def test_where_is_my_application_only_for_its_own_phone(
-    base_url: str, bot: str, sandbox: Sandbox
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
 ) -> None:
     with httpx.Client(base_url=base_url) as omar:
         assert sign_in_as(omar, "omar", next_page="/applications").status_code == 303
@@ -146,18 +146,33 @@ def test_where_is_my_application_only_for_its_own_phone(
     own.received = len(own.inbox())
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:  # the worker sends it to the departments
-        [reply] = own.send(f"وين وصل طلبي {reference}")
-        received = in_language("ar", "Received by the department")
-        if f"{in_language('ar', 'Tax office')}: {received}" in reply:
-            break  # both departments have it
-        time.sleep(0.5)
+        waiting = rows(
+            live_database,
+            "SELECT count(*) FROM department_requests r JOIN applications a"
+            " ON a.id = r.application_id WHERE a.reference = %s AND r.case_id IS NULL",
+            reference,
+        )
+        if waiting == [(0,)]:
+            break
+        time.sleep(0.2)
+    [reply] = own.send(f"وين وصل طلبي {reference}")
+    received = in_language("ar", "Received by the department")
+    assert f"{in_language('ar', 'Tax office')}: {received}" in reply
     assert reference in reply
     assert in_language("ar", "Tax office") in reply
     assert f"{base_url}/applications/{reference}" in reply
     stranger = Phone(base_url, sandbox, "sms")
     [refusal] = stranger.send(f"where is my application {reference}")
-    assert reference not in refusal.replace(f"/applications/{reference}", "")
-    assert "privacy" in refusal
+    assert refusal == in_language(
+        "en",
+        "I cannot give news of %(reference)s here. Check the reference; if the application is "
+        "yours, write from the phone number on it, or sign in to see it: %(link)s",
+        reference=reference,
+        link=f"{base_url}/applications",
+    )
+    # The same answer as for a reference nobody has: the bot does not tell which ones exist.
+    [unknown] = stranger.send("where is my application FD-0000-0000")
+    assert unknown.split(" here.")[1] == refusal.split(" here.")[1]
 
 
 def test_a_payment_link_for_a_bill(base_url: str, bot: str, sandbox: Sandbox) -> None:
@@ -180,22 +195,33 @@ def test_asking_for_a_person_queues_the_conversation(
             "this conversation."
         ),
     )
-    phone.post({"Body": "sigo esperando"})
-    phone.nothing_more()  # the bot is paused: a person answers
+    [waiting] = phone.send("sigo esperando")  # the bot is paused: a person answers
+    assert waiting == in_language(
+        "es",
+        "A person will answer you here as soon as they can. To go back to the assistant, "
+        "write BOT.",
+    )
+    phone.post({"Body": "¿hola?"})
+    phone.nothing_more()  # told once, not at every message
     with httpx.Client(base_url=base_url) as agent:
         assert sign_in_as(agent, "agent", staff=True).status_code == 303
         queue = agent.get("/api/handoffs").json()
-    [waiting] = [item for item in queue if item["messages"][0]["body"].startswith("necesito")]
-    assert waiting["channel"] == "whatsapp"
-    assert waiting["language"] == "es"
-    assert waiting["reason"] == "asked"
-    assert [m["body"] for m in waiting["messages"]][-1] == "sigo esperando"
+    [queued] = [item for item in queue if item["messages"][0]["body"].startswith("necesito")]
+    assert queued["channel"] == "whatsapp"
+    assert queued["language"] == "es"
+    assert queued["reason"] == "asked"
+    assert "¿hola?" in [m["body"] for m in queued["messages"]]
     with httpx.Client(base_url=base_url) as citizen:
         assert sign_in_as(citizen, "lee").status_code == 303
         assert citizen.get("/api/handoffs", follow_redirects=False).status_code in (303, 401, 403)
     with httpx.Client(base_url=base_url) as editor:
         assert sign_in_as(editor, "editor", staff=True).status_code == 303
         assert editor.get("/api/handoffs").status_code == 403
+    # Nobody came: BOT takes the citizen back to the assistant.
+    [greeting] = phone.send("BOT")
+    assert greeting == bot_says("es", "utter_greet")
+    [thanks] = phone.send("gracias")
+    assert thanks == bot_says("es", "utter_thank")
 
 
 def test_two_misunderstandings_in_a_row_reach_a_person(
@@ -351,3 +377,25 @@ def test_asking_for_a_person_in_the_middle_of_a_report(
         live_database, "SELECT status FROM conversations WHERE address = %s", phone.number
     )
     assert status == "waiting"
+
+
+def test_no_stops_a_report_and_nothing_is_filed(
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
+) -> None:
+    phone = Phone(base_url, sandbox)
+    [question] = phone.send("there is a broken street light on my road")
+    assert in_language("en", "(To stop, write NO.)") in question
+    [stopped] = phone.send("no")
+    assert stopped == in_language("en", "All right, I have not reported anything.")
+    phone.nothing_more(1)
+    assert (
+        rows(
+            live_database,
+            "SELECT a.id FROM applications a JOIN citizens c ON c.id = a.citizen_id"
+            " WHERE c.phone = %s",
+            phone.number,
+        )
+        == []
+    )
+    [hello] = phone.send("hello")  # and the bot goes on as before
+    assert hello == bot_says("en", "utter_greet")

@@ -37,7 +37,7 @@ from portal.backends import make_backends
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.routes import catalogue_routes
 from portal.conversations.bot_api import nlg, run_action
-from portal.conversations.gateway import Channels
+from portal.conversations.gateway import Gateway
 from portal.conversations.handoff import waiting_conversations
 from portal.conversations.language import warm_up
 from portal.conversations.twilio_webhook import twilio_webhook
@@ -120,11 +120,23 @@ def create_app(settings: Settings) -> Litestar:
             ),
             account_sid=settings.twilio_account_sid,
         )
+        # A turn may file a report (photo, document service, application): more than the 5 s a
+        # single backend call gets, and nobody waits on it (Twilio has had its answer).
         app.state.bot = RasaClient(
-            ClientConfig(base_url=settings.rasa_url, timeout=timeout, headers=backend_headers),
+            ClientConfig(
+                base_url=settings.rasa_url,
+                timeout=httpx.Timeout(30.0, connect=2.0),
+                headers=backend_headers,
+            ),
             token=settings.rasa_token.get_secret_value(),
         )
-        app.state.channels = Channels(app.state.twilio, settings.twilio_from_number)
+        app.state.gateway = Gateway(
+            app.state.sessionmaker,
+            app.state.bot,
+            app.state.twilio,
+            settings.twilio_from_number,
+            app.state.audit,
+        )
         await anyio.to_thread.run_sync(warm_up)
         app.state.citizen_oidc = oidc_client(
             settings.citizen_oidc_issuer,

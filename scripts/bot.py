@@ -21,6 +21,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from portal.settings import SANDBOX_BOT_SECRET, SANDBOX_RASA_TOKEN  # noqa: E402 - after the path
+
 BOT = ROOT / "chatbot"
 RASA = BOT / ".venv" / "bin" / "rasa"
 TRAINED_FROM = ("config.yml", "domain.yml", "data")
@@ -88,9 +91,9 @@ def serve(port: int, portal_url: str) -> None:
         **rasa_env(),
         "FRONTDOOR_CHATBOT_PORTAL_URL": portal_url,
         "FRONTDOOR_CHATBOT_TRACKER_URL": tracker,
-        "FRONTDOOR_BOT_SECRET": os.environ.get("FRONTDOOR_BOT_SECRET", "sandbox-bot-secret"),
+        "FRONTDOOR_BOT_SECRET": os.environ.get("FRONTDOOR_BOT_SECRET", SANDBOX_BOT_SECRET),
     }
-    token = os.environ.get("FRONTDOOR_RASA_TOKEN", "sandbox-rasa-token")
+    token = os.environ.get("FRONTDOOR_RASA_TOKEN", SANDBOX_RASA_TOKEN)
     os.chdir(BOT)
     os.execve(  # noqa: S606 - Rasa replaces this process, with its arguments as a list
         str(RASA),

@@ -10,16 +10,22 @@ Needs `make run` (portal, bot and sandbox) or the --portal and --sandbox address
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
 from twilio.request_validator import RequestValidator
 
-SANDBOX_SID = "AC00000000000000000000000000000000"
-SANDBOX_TOKEN = "sandbox-auth-token"  # noqa: S105 - the sandbox's documented token
-OUR_NUMBER = "+15550001111"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from portal.settings import SANDBOX_TWILIO_ACCOUNT_SID, SANDBOX_TWILIO_AUTH_TOKEN
+
+# The same variables as the portal's, so that both sides agree.
+SANDBOX_SID = os.environ.get("TWILIO_ACCOUNT_SID", SANDBOX_TWILIO_ACCOUNT_SID)
+SANDBOX_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN", SANDBOX_TWILIO_AUTH_TOKEN)
+OUR_NUMBER = os.environ.get("FRONTDOOR_TWILIO_FROM_NUMBER", "+15550001111")
 
 
 def messages_url(sandbox: str) -> str:

@@ -8,15 +8,13 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from backend_clients.http import BackendClient, BackendUnavailable, ClientConfig
+from backend_clients.http import BackendClient, ClientConfig
 
 
 class BotReply(BaseModel):
-    """One message the bot wants sent (Rasa's REST channel answer)."""
+    """One message the bot wants sent (Rasa's REST channel answer; texts only, as on SMS)."""
 
     text: str = ""
-    image: str | None = None
-    buttons: list[dict[str, Any]] = []
 
 
 _REPLIES = TypeAdapter(list[BotReply])
@@ -46,9 +44,3 @@ class RasaClient(BackendClient):
             params={"token": self._token},
             json=events,
         )
-
-    async def status(self) -> None:
-        """Whether the bot's server answers and has a model loaded."""
-        response = await self.request("GET", "/status", params={"token": self._token})
-        if not response.json().get("model_file"):
-            raise BackendUnavailable("bot: no model loaded")

@@ -17,6 +17,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath
+from litestar.response import Redirect
 
 API = "/2010-04-01/Accounts/{account_sid:str}"
 _NUMBER = re.compile(r"^(whatsapp:)?\+[1-9]\d{6,14}$")
@@ -213,11 +214,17 @@ class TwilioController(Controller):
         media_sid: FromPath[str],
     ) -> Response[Any]:
         """A photo a citizen sent (every media id is the same small PNG; "ME404" is missing),
-        behind the account's credentials as Twilio's media are by default."""
+        behind the account's credentials as Twilio's media are by default, and, as Twilio does,
+        answered with a redirect to the media store."""
         if self._state(request, account_sid) is None:
             return _unauthenticated()
         if media_sid == "ME404":
             return _error(404, 20404, f"The requested resource {request.url.path} was not found")
+        return Redirect(f"/twilio/_media/{media_sid}", status_code=307)
+
+    @get("/_media/{media_sid:str}")
+    async def media_store(self, media_sid: FromPath[str]) -> Response[Any]:
+        """Where the redirect leads: the file itself, under an unguessable name in reality."""
         return Response(content=PHOTO, media_type="image/png")
 
 

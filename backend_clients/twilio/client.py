@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from backend_clients.http import BackendClient, BackendRejected, ClientConfig
+import httpx
+
+from backend_clients.http import BackendClient, BackendRejected, BackendUnavailable, ClientConfig
 from backend_clients.twilio.models import Account, Message
 
 
@@ -41,13 +43,26 @@ class TwilioClient(BackendClient):
         return [Message.model_validate(item) for item in response.json()["messages"]]
 
     async def fetch_media(self, url: str, max_bytes: int) -> bytes:
-        """A photo a citizen sent (the MediaUrl of an incoming message). Only this API's own
-        media are fetched, with the account's credentials: a URL elsewhere is refused, so an
-        incoming message cannot make the portal call another host."""
+        """A photo a citizen sent (the MediaUrl of an incoming message). Only this account's own
+        media are fetched: a URL elsewhere is refused, so an incoming message cannot make the
+        portal call another host. Twilio answers with a redirect to its media store, which is
+        followed (httpx sends the credentials to the same host only); reading stops past
+        `max_bytes`."""
         base = str(self._http.base_url).rstrip("/")
         if not url.startswith(f"{base}/2010-04-01/Accounts/{self.account_sid}/Messages/"):
             raise BackendRejected("twilio: not one of this account's media", status_code=400)
-        response = await self.request("GET", url)
-        if len(response.content) > max_bytes:
-            raise BackendRejected("twilio: media too large", status_code=413)
-        return response.content
+        content = bytearray()
+        try:
+            async with self._http.stream("GET", url, follow_redirects=True) as response:
+                if response.status_code >= 400:
+                    raise BackendRejected(
+                        f"twilio: media answered {response.status_code}",
+                        status_code=response.status_code,
+                    )
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > max_bytes:
+                        raise BackendRejected("twilio: media too large", status_code=413)
+        except httpx.HTTPError as error:
+            raise BackendUnavailable(f"twilio: media unreachable ({error})") from error
+        return bytes(content)

@@ -6,6 +6,7 @@ language, which the portal owns."""
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from litestar import Request, Response, post
@@ -13,12 +14,16 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.conversations.actions import ACTIONS
+from portal.conversations.gateway import SORRY
 from portal.conversations.models import Conversation
+from portal.conversations.report import STOP_FORM
 from portal.conversations.responses import render
-from portal.conversations.turn import Turn
+from portal.conversations.turn import Outcome, Turn
 from portal.database.engine import READ_ONLY, utcnow
 from portal.i18n.locale import use_locale
 from portal.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def _allowed(request: Request[Any, Any, Any], settings: Settings) -> bool:
@@ -73,9 +78,14 @@ async def run_action(
         )
     use_locale(conversation.language)
     turn = Turn(conversation, dict(data.get("tracker") or {}), db, request)
-    outcome = await action(turn)
-    conversation.updated_at = utcnow()
-    await db.commit()
+    try:
+        outcome = await action(turn)
+        conversation.updated_at = utcnow()
+        await db.commit()
+    except Exception:  # Rasa would say nothing at all: the citizen hears sorry, and can go on
+        log.exception("bot action %s failed", name)
+        await db.rollback()
+        outcome = Outcome([str(SORRY)], STOP_FORM)
     return Response(
         {"events": outcome.events, "responses": [{"text": text} for text in outcome.texts]}
     )

@@ -8,6 +8,7 @@ after the answer to Twilio (a background task), so Twilio never waits on the bot
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -17,16 +18,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.http import BackendError
-from backend_clients.rasa import BotReply, RasaClient
+from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
+from portal.audit import AuditLog
 from portal.conversations.language import choice, detect
 from portal.conversations.models import ChatMessage, Conversation
 from portal.database.engine import utcnow
-from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import DEFAULT_LANGUAGE, use_locale
 from portal.identity.models import Citizen
 
 log = logging.getLogger(__name__)
+# Leading spaces and slashes: Rasa reads a message starting with "/" as a command.
+COMMAND = re.compile(r"^[\s/]+")
+SORRY = _l("Sorry, the assistant cannot answer just now. Please try again in a few minutes.")
+WAITING = _l(
+    "A person will answer you here as soon as they can. To go back to the assistant, write BOT."
+)
 
 
 @dataclass(frozen=True)
@@ -39,24 +47,6 @@ class Inbound:
     media: tuple[str, ...] = ()
     location: dict[str, float] | None = None
     external_id: str | None = None
-
-
-@dataclass
-class Channels:
-    """How replies leave: Twilio for SMS and WhatsApp (web chat replies are read from the
-    conversation by the page)."""
-
-    twilio: TwilioClient
-    from_number: str
-
-    async def deliver(self, conversation: Conversation, text: str) -> str | None:
-        if conversation.channel == "web":
-            return None
-        prefix = "whatsapp:" if conversation.channel == "whatsapp" else ""
-        message = await self.twilio.send_message(
-            to=f"{prefix}{conversation.address}", from_=f"{prefix}{self.from_number}", body=text
-        )
-        return message.sid
 
 
 async def _open(db: AsyncSession, inbound: Inbound) -> Conversation:
@@ -117,7 +107,7 @@ def _bot_text(conversation: Conversation, message: ChatMessage) -> str:
     """What the bot is sent: a reply to the language menu becomes a greeting in the language
     picked; a photo or a place alone is passed on as "not understood" (its details are in the
     metadata); a citizen's text never starts with "/", which Rasa would read as a command."""
-    text = message.body
+    text = COMMAND.sub("", message.body)
     if not text.strip():
         return "/nlu_fallback" if message.media or message.location else ""
     if conversation.expecting == "language":
@@ -128,59 +118,102 @@ def _bot_text(conversation: Conversation, message: ChatMessage) -> str:
             return "/greet"
     if not conversation.language_fixed and (guessed := detect(text)):
         conversation.language = guessed
-    return text.lstrip("/")
+    return text
 
 
-async def answer(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    bot: RasaClient,
-    channels: Channels,
-    conversation_id: int,
-    message_id: int,
-) -> None:
-    """Ask the bot about one stored message and deliver its replies (a background task)."""
-    try:
-        async with sessionmaker() as db:
-            conversation = await db.get(Conversation, conversation_id)
-            message = await db.get(ChatMessage, message_id)
-            if conversation is None or message is None or conversation.status != "bot":
-                return  # handed off: a person answers from the queue
-            text = _bot_text(conversation, message)
-            await db.commit()  # the bot's endpoints read the language from here
-            if not text:
-                return  # an empty message: nothing to answer
-            metadata: dict[str, Any] = {
-                "channel": conversation.channel,
-                "language": conversation.language,
-                "media": message.media,
-                "location": message.location,
-            }
+@dataclass
+class Gateway:
+    """Between citizens and the bot: asks it about each stored message and delivers its replies
+    (Twilio for SMS and WhatsApp; web chat replies are read from the conversation by the page)."""
+
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bot: RasaClient
+    twilio: TwilioClient
+    from_number: str
+    audit: AuditLog
+
+    async def answer(self, conversation_id: int, message_id: int) -> None:
+        """Answer one stored message (a background task: errors are logged, never raised)."""
+        try:
+            async with self.sessionmaker() as db:
+                conversation = await db.get(Conversation, conversation_id)
+                message = await db.get(ChatMessage, message_id)
+                if conversation is None or message is None:
+                    return
+                use_locale(conversation.language)
+                if conversation.status != "bot":
+                    await self._while_waiting(db, conversation, message)
+                    return
+                text = _bot_text(conversation, message)
+                await db.commit()  # the bot's endpoints read the language from here
+                if text:
+                    replies = await self._ask(conversation, text, message)
+                    await db.refresh(conversation)
+                    await self._send(db, conversation, replies)
+        except Exception:
+            log.exception("conversation %s: message %s not answered", conversation_id, message_id)
+
+    async def _ask(self, conversation: Conversation, text: str, message: ChatMessage) -> list[str]:
+        """The bot's replies; never none (a bot that is down or failed says sorry)."""
+        metadata: dict[str, Any] = {
+            "channel": conversation.channel,
+            "language": conversation.language,
+            "media": message.media,
+            "location": message.location,
+        }
+        try:
+            replies = [r.text for r in await self.bot.send(conversation.key, text, metadata)]
+        except BackendError as error:
+            log.warning("bot unavailable: %s", error)
+            replies = []
+        use_locale(conversation.language)  # the bot's endpoints may have changed it
+        return [reply for reply in replies if reply] or [str(SORRY)]
+
+    async def _while_waiting(
+        self, db: AsyncSession, conversation: Conversation, message: ChatMessage
+    ) -> None:
+        """Handed to a person: the message waits for them. The citizen is told so (once in a
+        row), and BOT takes them back to the assistant."""
+        if message.body.strip().casefold() == "bot":
+            conversation.status = "bot"
+            conversation.handoff_reason = conversation.handoff_at = None
+            await db.commit()
+            await self.audit.record("bot_resumed", actor="citizen", subject=conversation.key)
             try:
-                replies = await bot.send(conversation.key, text, metadata)
+                resume = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+                await self.bot.add_events(conversation.key, resume)
             except BackendError as error:
                 log.warning("bot unavailable: %s", error)
-                use_locale(conversation.language)
-                replies = [
-                    BotReply(
-                        text=_(
-                            "Sorry, the assistant cannot answer just now. Please try again "
-                            "in a few minutes."
-                        )
-                    )
-                ]
-            await db.refresh(conversation)
-            for reply in replies:
-                if not reply.text:
-                    continue
-                sent = ChatMessage(
-                    conversation_id=conversation.id, direction="out", author="bot", body=reply.text
+            await self._send(db, conversation, await self._ask(conversation, "/greet", message))
+            return
+        last = await db.scalar(
+            select(ChatMessage.body)
+            .where(ChatMessage.conversation_id == conversation.id, ChatMessage.direction == "out")
+            .order_by(ChatMessage.id.desc())
+            .limit(1)
+        )
+        if last != str(WAITING):
+            await self._send(db, conversation, [str(WAITING)])
+
+    async def _send(self, db: AsyncSession, conversation: Conversation, texts: list[str]) -> None:
+        """Keep each reply, then deliver it on the conversation's channel."""
+        for text in texts:
+            sent = ChatMessage(
+                conversation_id=conversation.id, direction="out", author="bot", body=text
+            )
+            db.add(sent)
+            await db.commit()
+            if conversation.channel == "web":
+                continue
+            prefix = "whatsapp:" if conversation.channel == "whatsapp" else ""
+            try:
+                delivered = await self.twilio.send_message(
+                    to=f"{prefix}{conversation.address}",
+                    from_=f"{prefix}{self.from_number}",
+                    body=text,
                 )
-                db.add(sent)
-                await db.commit()
-                try:
-                    sent.external_id = await channels.deliver(conversation, reply.text)
-                except BackendError as error:
-                    log.error("reply not delivered on %s: %s", conversation.channel, error)
-                await db.commit()
-    except Exception:
-        log.exception("conversation %s: message %s not answered", conversation_id, message_id)
+            except BackendError as error:
+                log.error("reply not delivered on %s: %s", conversation.channel, error)
+                continue
+            sent.external_id = delivered.sid
+            await db.commit()

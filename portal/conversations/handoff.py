@@ -22,7 +22,8 @@ SHOWN_MESSAGES = 20
 async def request(
     db: AsyncSession, audit: AuditLog, conversation: Conversation, reason: str
 ) -> None:
-    """Queue the conversation for a person (in the caller's transaction)."""
+    """Queue the conversation for a person (the caller commits; the audit entry is written
+    at once, on its own)."""
     if conversation.status == "bot":
         conversation.status = "waiting"
         conversation.handoff_reason = reason

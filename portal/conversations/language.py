@@ -27,7 +27,7 @@ OPENERS = {
     "sí": "es",
 }
 SURE = 0.95  # below this the guess is ignored and the conversation keeps its language
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
 @cache
@@ -66,7 +66,7 @@ def _numbered() -> list[tuple[int, str]]:
 
 def choice(text: str) -> str | None:
     """The language a reply to the menu picks: its number (Arabic digits too), code or name."""
-    answer = text.strip().casefold().translate(_DIGITS).strip(".)")
+    answer = text.strip().casefold().translate(DIGITS).strip(".)")
     for number, code in _numbered():
         if answer in {str(number), code, native_name(code).casefold()}:
             return code

@@ -11,10 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
 
-CHANNELS = ("sms", "whatsapp", "web")
-# bot: the assistant answers; waiting: handed off, in the agents' queue; agent: an agent has it.
-STATUSES = ("bot", "waiting", "agent")
-
 
 class Conversation(Base):
     __tablename__ = "conversations"
@@ -23,7 +19,7 @@ class Conversation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The bot knows the conversation by this random key only (Rasa's sender id).
     key: Mapped[str] = mapped_column(String(32), unique=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16))  # sms, whatsapp or web
     address: Mapped[str] = mapped_column(String(64))  # E.164 number, or the web chat's id
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"))
     language: Mapped[str] = mapped_column(String(8))
@@ -31,6 +27,7 @@ class Conversation(Base):
     language_fixed: Mapped[bool] = mapped_column(default=False)
     # What the next message answers, when the gateway asked ("language": the 1-2-3 menu).
     expecting: Mapped[str | None] = mapped_column(String(32))
+    # bot: the assistant answers; waiting: handed to a person, in the agents' queue.
     status: Mapped[str] = mapped_column(String(16), default="bot")
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
     handoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,6 +8,7 @@ portal words the questions, checks each answer (validate_report_form) and files 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from portal.applications.documents import keep_document
 from portal.applications.submit import submit_draft
 from portal.catalogue.models import FieldDef, Service
 from portal.catalogue.search import fold
+from portal.conversations.language import DIGITS
 from portal.conversations.turn import Outcome, Turn, slot_set
 from portal.i18n import gettext as _
 from portal.identity.code_routes import ISSUER
@@ -27,50 +29,23 @@ from portal.journeys.models import Draft
 SERVICE = "report-a-problem"
 SLOTS = ("problem_category", "problem_place", "problem_photo")
 NO_PHOTO = "none"
-# Words people use for each kind of problem, beyond the option's own label.
+# Words people use for each kind of problem (matched as whole words, or as the start of a longer
+# one for stems of five letters or more), in every language the bot speaks.
 CATEGORY_WORDS = {
-    "pothole": (
-        "pothole",
-        "hole",
-        "road",
-        "bache",
-        "agujero",
-        "socavon",
-        "calzada",
-        "حفره",
-        "حفر",
-        "طريق",
-    ),
-    "street-light": ("light", "lamp", "farola", "luz", "alumbrado", "انار", "ضوء", "عمود", "لمبه"),
-    "missed-bin": (
-        "bin",
-        "rubbish",
-        "garbage",
-        "trash",
-        "basura",
-        "contenedor",
-        "recogid",
-        "قمامه",
-        "زباله",
-        "نفايات",
-    ),
-    "graffiti": ("graffiti", "grafiti", "pintada", "kitabat", "كتابات", "رسومات", "غرافيتي"),
+    "pothole": "pothole hole road tarmac bache agujero socavon calzada asfalto حفرة حفر طريق اسفلت",
+    "street-light": "light lamp streetlight farola luz luces alumbrado farol "
+    "إنارة ضوء عمود لمبة مصباح",
+    "missed-bin": "bin rubbish garbage trash litter basura contenedor recogida "
+    "قمامة زبالة نفايات حاوية",
+    "graffiti": "graffiti grafiti pintada pintadas tag كتابات رسومات غرافيتي",
 }
 SKIP = {
-    "no",
-    "none",
-    "skip",
-    "nope",
-    "no photo",
-    "saltar",
-    "ninguna",
-    "sin foto",
-    "لا",
-    "تخطي",
-    "بدون صوره",
-    "لا يوجد",
+    fold(word)
+    for word in (
+        *("no", "none", "skip", "nope", "no photo", "saltar", "ninguna", "sin foto"),
+        *("لا", "تخطي", "بدون صورة", "لا يوجد"),
+    )
 }
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 # Rasa's events that end the form (and forget its answers), when the citizen stops or cannot go on.
 STOP_FORM = [
     {"event": "active_loop", "name": None},
@@ -87,28 +62,42 @@ def _category_field(turn: Turn) -> FieldDef:
     return _service(turn).steps[0].fields[0]
 
 
+def _says(tokens: list[str], keyword: str) -> bool:
+    return any(
+        token == keyword or (len(keyword) >= 5 and token.startswith(keyword))
+        for token in (*tokens, *(t[2:] for t in tokens if t.startswith("ال") and len(t) > 4))
+    )
+
+
 def category_of(turn: Turn, text: str) -> str | None:
-    """The category a reply names: its number in the list, or words of its kind."""
+    """The category a reply names: its number in the list, or a word of its kind."""
     options = _category_field(turn).options
-    answer = fold(text).translate(_DIGITS).strip(" .)")
+    answer = fold(text).translate(DIGITS).strip(" .)")
     if answer.isdigit() and 1 <= int(answer) <= len(options):
         return options[int(answer) - 1].value
+    tokens = re.findall(r"\w+", answer)
     for option in options:
-        words = (*CATEGORY_WORDS.get(option.value, ()), *fold(_(option.label)).split())
-        if any(len(word) > 3 and word in answer for word in words):
+        if any(_says(tokens, fold(word)) for word in CATEGORY_WORDS[option.value].split()):
             return option.value
     return None
 
 
+def _sign_in_first(turn: Turn, events: list[dict[str, Any]]) -> Outcome:
+    link = f"{turn.public_url}/services/{SERVICE}"
+    text = _("To send a report from here, sign in first, or use the form: %(link)s", link=link)
+    return Outcome([text], events)
+
+
 async def ask_category(turn: Turn) -> Outcome:
+    """The first question: a report begins here, so answers left from an earlier one go."""
     if turn.conversation.channel == "web" and turn.conversation.citizen_id is None:
-        link = f"{turn.public_url}/services/{SERVICE}"
-        text = _("To send a report from here, sign in first, or use the form: %(link)s", link=link)
-        return Outcome([text], STOP_FORM)
+        return _sign_in_first(turn, STOP_FORM)
     options = _category_field(turn).options
     lines = [_("What is the problem? Reply with its number:")]
     lines += [f"{number}. {_(option.label)}" for number, option in enumerate(options, start=1)]
-    return Outcome(["\n".join(lines)])
+    lines.append(_("(To stop, write NO.)"))
+    forget = [slot_set(name, None) for name in SLOTS[1:]]
+    return Outcome(["\n".join(lines)], forget)
 
 
 async def ask_place(turn: Turn) -> Outcome:
@@ -168,19 +157,14 @@ async def validate(turn: Turn) -> Outcome:
 
 
 async def _reporter(turn: Turn) -> Citizen | None:
-    """Who files the report: the signed-in citizen on the web chat; on SMS or WhatsApp, the
-    citizen whose profile has the number, else the number's own account (the one a sign-in
-    code to that number opens), made now."""
+    """Who files the report: on the web chat, the citizen signed in; by SMS or WhatsApp, the
+    number's own account (the one a sign-in code to that number opens), made now if new. Not a
+    profile that merely lists the number: anyone may type any number into their profile."""
     conversation = turn.conversation
     if conversation.channel == "web":
-        return (
-            await turn.db.get(Citizen, conversation.citizen_id) if conversation.citizen_id else None
-        )
-    found = await turn.db.scalar(
-        select(Citizen).where(Citizen.phone == conversation.address).order_by(Citizen.id).limit(1)
-    )
-    if found is not None:
-        return found
+        if conversation.citizen_id is None:
+            return None
+        return await turn.db.get(Citizen, conversation.citizen_id)
     subject = f"sms:{conversation.address}"
     citizen = await turn.db.scalar(
         select(Citizen).where(Citizen.issuer == ISSUER, Citizen.subject == subject)
@@ -191,6 +175,7 @@ async def _reporter(turn: Turn) -> Citizen | None:
             subject=subject,
             phone=conversation.address,
             language=conversation.language,
+            preferred_channel=conversation.channel,  # news of the report where it was sent from
         )
         turn.db.add(citizen)
         await turn.db.flush()
@@ -223,11 +208,11 @@ async def _photo(turn: Turn, citizen: Citizen, url: str) -> dict[str, Any] | Non
 async def file_report(turn: Turn) -> Outcome:
     """The form is complete: send the report and give its reference."""
     clear = [slot_set(name, None) for name in SLOTS]
+    if not turn.slot("problem_category") or not turn.slot("problem_place"):
+        return Outcome([], clear)  # the form was stopped, not completed: it has said so
     citizen = await _reporter(turn)
     if citizen is None:  # the web chat's citizen signed out meanwhile
-        link = f"{turn.public_url}/services/{SERVICE}"
-        text = _("To send a report from here, sign in first, or use the form: %(link)s", link=link)
-        return Outcome([text], clear)
+        return _sign_in_first(turn, clear)
     category = str(turn.slot("problem_category"))
     place = turn.slot("problem_place") or {}
     answers: dict[str, Any] = {

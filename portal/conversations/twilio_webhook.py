@@ -16,7 +16,7 @@ from litestar.background_tasks import BackgroundTask
 from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.request_validator import RequestValidator
 
-from portal.conversations.gateway import Inbound, answer, take_in
+from portal.conversations.gateway import Inbound, take_in
 from portal.settings import Settings
 
 PATH = "/webhooks/twilio"
@@ -71,8 +71,5 @@ async def twilio_webhook(
     task = None
     if stored is not None:
         conversation, message = stored
-        state = request.app.state
-        task = BackgroundTask(
-            answer, state.sessionmaker, state.bot, state.channels, conversation.id, message.id
-        )
+        task = BackgroundTask(request.app.state.gateway.answer, conversation.id, message.id)
     return Response(EMPTY_TWIML, media_type="application/xml", background=task)

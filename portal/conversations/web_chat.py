@@ -1,7 +1,7 @@
 """The web chat: the same bot, on every page (a panel that htmx fills in) and on /chat, a plain
 page that works without JavaScript. The browser's conversation is named by a random id kept in
-its session; a signed-in citizen's conversation is theirs, so the bot can tell them about their
-own applications. Replies are stored, and the page reads them: nothing is sent elsewhere."""
+its session, and belongs to the citizen signed in when it started: another citizen signing in on
+the same browser starts a new one. Replies are stored, and the page reads them."""
 
 from __future__ import annotations
 
@@ -10,105 +10,121 @@ import time
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.conversations.gateway import Inbound, answer, take_in
+from portal.conversations.gateway import Inbound, take_in
 from portal.conversations.models import ChatMessage, Conversation
 from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale
 from portal.identity.service import current_citizen
+from portal.web.context import current_client_ip
+from portal.web.limits import within_limit
 
 SESSION_KEY = "chat"
 SENT_KEY = "chat_sent"  # when this session last wrote, for the rate limit
 MAX_LENGTH = 1000
-PER_MINUTE = 20
+PER_MINUTE = 20  # per browser session
+PER_ADDRESS_PER_MINUTE = 200  # many people may share one network address
 SHOWN = 50
 
 
 async def _conversation(request: Request[Any, Any, Any], db: AsyncSession) -> Conversation | None:
+    """This browser's conversation, if it is still the signed-in citizen's (or nobody's)."""
     address = request.session.get(SESSION_KEY)
     if not address:
         return None
     found: Conversation | None = await db.scalar(
         select(Conversation).where(Conversation.channel == "web", Conversation.address == address)
     )
-    return found
+    if found is None or found.citizen_id is None:
+        return found
+    citizen = await current_citizen(request, db)
+    return found if citizen is not None and citizen.id == found.citizen_id else None
 
 
-async def _messages(db: AsyncSession, conversation: Conversation | None) -> list[ChatMessage]:
+async def _messages(
+    db: AsyncSession, conversation: Conversation | None, after: int = 0
+) -> list[ChatMessage]:
     if conversation is None:
         return []
     newest = await db.scalars(
         select(ChatMessage)
-        .where(ChatMessage.conversation_id == conversation.id)
+        .where(ChatMessage.conversation_id == conversation.id, ChatMessage.id > after)
         .order_by(ChatMessage.id.desc())
         .limit(SHOWN)
     )
     return list(reversed(newest.all()))
 
 
-def _view(
-    request: Request[Any, Any, Any],
-    messages: list[ChatMessage],
-    error: str | None = None,
-    typed: str = "",
-    status: int = 200,
-) -> Template:
+def _page(messages: list[ChatMessage], error: str | None, typed: str, status: int) -> Template:
     context = {"messages": messages, "error": error, "typed": typed}
-    if request.headers.get("hx-request") == "true":
-        return Template("chat/body.html", context=context, status_code=status)
     return Template("chat/page.html", context=context, status_code=status)
 
 
 @get("/chat", name="chat")
 async def chat_page(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
     """The conversation so far and the box to write in (the no-JavaScript chat)."""
-    return _view(request, await _messages(db, await _conversation(request, db)))
+    return _page(await _messages(db, await _conversation(request, db)), None, "", 200)
 
 
 @get("/chat/log", name="chat_log")
 async def chat_log(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
     """The conversation so far, fetched by htmx when the panel is opened."""
     messages = await _messages(db, await _conversation(request, db))
-    return Template("chat/log.html", context={"messages": messages})
+    return Template("chat/messages.html", context={"messages": messages})
+
+
+async def _refusal(request: Request[Any, Any, Any], text: str) -> str | None:
+    """Why this message cannot be sent, or None."""
+    if not text:
+        return _("Type your message")
+    if len(text) > MAX_LENGTH:
+        return _("Your message must be %(max)s characters or fewer", max=MAX_LENGTH)
+    now = time.time()
+    recent = [t for t in request.session.get(SENT_KEY, []) if now - float(t) < 60]
+    store = request.app.stores.get("sessions")
+    if len(recent) >= PER_MINUTE or not await within_limit(
+        store, f"chat:{current_client_ip() or '-'}", PER_ADDRESS_PER_MINUTE
+    ):
+        return _("You have sent a lot of messages. Wait a minute, then try again.")
+    request.set_session({**request.session, SENT_KEY: [*recent, now]})
+    return None
 
 
 @post("/chat", name="send_chat")
-async def send_chat(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+async def send_chat(request: HTMXRequest, db: AsyncSession) -> Response[Any]:
     form = await request.form()
     text = str(form.get("message") or "").strip()
+    citizen = await current_citizen(request, db)
     conversation = await _conversation(request, db)
-    if not text or len(text) > MAX_LENGTH:
-        error = (
-            _("Type your message")
-            if not text
-            else _("Your message must be %(max)s characters or fewer", max=MAX_LENGTH)
-        )
-        return _view(request, await _messages(db, conversation), error, text[:2000], 400)
-    now = time.time()
-    recent = [t for t in request.session.get(SENT_KEY, []) if now - float(t) < 60]
-    if len(recent) >= PER_MINUTE:
-        error = _("You have sent a lot of messages. Wait a minute, then try again.")
-        return _view(request, await _messages(db, conversation), error, text, 429)
-    address = request.session.get(SESSION_KEY) or secrets.token_hex(16)
-    request.set_session({**request.session, SESSION_KEY: address, SENT_KEY: [*recent, now]})
-    stored = await take_in(db, Inbound(channel="web", address=address, text=text))
+    if (error := await _refusal(request, text)) is not None:
+        status = 429 if text and len(text) <= MAX_LENGTH else 400
+        if request.htmx:
+            context = {"error": error, "typed": text[:2000], "oob": True}
+            return Template("chat/form.html", context=context, status_code=status)
+        return _page(await _messages(db, conversation), error, text[:2000], status)
+    if conversation is None:  # a new one: this browser's first, or another citizen's
+        request.set_session({**request.session, SESSION_KEY: secrets.token_hex(16)})
+    before = max((m.id for m in await _messages(db, conversation)), default=0)
+    stored = await take_in(
+        db, Inbound(channel="web", address=request.session[SESSION_KEY], text=text)
+    )
     if stored is not None:
         conversation, message = stored
-        # The page's language and the signed-in citizen are the conversation's.
-        citizen = await current_citizen(request, db)
-        conversation.language = current_locale()
+        conversation.language = current_locale()  # the page's language is the chat's
         conversation.language_fixed = True
-        if citizen is not None:
-            conversation.citizen_id = citizen.id
+        conversation.citizen_id = citizen.id if citizen else None
         await db.commit()
-        state = request.app.state
-        await answer(state.sessionmaker, state.bot, state.channels, conversation.id, message.id)
-    if request.headers.get("hx-request") == "true":
-        return _view(request, await _messages(db, await _conversation(request, db)))
-    return Redirect("/chat#latest", status_code=303)
+        await request.app.state.gateway.answer(conversation.id, message.id)
+    if request.htmx:  # only what is new, added to the log; the form comes back empty
+        context = {"messages": await _messages(db, conversation, after=before)}
+        return Template("chat/added.html", context=context)
+    messages = await _messages(db, conversation)
+    anchor = f"#message-{messages[-1].id}" if messages else ""
+    return Redirect(f"/chat{anchor}", status_code=303)
 
 
 web_chat = Router(path="/", route_handlers=[chat_page, chat_log, send_chat])

@@ -23,7 +23,7 @@ class Citizen(Base):
     subject: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200), default="")
     email: Mapped[str | None] = mapped_column(String(320))
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)  # the bot looks it up
     language: Mapped[str] = mapped_column(String(8), default="en")
     address: Mapped[str | None] = mapped_column(String(500))
     preferred_channel: Mapped[str | None] = mapped_column(String(16))  # sms, whatsapp or email

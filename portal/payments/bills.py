@@ -28,6 +28,7 @@ from portal.payments.routes import SESSION_KEY, send_to_gateway
 from portal.payments.service import Due
 from portal.settings import Settings
 from portal.web.context import current_client_ip
+from portal.web.limits import within_limit
 
 PREFIX = "BL"
 FOUND = "bills_found"  # references this session looked up: it may view and pay them
@@ -63,11 +64,8 @@ async def look_up_bill(request: Request[Any, Any, Any]) -> Response[Any]:
     # Per session, and per network address (many people may share one, so ten times more):
     # dropping the session cookie does not buy more look-ups.
     store = request.app.stores.get("sessions")
-    address_key = f"bill-lookups:{current_client_ip() or '-'}:{int(now // 60)}"
-    from_address = int(await store.get(address_key) or 0)
-    if (
-        len(recent) >= settings.bill_lookups_per_minute
-        or from_address >= 10 * settings.bill_lookups_per_minute
+    if len(recent) >= settings.bill_lookups_per_minute or not await within_limit(
+        store, f"bill-lookups:{current_client_ip() or '-'}", 10 * settings.bill_lookups_per_minute
     ):
         await request.app.state.audit.record(
             "bill_lookup_limited", actor="anonymous", subject=f"bill:{reference}"
@@ -75,7 +73,6 @@ async def look_up_bill(request: Request[Any, Any, Any]) -> Response[Any]:
         message = _("You have looked up too many references. Wait a minute, then try again.")
         return _find_page(typed, message, 429)
     request.set_session({**request.session, LOOKUPS: [*recent, now]})
-    await store.set(address_key, str(from_address + 1), expires_in=120)
     try:
         await backends_of(request).bills.get_bill(reference)
     except BackendRejected as error:

@@ -1,0 +1,120 @@
+"""Where is my application: the latest news from each department, only for the citizen whose
+application it is (writing from the phone number on it, or signed in on the web chat). Anyone
+else gets the same answer as for a reference that does not exist, so the bot tells nobody
+which references are real; and each conversation may look up only a few references a minute."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+
+from portal.applications.models import Application, TimelineEvent
+from portal.applications.references import parse_reference
+from portal.applications.statuses import label
+from portal.applications.timeline import department_name
+from portal.conversations.turn import Outcome, Turn
+from portal.i18n import gettext as _
+from portal.i18n.formatting import format_date, format_minor
+from portal.identity.models import Citizen
+from portal.web.limits import within_limit
+
+APPLICATION = re.compile(r"\bFD[\s-]?[0-9A-Z]{4}[\s-]?[0-9A-Z]{4}\b", re.IGNORECASE)
+
+
+async def lookup_allowed(turn: Turn) -> bool:
+    """A few reference look-ups (applications and bills) a minute per conversation, as many as
+    a browser may make on the web."""
+    per_minute = turn.settings.bill_lookups_per_minute
+    return await within_limit(turn.store, f"bot-lookups:{turn.conversation.id}", per_minute)
+
+
+def too_many() -> Outcome:
+    return Outcome([_("You have looked up too many references. Wait a minute, then try again.")])
+
+
+async def _owner_asks(turn: Turn, application: Application) -> bool:
+    """Whether this conversation is the application's citizen: signed in on the web chat, or
+    writing from the phone number on their profile."""
+    conversation = turn.conversation
+    if conversation.channel == "web":
+        return conversation.citizen_id == application.citizen_id
+    citizen = await turn.db.get(Citizen, application.citizen_id)
+    return citizen is not None and citizen.phone == conversation.address
+
+
+async def application_status(turn: Turn) -> Outcome:
+    found = APPLICATION.search(turn.text)
+    if found is None:
+        return Outcome(
+            [
+                _(
+                    "Please send me your application's reference. It looks like FD-7K3M-9QX2 "
+                    "and is in the message we sent when you applied."
+                )
+            ]
+        )
+    if not await lookup_allowed(turn):
+        return too_many()
+    reference = parse_reference(found.group(0))
+    application = None
+    if reference is not None:
+        application = await turn.db.scalar(
+            select(Application).where(Application.reference == reference)
+        )
+    if application is None or not await _owner_asks(turn, application):
+        await turn.audit.record(
+            "bot_status_refused",
+            actor="bot",
+            subject=reference or found.group(0).upper(),
+            conversation=turn.conversation.key,
+        )
+        link = f"{turn.public_url}/applications"
+        text = _(
+            "I cannot give news of %(reference)s here. Check the reference; if the application "
+            "is yours, write from the phone number on it, or sign in to see it: %(link)s",
+            reference=found.group(0).upper(),
+            link=link,
+        )
+        return Outcome([text])
+    return Outcome([await _news(turn, application)])
+
+
+async def _news(turn: Turn, application: Application) -> str:
+    """The latest event of each department (the portal's own when none has news yet)."""
+    events = (
+        await turn.db.scalars(
+            select(TimelineEvent)
+            .where(TimelineEvent.application_id == application.id)
+            .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+        )
+    ).all()
+    latest: dict[str, TimelineEvent] = {}
+    for event in events:
+        if event.department:
+            latest.setdefault(event.department, event)
+    service = turn.catalogue.services.get(application.service_id)
+    title = _(service.title) if service else application.service_id
+    link = f"{turn.public_url}/applications/{application.reference}"
+    lines = [
+        _("%(service)s, reference %(reference)s:", service=title, reference=application.reference)
+    ]
+    if not latest and events:
+        lines.append(f"{label(events[0].status)} ({format_date(events[0].occurred_at)})")
+    for department, event in latest.items():
+        name = department_name(turn.catalogue.departments, department)
+        lines.append(f"{name}: {label(event.status)} ({format_date(event.occurred_at)})")
+        fee = event.data.get("fee") if event.status == "fee_due" else None
+        if fee:
+            amount = format_minor(fee["amount_minor"], fee["currency"])
+            lines.append(
+                _("Fee to pay: %(amount)s. Pay it here: %(link)s", amount=amount, link=link)
+            )
+    lines.append(_("Details: %(link)s", link=link))
+    await turn.audit.record(
+        "bot_status_given",
+        actor="bot",
+        subject=application.reference,
+        conversation=turn.conversation.key,
+    )
+    return "\n".join(lines)
