@@ -100,13 +100,8 @@ def run(args: argparse.Namespace, database: str, tracker: str, var: str) -> int:
     processes = [
         subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "backend_clients.sandbox",
-                "--port",
-                str(sandbox_port),
-                "--smtp-port",
-                str(smtp_port),
+                *(sys.executable, "-m", "backend_clients.sandbox"),
+                *("--port", str(sandbox_port), "--smtp-port", str(smtp_port)),
             ],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -117,10 +112,7 @@ def run(args: argparse.Namespace, database: str, tracker: str, var: str) -> int:
                 sys.executable,
                 "scripts/bot.py",
                 "serve",
-                "--port",
-                str(bot_port),
-                "--portal-url",
-                base,
+                *("--port", str(bot_port), "--portal-url", base),
             ],
             cwd=ROOT,
             env=env,
