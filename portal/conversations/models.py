@@ -21,6 +21,8 @@ class Conversation(Base):
     key: Mapped[str] = mapped_column(String(32), unique=True)
     channel: Mapped[str] = mapped_column(String(16))  # sms, whatsapp or web
     address: Mapped[str] = mapped_column(String(64))  # E.164 number, or the web chat's id
+    # On the web chat, the citizen signed in (it decides what they may be told); by SMS or
+    # WhatsApp, the profile that lists the number, which nobody checked: its language only.
     citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"))
     language: Mapped[str] = mapped_column(String(8))
     # True once the language came from the profile or the citizen's own choice: never guessed.
