@@ -161,18 +161,39 @@ def test_where_is_my_application_only_for_its_own_phone(
     assert reference in reply
     assert in_language("ar", "Tax office") in reply
     assert f"{base_url}/applications/{reference}" in reply
+    # From another phone: a code goes to the number on the application, and only its holder
+    # hears the news. The answer is the same for a reference nobody has.
+    omars_sms = Phone(base_url, sandbox, "sms")
+    omars_sms.number = "+212600111222"
+    codes_before = len(omars_sms.inbox())
     stranger = Phone(base_url, sandbox, "sms")
-    [refusal] = stranger.send(f"where is my application {reference}")
-    assert refusal == in_language(
+    [ask] = stranger.send(f"where is my application {reference}")
+    assert ask == in_language(
         "en",
-        "I cannot give news of %(reference)s here. Check the reference; if the application is "
-        "yours, write from the phone number on it, or sign in to see it: %(link)s",
+        "If %(reference)s is right, I have sent a code by text message to the phone number on "
+        "the application. Send me the code here to get its news, or sign in to see it: %(link)s",
         reference=reference,
         link=f"{base_url}/applications",
     )
-    # The same answer as for a reference nobody has: the bot does not tell which ones exist.
     [unknown] = stranger.send("where is my application FD-0000-0000")
-    assert unknown.split(" here.")[1] == refusal.split(" here.")[1]
+    assert unknown == ask.replace(reference, "FD-0000-0000")
+    [wrong] = stranger.send("123456")  # the code asked for last is the unknown one's
+    assert wrong == in_language(
+        "en", "That code is not right, or it has expired. Ask me again for a new one."
+    )
+    stranger.send(f"where is my application {reference}")
+    [sms] = omars_sms.inbox()[codes_before + 1 :]  # the second code (the first no longer works)
+    code = re.search(r"\b(\d{6})\b", sms)
+    assert code, sms
+    [news] = stranger.send(code.group(1))
+    assert news.startswith(
+        in_language(
+            "en",
+            "%(service)s, reference %(reference)s:",
+            service=in_language("en", "Open a business"),
+            reference=reference,
+        )
+    )
 
 
 def test_a_payment_link_for_a_bill(base_url: str, bot: str, sandbox: Sandbox) -> None:

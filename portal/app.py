@@ -130,13 +130,6 @@ def create_app(settings: Settings) -> Litestar:
             ),
             token=settings.rasa_token.get_secret_value(),
         )
-        app.state.gateway = Gateway(
-            app.state.sessionmaker,
-            app.state.bot,
-            app.state.twilio,
-            settings.twilio_from_number,
-            app.state.audit,
-        )
         await anyio.to_thread.run_sync(warm_up)
         app.state.citizen_oidc = oidc_client(
             settings.citizen_oidc_issuer,
@@ -165,6 +158,14 @@ def create_app(settings: Settings) -> Litestar:
             settings.twilio_from_number,
             app.state.mail,
             app.state.audit,
+        )
+        app.state.gateway = Gateway(
+            app.state.sessionmaker,
+            app.state.bot,
+            app.state.twilio,
+            settings.twilio_from_number,
+            app.state.audit,
+            app.state.sign_in_codes,
         )
         app.state.readiness = Readiness(
             {

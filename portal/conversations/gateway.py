@@ -20,18 +20,21 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from backend_clients.http import BackendError
 from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
+from portal.applications.models import Application
 from portal.audit import AuditLog
-from portal.conversations.language import choice, detect
+from portal.conversations.language import DIGITS, choice, detect
 from portal.conversations.models import ChatMessage, Conversation
 from portal.database.engine import utcnow
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import DEFAULT_LANGUAGE, use_locale
+from portal.identity.codes import Destination, SignInCodes
 from portal.identity.models import Citizen
 
 log = logging.getLogger(__name__)
 # Leading spaces and slashes: Rasa reads a message starting with "/" as a command.
 COMMAND = re.compile(r"^[\s/]+")
 SORRY = _l("Sorry, the assistant cannot answer just now. Please try again in a few minutes.")
+WRONG_CODE = _l("That code is not right, or it has expired. Ask me again for a new one.")
 WAITING = _l(
     "A person will answer you here as soon as they can. To go back to the assistant, write BOT."
 )
@@ -131,6 +134,7 @@ class Gateway:
     twilio: TwilioClient
     from_number: str
     audit: AuditLog
+    codes: SignInCodes
 
     async def answer(self, conversation_id: int, message_id: int) -> None:
         """Answer one stored message (a background task: errors are logged, never raised)."""
@@ -144,7 +148,10 @@ class Gateway:
                 if conversation.status != "bot":
                     await self._while_waiting(db, conversation, message)
                     return
-                text = _bot_text(conversation, message)
+                if (conversation.expecting or "").startswith("code:"):
+                    text = await self._code(db, conversation, message)
+                else:
+                    text = _bot_text(conversation, message)
                 await db.commit()  # the bot's endpoints read the language from here
                 if text:
                     replies = await self._ask(conversation, text, message)
@@ -152,6 +159,33 @@ class Gateway:
                     await self._send(db, conversation, replies)
         except Exception:
             log.exception("conversation %s: message %s not answered", conversation_id, message_id)
+
+    async def _code(
+        self, db: AsyncSession, conversation: Conversation, message: ChatMessage
+    ) -> str:
+        """A reply to "send me the code": a right code lets this conversation have the
+        application's news, and asks the bot for it; anything else goes to the bot as it is."""
+        reference = (conversation.expecting or "").removeprefix("code:")
+        conversation.expecting = None
+        code = message.body.strip().translate(DIGITS)
+        if not re.fullmatch(r"\d{6}", code):
+            return _bot_text(conversation, message)
+        owner = await db.scalar(
+            select(Citizen)
+            .join(Application, Application.citizen_id == Citizen.id)
+            .where(Application.reference == reference)
+        )
+        if (
+            owner is not None
+            and owner.phone
+            and await self.codes.check(
+                Destination("sms", owner.phone), code, conversation.code_asker
+            )
+        ):
+            conversation.granted = [*(conversation.granted or []), reference][-20:]
+            return reference  # the bot reads a reference alone as "where is it?"
+        await self._send(db, conversation, [str(WRONG_CODE)])
+        return ""
 
     async def _ask(self, conversation: Conversation, text: str, message: ChatMessage) -> list[str]:
         """The bot's replies; never none (a bot that is down or failed says sorry)."""

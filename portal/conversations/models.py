@@ -29,12 +29,20 @@ class Conversation(Base):
     language_fixed: Mapped[bool] = mapped_column(default=False)
     # What the next message answers, when the gateway asked ("language": the 1-2-3 menu).
     expecting: Mapped[str | None] = mapped_column(String(32))
+    # References whose news this conversation may have: proved with a code sent to their phone.
+    granted: Mapped[list[str]] = mapped_column(JSON, default=list)
     # bot: the assistant answers; waiting: handed to a person, in the agents' queue.
     status: Mapped[str] = mapped_column(String(16), default="bot")
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
     handoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def code_asker(self) -> str:
+        """Who asks for one-time codes, as the codes' limits count askers (on the web, by
+        network address; here, by conversation)."""
+        return f"bot:{self.key}"
 
 
 class ChatMessage(Base):

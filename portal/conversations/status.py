@@ -1,10 +1,12 @@
 """Where is my application: the latest news from each department, only for the citizen whose
-application it is (writing from the phone number on it, or signed in on the web chat). Anyone
-else gets the same answer as for a reference that does not exist, so the bot tells nobody
-which references are real; and each conversation may look up only a few references a minute."""
+application it is: writing from the phone number on it, or signed in on the web chat, or
+sending back the one-time code the bot sent to that number. Anyone else gets the same answer as
+for a reference that does not exist, so the bot tells nobody which references are real; and
+each conversation may look up only a few references a minute."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 from sqlalchemy import select
@@ -16,6 +18,7 @@ from portal.applications.timeline import department_name
 from portal.conversations.turn import Outcome, Turn
 from portal.i18n import gettext as _
 from portal.i18n.formatting import format_date, format_minor
+from portal.identity.codes import CodeNotSent, Destination, SignInCodes, TooManyAttempts
 from portal.identity.models import Citizen
 from portal.web.limits import within_limit
 
@@ -35,8 +38,10 @@ def too_many() -> Outcome:
 
 async def _owner_asks(turn: Turn, application: Application) -> bool:
     """Whether this conversation is the application's citizen: signed in on the web chat, or
-    writing from the phone number on their profile."""
+    writing from the phone number on their profile, or holding the code sent there."""
     conversation = turn.conversation
+    if application.reference in (conversation.granted or []):
+        return True
     if conversation.channel == "web":
         return conversation.citizen_id == application.citizen_id
     citizen = await turn.db.get(Citizen, application.citizen_id)
@@ -69,15 +74,37 @@ async def application_status(turn: Turn) -> Outcome:
             subject=reference or found.group(0).upper(),
             conversation=turn.conversation.key,
         )
-        link = f"{turn.public_url}/applications"
+        return await _prove_it(turn, found.group(0).upper(), application)
+    return Outcome([await _news(turn, application)])
+
+
+async def _prove_it(turn: Turn, typed: str, application: Application | None) -> Outcome:
+    """By SMS or WhatsApp from another number: a code goes to the phone number on the
+    application, and whoever sends it back here gets the news (the gateway checks it). The
+    answer is the same whether the reference exists or not."""
+    link = f"{turn.public_url}/applications"
+    if turn.conversation.channel == "web":
         text = _(
             "I cannot give news of %(reference)s here. Check the reference; if the application "
-            "is yours, write from the phone number on it, or sign in to see it: %(link)s",
-            reference=found.group(0).upper(),
+            "is yours, sign in to see it: %(link)s",
+            reference=typed,
             link=link,
         )
         return Outcome([text])
-    return Outcome([await _news(turn, application)])
+    owner = await turn.db.get(Citizen, application.citizen_id) if application else None
+    if application is not None and owner is not None and owner.phone:
+        codes: SignInCodes = turn.request.app.state.sign_in_codes
+        # Refused or failed, the answer is the same: nobody learns more from the limits.
+        with contextlib.suppress(TooManyAttempts, CodeNotSent):
+            await codes.send(Destination("sms", owner.phone), ip=turn.conversation.code_asker)
+    turn.conversation.expecting = f"code:{application.reference if application else typed}"[:32]
+    text = _(
+        "If %(reference)s is right, I have sent a code by text message to the phone number on "
+        "the application. Send me the code here to get its news, or sign in to see it: %(link)s",
+        reference=typed,
+        link=link,
+    )
+    return Outcome([text])
 
 
 async def _news(turn: Turn, application: Application) -> str:

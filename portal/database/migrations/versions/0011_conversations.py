@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("language_fixed", sa.Boolean(), nullable=False),
         sa.Column("expecting", sa.String(length=32), nullable=True),
+        sa.Column("granted", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("handoff_reason", sa.String(length=32), nullable=True),
         sa.Column("handoff_at", sa.DateTime(timezone=True), nullable=True),
