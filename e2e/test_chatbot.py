@@ -322,7 +322,7 @@ def test_a_problem_reported_on_whatsapp_with_a_location_and_a_photo(
     assert where == in_language(
         "es", "Where is it? Write the street and number or a landmark, or share a location."
     )
-    [photo] = phone.send("", Latitude="40.41680", Longitude="-3.70380")
+    [photo] = phone.send("", Latitude="40.41234", Longitude="-3.70111")
     assert photo == in_language(
         "es", "Send a photo of the problem if you can take one safely, or write NO."
     )
@@ -337,13 +337,13 @@ def test_a_problem_reported_on_whatsapp_with_a_location_and_a_photo(
     )
     assert channel == "whatsapp"
     assert answers["category"] == "pothole"
-    assert (answers["place"]["lat"], answers["place"]["lon"]) == (40.4168, -3.7038)
+    assert (answers["place"]["lat"], answers["place"]["lon"]) == (40.41234, -3.70111)
     assert answers["photo"]["content_type"] == "image/png"
     # The worker sends it to public works over Open311, with the place and the photo.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         reports = httpx.get(f"{sandbox.url}/open311/requests.json").json()
-        found = [r for r in reports if r.get("lat") == 40.4168 and r.get("long") == -3.7038]
+        found = [r for r in reports if r.get("lat") == 40.41234 and r.get("long") == -3.70111]
         if found:
             break
         time.sleep(0.2)
