@@ -361,8 +361,12 @@ def test_a_problem_reported_by_sms_in_arabic_without_a_photo(
     sorry, again = phone.send("شي غريب", expect=2)  # not a category: asked again
     assert sorry == in_language("ar", "Sorry, I did not get which problem it is.")
     assert in_language("ar", "What is the problem? Reply with its number:") in again
-    phone.send("عمود الإنارة لا يعمل")
-    phone.send("شارع النيل 12")
+    [where] = phone.send("عمود الإنارة لا يعمل")  # "does not work": a category, not a "no"
+    assert where == in_language("ar", "Where is it? Write the street and number or a landmark.")
+    [photo] = phone.send("شارع النيل 12")
+    assert photo == in_language(
+        "ar", "Send a photo of the problem if you can take one safely, or write NO."
+    )
     [done] = phone.send("لا")
     reference = re.search(r"FD-[0-9A-Z]{4}-[0-9A-Z]{4}", done)
     assert reference, done

@@ -42,8 +42,9 @@ CATEGORY_WORDS = {
 SKIP = {
     fold(word)
     for word in (
-        *("no", "none", "skip", "nope", "no photo", "saltar", "ninguna", "sin foto"),
-        *("لا", "تخطي", "بدون صورة", "لا يوجد"),
+        *("no", "none", "skip", "nope", "no photo", "cancel", "stop"),
+        *("saltar", "ninguna", "sin foto", "cancelar", "parar"),
+        *("لا", "تخطي", "بدون صورة", "لا يوجد", "إلغاء", "توقف"),
     )
 }
 # Rasa's events that end the form (and forget its answers), when the citizen stops or cannot go on.
@@ -129,20 +130,29 @@ def _place(turn: Turn, text: str) -> dict[str, Any] | None:
     return None
 
 
+def _no(text: str) -> bool:
+    """A plain "no" (or skip, or cancel): the words themselves, not a sentence that has a "no"
+    in it ("the light does not work"), which the classifier may take for one."""
+    return fold(text).strip(" .!") in SKIP
+
+
 async def validate(turn: Turn) -> Outcome:
-    """Check the answer Rasa took for the slot asked; a wrong one is cleared (asked again)."""
+    """Check the answer Rasa took for the slot asked; a wrong one is cleared (asked again).
+    A plain "no" to what or where stops the report."""
     asked = turn.slot("requested_slot")
     value = turn.slot(asked) if asked in SLOTS else None
     if value is None:
         return Outcome()  # nothing taken from the message (e.g. a person asked for): Rasa decides
     text = str(value)
-    if turn.intent == "deny" and asked != "problem_photo":
-        return Outcome([_("All right, I have not reported anything.")], STOP_FORM)
     if asked == "problem_category":
         found = category_of(turn, text)
+        if found is None and _no(text):
+            return Outcome([_("All right, I have not reported anything.")], STOP_FORM)
         texts = [] if found else [_("Sorry, I did not get which problem it is.")]
         return Outcome(texts, [slot_set(asked, found)])
     if asked == "problem_place":
+        if _no(text):
+            return Outcome([_("All right, I have not reported anything.")], STOP_FORM)
         place = _place(turn, text)
         texts = [] if place else [_("Sorry, I need to know where it is.")]
         return Outcome(texts, [slot_set(asked, place)])
@@ -150,7 +160,7 @@ async def validate(turn: Turn) -> Outcome:
         media = turn.metadata.get("media") or []
         if media:
             return Outcome([], [slot_set(asked, str(media[0]))])
-        if fold(text).strip(" .!") in SKIP or turn.intent == "deny":
+        if _no(text) or turn.intent == "deny":
             return Outcome([], [slot_set(asked, NO_PHOTO)])
         return Outcome([], [slot_set(asked, None)])
     return Outcome()
