@@ -311,6 +311,24 @@ def test_the_bots_endpoints_need_the_shared_secret(base_url: str) -> None:
         assert httpx.post(f"{base_url}{path}", json={}, headers=wrong).status_code == 401
 
 
+def filed(messages: list[str], language: str) -> re.Match[str]:
+    """The bot's confirmation of a report and, from the worker, the "application sent" update
+    on the same channel (the number's account gets its news there), in either order."""
+    thanks = in_language(
+        language,
+        "Thank you: your report is on its way to public works. Its reference is %(reference)s. "
+        "Send me the reference to hear how it goes.",
+        reference="\x00",
+    )
+    [confirmation] = [m for m in messages if m.startswith(thanks.split("\x00")[0])]
+    reference = re.search(r"FD-[0-9A-Z]{4}-[0-9A-Z]{4}", confirmation)
+    assert reference, confirmation
+    [update] = [m for m in messages if m != confirmation]
+    assert reference.group(0) in update
+    assert in_language(language, "Application sent") in update
+    return reference
+
+
 def test_a_problem_reported_on_whatsapp_with_a_location_and_a_photo(
     base_url: str, bot: str, sandbox: Sandbox, live_database: str
 ) -> None:
@@ -327,9 +345,8 @@ def test_a_problem_reported_on_whatsapp_with_a_location_and_a_photo(
         "es", "Send a photo of the problem if you can take one safely, or write NO."
     )
     media = f"{messages_url(sandbox.url).removesuffix('.json')}/MM{time.time_ns()}/Media/ME1"
-    [done] = phone.send("", NumMedia="1", MediaUrl0=media, MediaContentType0="image/png")
-    reference = re.search(r"FD-[0-9A-Z]{4}-[0-9A-Z]{4}", done)
-    assert reference, done
+    sent = phone.send("", NumMedia="1", MediaUrl0=media, MediaContentType0="image/png", expect=2)
+    reference = filed(sent, "es")
     [(channel, answers)] = rows(
         live_database,
         "SELECT channel, answers FROM applications WHERE reference = %s",
@@ -367,9 +384,7 @@ def test_a_problem_reported_by_sms_in_arabic_without_a_photo(
     assert photo == in_language(
         "ar", "Send a photo of the problem if you can take one safely, or write NO."
     )
-    [done] = phone.send("لا")
-    reference = re.search(r"FD-[0-9A-Z]{4}-[0-9A-Z]{4}", done)
-    assert reference, done
+    reference = filed(phone.send("لا", expect=2), "ar")
     [(answers,)] = rows(
         live_database, "SELECT answers FROM applications WHERE reference = %s", reference.group(0)
     )
