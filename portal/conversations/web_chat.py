@@ -12,7 +12,7 @@ from typing import Any
 from litestar import Request, Response, Router, get, post
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.conversations.gateway import Inbound, take_in
@@ -108,7 +108,16 @@ async def send_chat(request: HTMXRequest, db: AsyncSession) -> Response[Any]:
         return _page(await _messages(db, conversation), error, text[:2000], status)
     if conversation is None:  # a new one: this browser's first, or another citizen's
         request.set_session({**request.session, SESSION_KEY: secrets.token_hex(16)})
-    before = max((m.id for m in await _messages(db, conversation)), default=0)
+    before = 0  # the newest message shown already: htmx gets only what comes after it
+    if conversation is not None:
+        before = (
+            await db.scalar(
+                select(func.max(ChatMessage.id)).where(
+                    ChatMessage.conversation_id == conversation.id
+                )
+            )
+            or 0
+        )
     stored = await take_in(
         db, Inbound(channel="web", address=request.session[SESSION_KEY], text=text)
     )
