@@ -10,6 +10,8 @@ import logging
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,7 +49,10 @@ async def _conversation(db: AsyncSession, sender: Any) -> Conversation | None:
 
 @post("/bot/nlg", name="bot_nlg", status_code=200, opt=READ_ONLY)
 async def nlg(
-    request: Request[Any, Any, Any], data: dict[str, Any], db: AsyncSession, settings: Settings
+    request: Request[Any, Any, Any],
+    data: JSONBody[dict[str, Any]],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
 ) -> Response[Any]:
     """{"response": "utter_greet", "tracker": {...}} -> {"text": "..."} in the right language."""
     if not _allowed(request, settings):
@@ -62,7 +67,10 @@ async def nlg(
 
 @post("/bot/actions", name="bot_actions", status_code=200)
 async def run_action(
-    request: Request[Any, Any, Any], data: dict[str, Any], db: AsyncSession, settings: Settings
+    request: Request[Any, Any, Any],
+    data: JSONBody[dict[str, Any]],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
 ) -> Response[Any]:
     """Rasa's action protocol: {"next_action", "sender_id", "tracker"} ->
     {"events": [...], "responses": [{"text": ...}]}; an unknown action is a 404 as Rasa expects."""

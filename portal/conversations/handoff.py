@@ -37,7 +37,7 @@ async def request(
     dependencies={"member": Provide(require_role("agent", "admin"))},
 )
 async def waiting_conversations(
-    db: AsyncSession, member: NamedDependency[StaffMember]
+    db: NamedDependency[AsyncSession], member: NamedDependency[StaffMember]
 ) -> list[dict[str, Any]]:
     """Conversations waiting for a person, oldest first, each with its latest messages."""
     waiting = (

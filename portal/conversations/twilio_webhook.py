@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from litestar import Request, Response, post
 from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.request_validator import RequestValidator
 
@@ -58,7 +59,9 @@ def inbound_message(form: dict[str, str]) -> Inbound | None:
 
 @post(PATH, name="twilio_webhook", status_code=200)
 async def twilio_webhook(
-    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings
+    request: Request[Any, Any, Any],
+    db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
 ) -> Response[str]:
     body = (await request.body()).decode("utf-8", errors="replace")
     form = dict(parse_qsl(body, keep_blank_values=True))

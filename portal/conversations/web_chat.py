@@ -10,6 +10,7 @@ import time
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
@@ -65,13 +66,13 @@ def _page(messages: list[ChatMessage], error: str | None, typed: str, status: in
 
 
 @get("/chat", name="chat")
-async def chat_page(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+async def chat_page(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
     """The conversation so far and the box to write in (the no-JavaScript chat)."""
     return _page(await _messages(db, await _conversation(request, db)), None, "", 200)
 
 
 @get("/chat/log", name="chat_log")
-async def chat_log(request: Request[Any, Any, Any], db: AsyncSession) -> Template:
+async def chat_log(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
     """The conversation so far, fetched by htmx when the panel is opened."""
     messages = await _messages(db, await _conversation(request, db))
     return Template("chat/messages.html", context={"messages": messages})
@@ -95,7 +96,7 @@ async def _refusal(request: Request[Any, Any, Any], text: str) -> str | None:
 
 
 @post("/chat", name="send_chat")
-async def send_chat(request: HTMXRequest, db: AsyncSession) -> Response[Any]:
+async def send_chat(request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Response[Any]:
     form = await request.form()
     text = str(form.get("message") or "").strip()
     citizen = await current_citizen(request, db)

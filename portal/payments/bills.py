@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +43,7 @@ def _find_page(typed: str = "", error: str | None = None, status: int = 200) -> 
 
 
 @get("/pay-a-bill", name="find_bill")
-async def find_bill(reference: str = "") -> Template:
+async def find_bill(reference: FromQuery[str] = "") -> Template:
     """The look-up form; the assistant's payment links fill in the reference."""
     return _find_page(reference.strip()[:40])
 
