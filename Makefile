@@ -52,7 +52,7 @@ extract: .venv/.synced ## extract translatable strings into locales/messages.pot
 	  --project "Front Door" --copyright-holder "City of Riverside" -o locales/messages.pot .
 
 update-translations: extract ## merge new strings from the .pot into every language's .po
-	$(PYBABEL) update -i locales/messages.pot -d locales --no-wrap --ignore-obsolete
+	$(PYBABEL) update -i locales/messages.pot -d locales --no-wrap --ignore-obsolete --previous
 
 chatbot/.venv/.synced: chatbot/requirements.txt | $(UV)
 	rm -rf chatbot/.venv

@@ -61,7 +61,9 @@ from portal.payments.routes import payments
 from portal.payments.webhooks import payment_webhook
 from portal.settings import Settings
 from portal.staff.routes import staff
+from portal.translations import preview
 from portal.translations.messages import load_messages
+from portal.translations.missing import MissingCounts
 from portal.translations.overlay import CatalogueOverlay
 from portal.translations.routes import translations
 from portal.web.context import RequestContext, backend_headers
@@ -86,7 +88,7 @@ def _session_store(settings: Settings, engine: AsyncEngine) -> Store:
 def create_app(settings: Settings) -> Litestar:
     """Build the portal for `settings`."""
     configure_logging(settings.log_level, settings.log_json)
-    load_catalogues(settings.locales_dir)
+    load_catalogues(settings.locales_dir, settings.languages)
     catalogue = load_catalogue(settings.catalogue_dir)
     static = StaticFiles(settings.static_dir)
     environment = build_environment(settings, static)
@@ -110,6 +112,11 @@ def create_app(settings: Settings) -> Litestar:
         app.state.reader = read_only_sessions(engine)
         app.state.audit = AuditLog(app.state.sessionmaker)
         app.state.overlay = CatalogueOverlay(app.state.reader, settings.catalogue_check_seconds)
+        app.state.missing = MissingCounts(
+            app.state.sessionmaker,
+            set(app.state.messages.by_key),
+            settings.missing_translations_save_seconds,
+        )
         app.state.backends = make_backends(settings, catalogue)
         app.state.twilio = TwilioClient(
             ClientConfig(
@@ -201,6 +208,8 @@ def create_app(settings: Settings) -> Litestar:
         static files and probes have no text to translate."""
         if not request.url.path.startswith(("/static/", "/healthz", "/readyz")):
             await request.app.state.overlay.refresh()
+            await request.app.state.missing.save()
+            preview.apply(request)  # an editor's draft, on the pages they open to see it
 
     app = Litestar(
         before_request=current_catalogue,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
+from babel import Locale, UnknownLocaleError
 from pydantic import (
     AliasChoices,
     Field,
@@ -68,6 +69,9 @@ class Settings(BaseSettings):
     var_dir: Path = ROOT / "var"
     static_dir: Path = ROOT / "build" / "static"
     locales_dir: Path = ROOT / "locales"
+    # The languages served, in the switcher's order; each needs its catalogue in locales_dir
+    # (locales/<code>/LC_MESSAGES/messages.po, compiled by make translations). JSON list.
+    languages: tuple[str, ...] = ("en", "es", "ar")
     templates_dir: Path = ROOT / "templates"
     fonts_dir: Path = ROOT / "build" / "fonts"  # for PDF receipts (DejaVu, with Arabic)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -117,6 +121,8 @@ class Settings(BaseSettings):
     bills_url: str = f"{SANDBOX_URL}/bills"
     # How often each worker looks for translations editors have published (0: every request).
     catalogue_check_seconds: float = Field(default=1.0, ge=0, le=60)
+    # How often each worker adds up the texts it showed in English for want of a translation.
+    missing_translations_save_seconds: float = Field(default=30.0, ge=0, le=3600)
     # Bill look-ups allowed per session per minute (each one asks the tax office).
     bill_lookups_per_minute: int = Field(default=5, ge=1, le=1000)
     # The assistant (chatbot/): Rasa's server, its API token, and the secret Rasa presents to the
@@ -150,6 +156,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("languages")
+    @classmethod
+    def _known_languages(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for code in value:
+            try:
+                Locale.parse(code)
+            except (ValueError, UnknownLocaleError):
+                raise ValueError(f"{code!r} is not a language Babel knows") from None
+        if "en" not in value:
+            raise ValueError("must include en, the language every message is written in")
+        return tuple(dict.fromkeys(value))
 
     @field_validator("database_url")
     @classmethod

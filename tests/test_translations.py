@@ -8,6 +8,8 @@ from typing import Any
 
 from litestar.testing import TestClient
 
+from portal.i18n import gettext
+from portal.i18n.locale import use_locale
 from portal.translations.messages import message_key
 from tests.support import csrf_token, sign_in_as
 
@@ -164,3 +166,50 @@ def test_po_files_go_out_and_come_back_as_drafts_and_bad_ones_change_nothing(
     assert import_po(rui, "es", original).status_code == 200
     assert publish(eli, newest_draft(eli, "es", "Pay later")).status_code == 303
     assert eli.get("/staff/translations/export/es").content == original
+
+
+def preview(client: Any, language: str, msgid: str, *forms: str) -> Any:
+    path = f"/staff/translations/{language}/{message_key(msgid, None)}"
+    data = {"_csrf_token": csrf_token(client.get(path).text)}
+    data.update({f"form-{index}": text for index, text in enumerate(forms)})
+    return client.post(f"{path}/preview", data=data)
+
+
+def test_an_editor_previews_a_text_on_its_page_and_as_the_bot_sends_it(
+    portal_factory: Callable[..., TestClient[Any]], database_url: str
+) -> None:
+    eli = editor(portal_factory, database_url, "editor")
+    citizen = portal_factory(database_url=database_url, catalogue_check_seconds=0)
+    shown = preview(eli, "es", HEADING, "Servicios de prueba")
+    assert shown.status_code == 200
+    assert ">Servicios de prueba</textarea>" in shown.text  # kept, to be saved or changed
+    assert "/publish" not in shown.text  # nothing was saved
+    opened = eli.get("/staff/translations/previews/open", params={"path": "/"})
+    assert opened.status_code == 200 and opened.url.path == "/"
+    assert "Servicios de prueba" in opened.text  # in Spanish, with the typed heading
+    use_locale("es")  # the page, its banner too, is in the language previewed
+    banner = gettext(
+        "You are seeing your translation of one message before it is reviewed. Citizens do not "
+        "see it."
+    )
+    assert banner in opened.text
+    assert ORIGINAL in citizen.get("/", headers={"accept-language": "es"}).text  # only the editor
+    away = eli.get("/staff/translations/previews/open", params={"path": "https://example.org/"})
+    assert away.url.host != "example.org"  # only pages of the portal
+    ended = eli.post(
+        "/staff/translations/previews/end", data={"_csrf_token": csrf_token(opened.text)}
+    )
+    assert ended.url.path == f"/staff/translations/es/{message_key(HEADING, None)}"
+    assert "Servicios de prueba" not in eli.get("/").text
+    # A message the assistant sends: with example values, and what it costs in text messages.
+    report = (
+        "Thank you: your report is on its way to public works. Its reference is %(reference)s. "
+        "Send me the reference to hear how it goes."
+    )
+    typed = "شكرًا: بلاغك في طريقه إلى الأشغال العامة. رقمه المرجعي %(reference)s."
+    as_sent = preview(eli, "ar", report, typed)
+    assert as_sent.status_code == 200
+    assert typed.replace("%(reference)s", "FD-7K3M-9QX2") in as_sent.text
+    assert "1 text message" in as_sent.text
+    dropped = preview(eli, "ar", report, "شكرًا")  # the checks apply to a preview too
+    assert dropped.status_code == 400 and "Keep the placeholder reference" in dropped.text

@@ -9,7 +9,7 @@ from functools import cache
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from portal.i18n.locale import LANGUAGES, native_name
+from portal.i18n.locale import languages, native_name
 
 # Single words too short for a statistical guess, and common as a first message.
 OPENERS = {
@@ -31,15 +31,15 @@ DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "012345678901
 
 
 @cache
-def _identifier() -> LanguageIdentifier:
+def _identifier(among: tuple[str, ...]) -> LanguageIdentifier:
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(LANGUAGES))
+    identifier.set_languages([code.split("_")[0] for code in among])
     return identifier
 
 
 def warm_up() -> None:
     """Load the model (half a second) before the first message needs it."""
-    _identifier()
+    _identifier(languages())
 
 
 def detect(text: str) -> str | None:
@@ -48,10 +48,10 @@ def detect(text: str) -> str | None:
     if not words:
         return None
     if any(unicodedata.bidirectional(char) == "AL" for char in text):  # Arabic letters
-        return "ar" if "ar" in LANGUAGES else None
+        return "ar" if "ar" in languages() else None
     if len(words) == 1 and words[0].strip("!.?¡¿") in OPENERS:
         return OPENERS[words[0].strip("!.?¡¿")]
-    language, probability = _identifier().classify(text)
+    language, probability = _identifier(languages()).classify(text)
     return str(language) if probability >= SURE else None
 
 
@@ -61,7 +61,7 @@ def menu() -> str:
 
 
 def _numbered() -> list[tuple[int, str]]:
-    return list(enumerate(LANGUAGES, start=1))
+    return list(enumerate(languages(), start=1))
 
 
 def choice(text: str) -> str | None:

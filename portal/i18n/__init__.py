@@ -1,12 +1,12 @@
 """Languages: which locale a request gets, the gettext catalogue, and Babel formatting."""
 
 from portal.i18n.catalogue import gettext, lazy_gettext, ngettext, pgettext
-from portal.i18n.locale import LANGUAGES, current_locale, text_direction
+from portal.i18n.locale import current_locale, languages, text_direction
 
 __all__ = [
-    "LANGUAGES",
     "current_locale",
     "gettext",
+    "languages",
     "lazy_gettext",
     "ngettext",
     "pgettext",

@@ -7,6 +7,8 @@ placeholders: gettext("Hello %(name)s", name=...).
 from __future__ import annotations
 
 import copy
+from collections import Counter
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,14 @@ from typing import Any
 from babel.messages.plurals import get_plural
 from babel.support import LazyProxy, Translations
 
-from portal.i18n.locale import LANGUAGES, babel_locale, current_locale
+from portal.i18n.locale import (
+    DEFAULT_LANGUAGE,
+    babel_locale,
+    configure_languages,
+    current_locale,
+    languages,
+    use_locale,
+)
 
 _catalogues: dict[str, Translations] = {}
 # The compiled catalogues as loaded; editors' published changes are laid over a copy of them.
@@ -32,9 +41,13 @@ class CatalogueMissing(RuntimeError):
     """The .mo files were not compiled (make translations)."""
 
 
-def load_catalogues(locales_dir: Path) -> None:
-    """Load every language's compiled catalogue once, at start."""
-    for language in LANGUAGES:
+def load_catalogues(locales_dir: Path, served: tuple[str, ...] | None = None) -> None:
+    """Load the compiled catalogue of every language served (`served`, from the settings, or
+    the ones served already), once, at start."""
+    if served is not None:
+        configure_languages(served)
+    _catalogues.clear()
+    for language in languages():
         if language == "en":
             _catalogues[language] = Translations()
             continue
@@ -59,20 +72,41 @@ def lay_over(overrides: dict[str, dict[str, list[str]]]) -> None:
     overrides are merged into a copy of each catalogue once, not consulted on every call."""
     for language, base in _base.items():
         changes = overrides.get(language)
-        if not changes:
-            _catalogues[language] = base
-            continue
-        merged = copy.copy(base)
-        catalog = dict(base._catalog)
-        for key, forms in changes.items():
-            if len(forms) == 1:
-                catalog[key] = forms[0]
-            else:
-                for index, text in enumerate(forms):
-                    catalog[(key, index)] = text
-        merged._catalog = catalog
-        _catalogues[language] = merged
+        _catalogues[language] = _merged(base, changes) if changes else base
     _generation[0] += 1
+
+
+def _merged(base: Translations, changes: dict[str, list[str]]) -> Translations:
+    """A copy of `base` with `changes` (catalogue key -> its forms) in place of its texts."""
+    merged = copy.copy(base)
+    catalog = dict(base._catalog)
+    for key, forms in changes.items():
+        if len(forms) == 1:
+            catalog[key] = forms[0]
+        else:
+            for index, text in enumerate(forms):
+                catalog[(key, index)] = text
+    merged._catalog = catalog
+    return merged
+
+
+# An editor's preview: for the rest of one request, one message of one language reads as the
+# editor typed it (portal.translations.preview).
+_preview: ContextVar[tuple[str, Translations] | None] = ContextVar("preview", default=None)
+
+
+def preview(language: str | None, key: str = "", forms: list[str] | None = None) -> None:
+    """Serve the rest of this request in `language` with `forms` for the message `key` (a
+    catalogue key); None: no preview."""
+    if language is None or language not in _catalogues:
+        _preview.set(None)
+        return
+    _preview.set((language, _merged(_catalogues[language], {key: forms or [""]})))
+    use_locale(language)
+
+
+def previewing() -> bool:
+    return _preview.get() is not None
 
 
 def plural_count(language: str) -> int:
@@ -92,8 +126,30 @@ def plural_examples(language: str) -> list[list[int]]:
     return examples
 
 
-def _translations() -> Translations:
-    return _catalogues.get(current_locale()) or Translations()
+# Messages served in the source language because the reader's language has no translation:
+# (language, catalogue key) -> how often, since portal.translations.missing last took them.
+_missing: Counter[tuple[str, str]] = Counter()
+
+
+def take_missing() -> Counter[tuple[str, str]]:
+    """The fallbacks counted since the last call (and forget them)."""
+    taken = _missing.copy()
+    _missing.clear()
+    return taken
+
+
+def _translations(key: str | tuple[str, int]) -> Translations:
+    """The current language's catalogue; counts `key` when it has no translation of it."""
+    language = current_locale()
+    shown = _preview.get()
+    if shown is not None and shown[0] == language:
+        return shown[1]
+    translations = _catalogues.get(language)
+    if translations is None:
+        return Translations()
+    if language != DEFAULT_LANGUAGE and key and key not in translations._catalog:
+        _missing[(language, key if isinstance(key, str) else key[0])] += 1
+    return translations
 
 
 def _format(text: str, variables: dict[str, Any]) -> str:
@@ -102,24 +158,27 @@ def _format(text: str, variables: dict[str, Any]) -> str:
 
 def gettext(message: str, **variables: Any) -> str:
     """Translate `message` into the current language and fill its named placeholders."""
-    return _format(_translations().gettext(message), variables)
+    return _format(_translations(message).gettext(message), variables)
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """Plural-aware gettext; `num` is also available as %(num)s."""
     variables.setdefault("num", num)
-    return _format(_translations().ngettext(singular, plural, num), variables)
+    translations = _translations((singular, 0))
+    return _format(translations.ngettext(singular, plural, num), variables)
 
 
 def pgettext(context: str, message: str, **variables: Any) -> str:
     """gettext for a word whose meaning depends on `context`."""
-    return _format(str(_translations().pgettext(context, message)), variables)
+    translations = _translations(catalogue_key(message, context))
+    return _format(str(translations.pgettext(context, message)), variables)
 
 
 def npgettext(context: str, singular: str, plural: str, num: int, **variables: Any) -> str:
     """Plural-aware pgettext."""
     variables.setdefault("num", num)
-    return _format(_translations().npgettext(context, singular, plural, num), variables)
+    translations = _translations((catalogue_key(singular, context), 0))
+    return _format(translations.npgettext(context, singular, plural, num), variables)
 
 
 def lazy_gettext(message: str, **variables: Any) -> LazyProxy:
@@ -140,7 +199,7 @@ def _plural_examples(language: str) -> dict[str, int]:
 def plural_texts(singular: str, plural: str) -> dict[str, str]:
     """A message in each CLDR plural category of the current language (Arabic has six), with
     %{count} left for GOV.UK Frontend's JavaScript to fill, as its i18n options expect."""
-    translations = _translations()
+    translations = _translations((singular, 0))
     return {
         category: translations.ngettext(singular, plural, number) % {"count": "%{count}"}
         for category, number in _plural_examples(current_locale()).items()

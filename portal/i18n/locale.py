@@ -11,11 +11,25 @@ from functools import cache
 
 from babel import Locale
 
-LANGUAGES: tuple[str, ...] = ("en", "es", "ar")
-DEFAULT_LANGUAGE = "en"
+DEFAULT_LANGUAGE = "en"  # the source language of every message
 LANGUAGE_COOKIE = "frontdoor_lang"
 
 _current: ContextVar[str] = ContextVar("locale", default=DEFAULT_LANGUAGE)
+# The languages served, in the switcher's order: configuration (FRONTDOOR_LANGUAGES), set when
+# the catalogues are loaded. A language needs nothing else than its catalogue in locales/.
+_languages: list[tuple[str, ...]] = [("en", "es", "ar")]
+
+
+def languages() -> tuple[str, ...]:
+    """The languages this portal serves, the source language first."""
+    return _languages[0]
+
+
+def configure_languages(codes: tuple[str, ...]) -> None:
+    """Serve `codes` (Babel locale identifiers such as "fr" or "pt_BR")."""
+    for code in codes:
+        Locale.parse(code)  # an unknown language fails here, at start
+    _languages[0] = (DEFAULT_LANGUAGE, *(code for code in codes if code != DEFAULT_LANGUAGE))
 
 
 def current_locale() -> str:
@@ -25,7 +39,7 @@ def current_locale() -> str:
 
 def use_locale(language: str) -> None:
     """Serve the rest of this request (or task) in `language`."""
-    _current.set(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+    _current.set(language if language in languages() else DEFAULT_LANGUAGE)
 
 
 @cache
@@ -72,8 +86,8 @@ def parse_accept_language(header: str) -> list[str]:
 def negotiate(accept_language: str) -> str:
     """The supported language that best fits the browser's preferences."""
     preferred = parse_accept_language(accept_language)
-    match = Locale.negotiate(preferred, list(LANGUAGES), sep="-") if preferred else None
-    return str(match.language) if match else DEFAULT_LANGUAGE
+    match = Locale.negotiate(preferred, list(languages()), sep="-") if preferred else None
+    return str(match) if match else DEFAULT_LANGUAGE
 
 
 def cookie_value(cookie_header: str, name: str) -> str | None:
@@ -89,6 +103,6 @@ def cookie_value(cookie_header: str, name: str) -> str | None:
 def locale_for_request(cookie_header: str, accept_language: str) -> str:
     """The language for a request, given its raw Cookie and Accept-Language headers."""
     chosen = cookie_value(cookie_header, LANGUAGE_COOKIE)
-    if chosen in LANGUAGES:
+    if chosen in languages():
         return str(chosen)
     return negotiate(accept_language)

@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from portal.i18n.locale import LANGUAGE_COOKIE, LANGUAGES
+from portal.i18n.locale import LANGUAGE_COOKIE, languages
 from portal.settings import Settings
 from portal.web.urls import safe_next
 
@@ -21,7 +21,7 @@ async def switch_language(
     language: FromPath[str], settings: NamedDependency[Settings], next: FromQuery[str] = "/"
 ) -> Response[None]:
     """Remember `language` and send the citizen back to the page they were on."""
-    if language not in LANGUAGES:
+    if language not in languages():
         raise NotFoundException()
     cookie = Cookie(
         key=LANGUAGE_COOKIE,

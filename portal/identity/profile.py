@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.audit import AuditLog
 from portal.audit.models import AuditEvent
 from portal.i18n import gettext as _
-from portal.i18n.locale import LANGUAGE_COOKIE, LANGUAGES
+from portal.i18n.locale import LANGUAGE_COOKIE, languages
 from portal.identity.codes import parse_destination
 from portal.identity.models import Citizen
 from portal.identity.service import sign_out
@@ -74,7 +74,7 @@ def _check(form: ProfileForm, region: str) -> tuple[dict[str, Any], dict[str, st
     clean["phone"] = phone.address if phone else None
     if clean["address"] and len(clean["address"]) > 500:
         errors["address"] = _("Address must be 500 characters or fewer")
-    if form.language not in LANGUAGES:
+    if form.language not in languages():
         errors["language"] = _("Select the language we should use")
     clean["language"] = form.language
     channel = form.channel or None

@@ -28,7 +28,7 @@ log = structlog.get_logger()
 
 def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
     """The worker's parts, also used by tests to run it in-process."""
-    load_catalogues(settings.locales_dir)
+    load_catalogues(settings.locales_dir, settings.languages)
     catalogue = load_catalogue(settings.catalogue_dir)
     engine = make_engine(settings.database_url)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)

@@ -113,3 +113,10 @@ def problems(message: Message, forms: list[str], expected_forms: int) -> list[st
                 )
             )
     return list(dict.fromkeys(found))
+
+
+def segments(text: str) -> int:
+    """How many text messages `text` takes: 160 characters alone, 153 each when split, in the
+    GSM alphabet; 70 and 67 in any other (UCS-2), as Arabic always is."""
+    single, part = (160, 153) if set(text) <= GSM7 else (70, 67)
+    return 1 if len(text) <= single else -(-len(text) // part)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, unescape
 
-from portal.i18n.locale import LANGUAGES
+from portal.i18n.locale import languages
 
 SOURCE_LANGUAGE = "en"
 # Files whose messages are sent as text messages (SMS or WhatsApp): their length is checked.
@@ -38,16 +39,25 @@ class Message:
         return any(place.startswith(SMS_SOURCES) for place in self.locations)
 
 
+class Compiled(NamedTuple):
+    """A message's translation in a language's .po file."""
+
+    forms: list[str]
+    fuzzy: bool
+    # The English text the translation was made for, when the source has changed since (babel
+    # update --previous keeps it as `#| msgid`); the translation is then fuzzy, not served.
+    previous: str | None = None
+
+
 @dataclass
 class Messages:
     items: list[Message]
     by_key: dict[str, Message]
-    # language -> key -> (forms, fuzzy) as compiled from locales/
-    base: dict[str, dict[str, tuple[list[str], bool]]] = field(default_factory=dict)
+    base: dict[str, dict[str, Compiled]] = field(default_factory=dict)  # language -> key ->
 
     @property
     def languages(self) -> list[str]:
-        return [language for language in LANGUAGES if language != SOURCE_LANGUAGE]
+        return [language for language in languages() if language != SOURCE_LANGUAGE]
 
 
 def load_messages(locales_dir: Path) -> Messages:
@@ -65,9 +75,11 @@ def load_messages(locales_dir: Path) -> Messages:
         )
     found = Messages(items, {message.key: message for message in items})
     for language in found.languages:
-        with (locales_dir / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        po = locales_dir / language / "LC_MESSAGES" / "messages.po"
+        with po.open("rb") as handle:
             catalogue = read_po(handle)
-        translations: dict[str, tuple[list[str], bool]] = {}
+        changed = previous_sources(po.read_text(encoding="utf-8"))
+        translations: dict[str, Compiled] = {}
         for entry in catalogue:
             if not entry.id:
                 continue
@@ -75,6 +87,38 @@ def load_messages(locales_dir: Path) -> Messages:
             string = entry.string
             strings = list(string) if isinstance(string, (tuple, list)) else [string]
             forms = [str(text or "") for text in strings]
-            translations[message_key(msgid, entry.context)] = (forms, entry.fuzzy)
+            key = message_key(msgid, entry.context)
+            translations[key] = Compiled(forms, entry.fuzzy, changed.get(key))
         found.base[language] = translations
+    return found
+
+
+def previous_sources(po: str) -> dict[str, str]:
+    """Message key -> the English text its translation was made for, from the `#| msgid` lines
+    babel update --previous writes above a message whose source changed (Babel's reader skips
+    them)."""
+    found: dict[str, str] = {}
+    previous: list[str] = []
+    context: list[str] | None = None
+    msgid: list[str] | None = None
+    current: list[str] | None = None  # the field the next continuation line adds to
+    for raw in po.splitlines():
+        line = raw.strip()
+        if line.startswith("#| msgid "):
+            previous, current = [unescape(line[len("#| msgid ") :])], None
+        elif line.startswith('#| "') and previous:
+            previous.append(unescape(line[3:]))
+        elif line.startswith("msgctxt "):
+            context = [unescape(line[len("msgctxt ") :])]
+            current = context
+        elif line.startswith("msgid "):
+            msgid = [unescape(line[len("msgid ") :])]
+            current = msgid
+        elif line.startswith('"') and current is not None:
+            current.append(unescape(line))
+        elif line.startswith(("msgstr", "msgid_plural")) and msgid is not None:
+            if previous:
+                key = message_key("".join(msgid), "".join(context) if context else None)
+                found[key] = "".join(previous)
+            previous, context, msgid, current = [], None, None, None
     return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
@@ -41,3 +41,15 @@ class Publication(Base):
     key: Mapped[str] = mapped_column(String(24), index=True)
     published_by: Mapped[str] = mapped_column(String(120))
     published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MissingTranslation(Base):
+    """How often readers of a language were shown a message in English for want of a
+    translation (portal.translations.missing)."""
+
+    __tablename__ = "missing_translations"
+
+    language: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(24), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -22,23 +22,29 @@ from portal.i18n import gettext as _
 from portal.i18n.catalogue import plural_count, plural_examples
 from portal.i18n.locale import native_name
 from portal.staff.service import StaffMember, require_role
-from portal.translations.checks import problems
-from portal.translations.messages import Message, Messages
-from portal.translations.models import Publication, TranslationEdit
+from portal.translations import preview
+from portal.translations.checks import problems, segments
+from portal.translations.messages import Compiled, Message, Messages
+from portal.translations.missing import missing_counts
+from portal.translations.models import MissingTranslation, Publication, TranslationEdit
 from portal.translations.overlay import published_edits
 from portal.translations.po import Change, export_po, read_import
+from portal.translations.preview import as_sent
+from portal.web.urls import safe_next
 
 PAGE_SIZE = 50
-STATES = ("all", "untranslated", "fuzzy", "pending", "edited")
+STATES = ("all", "untranslated", "fuzzy", "changed", "missed", "pending", "edited")
 
 
 @dataclass(frozen=True)
 class Row:
     message: Message
     forms: list[str]
-    state: str  # translated, untranslated, fuzzy
+    state: str  # translated, untranslated, fuzzy, changed (the English text changed since)
     edited: bool  # served from an editor's published change
     pending: bool  # a draft waits for review
+    previous: str | None = None  # the English text the translation was made for, if changed
+    missed: int = 0  # how often readers were shown it in English for want of a translation
 
 
 def _messages(request: Request[Any, Any, Any]) -> Messages:
@@ -53,6 +59,7 @@ def _language(messages: Messages, language: str) -> str:
 
 async def _rows(db: AsyncSession, messages: Messages, language: str) -> list[Row]:
     live = await published_edits(db, language)
+    missed = await missing_counts(db, language)
     pending = set(
         (
             await db.scalars(
@@ -63,7 +70,14 @@ async def _rows(db: AsyncSession, messages: Messages, language: str) -> list[Row
         ).all()
     )
     return [
-        _row(messages, language, message, live.get(message.key), message.key in pending)
+        _row(
+            messages,
+            language,
+            message,
+            live.get(message.key),
+            message.key in pending,
+            missed.get(message.key, 0),
+        )
         for message in messages.items
     ]
 
@@ -74,17 +88,20 @@ def _row(
     message: Message,
     edit: TranslationEdit | None,
     pending: bool,
+    missed: int = 0,
 ) -> Row:
     """What one message says in `language` now: an editor's published text, else the
     compiled one."""
-    forms, fuzzy = messages.base[language].get(message.key, ([""], False))
+    forms, fuzzy, previous = messages.base[language].get(message.key, Compiled([""], False))
     if edit is not None:
-        forms, fuzzy = list(edit.forms), False
+        forms, fuzzy, previous = list(edit.forms), False, None
     if not all(form.strip() for form in forms):
         state = "untranslated"
+    elif fuzzy:
+        state = "changed" if previous else "fuzzy"
     else:
-        state = "fuzzy" if fuzzy else "translated"
-    return Row(message, forms, state, edit is not None, pending)
+        state = "translated"
+    return Row(message, forms, state, edit is not None, pending, previous, missed)
 
 
 def _new_draft(
@@ -109,6 +126,8 @@ def _coverage(rows: list[Row]) -> dict[str, Any]:
         "percent": int(100 * translated / total),
         "untranslated": sum(1 for row in rows if row.state == "untranslated"),
         "fuzzy": sum(1 for row in rows if row.state == "fuzzy"),
+        "changed": sum(1 for row in rows if row.state == "changed"),
+        "missed": sum(row.missed for row in rows),
         "pending": sum(1 for row in rows if row.pending),
         "edited": sum(1 for row in rows if row.edited),
     }
@@ -146,8 +165,11 @@ async def overview(
             or row.state == show
             or (show == "pending" and row.pending)
             or (show == "edited" and row.edited)
+            or (show == "missed" and row.missed > 0)
         )
     ]
+    if show == "missed":  # the ones readers meet most first
+        shown.sort(key=lambda row: -row.missed)
     pages = max(1, -(-len(shown) // PAGE_SIZE))
     page = min(max(page, 1), pages)
     context = {
@@ -174,7 +196,9 @@ async def _edit_page(
     message: Message,
     errors: list[str] | None = None,
     typed: list[str] | None = None,
+    shown: list[str] | None = None,
 ) -> Template:
+    """The page; with `shown`, the typed forms previewed (kept for the pages opened next)."""
     history = (
         await db.scalars(
             select(TranslationEdit)
@@ -190,7 +214,12 @@ async def _edit_page(
         .limit(1)
     )
     pending = any(edit.status == "draft" for edit in history)
-    row = _row(_messages(request), language, message, live, pending)
+    missed = await db.scalar(
+        select(MissingTranslation.count).where(
+            MissingTranslation.language == language, MissingTranslation.key == message.key
+        )
+    )
+    row = _row(_messages(request), language, message, live, pending, missed or 0)
     count = plural_count(language) if message.plural else 1
     examples = plural_examples(language) if message.plural else [[]]
     context = {
@@ -204,8 +233,20 @@ async def _edit_page(
         "history": history,
         "live_id": live.id if live else None,
         "errors": errors or [],
+        "preview": _preview_context(request, message, shown) if shown is not None else None,
     }
     return Template("translations/edit.html", context=context, status_code=400 if errors else 200)
+
+
+def _preview_context(
+    request: Request[Any, Any, Any], message: Message, forms: list[str]
+) -> dict[str, Any]:
+    public_url = request.app.state.settings.public_url
+    texts = [as_sent(form, public_url) for form in forms]
+    return {
+        "texts": [(text, len(text), segments(text)) for text in texts],
+        "path": "/",
+    }
 
 
 def _message(request: Request[Any, Any, Any], key: str) -> Message:
@@ -227,6 +268,16 @@ async def edit_page(
     return await _edit_page(request, db, staff, language, _message(request, key))
 
 
+async def _typed(
+    request: Request[Any, Any, Any], language: str, message: Message
+) -> tuple[list[str], list[str]]:
+    """The forms the editor typed, and why they cannot be saved (empty when they can)."""
+    form = await request.form()
+    count = plural_count(language) if message.plural else 1
+    forms = [str(form.get(f"form-{index}") or "") for index in range(count)]
+    return forms, problems(message, forms, count)
+
+
 @post("/{language:str}/{key:str}", name="propose_translation")
 async def propose(
     request: Request[Any, Any, Any],
@@ -238,19 +289,52 @@ async def propose(
     """Save a draft; it is served only once another editor publishes it."""
     language = _language(_messages(request), language)
     message = _message(request, key)
-    form = await request.form()
-    count = plural_count(language) if message.plural else 1
-    forms = [str(form.get(f"form-{index}") or "") for index in range(count)]
-    found = problems(message, forms, count)
+    forms, found = await _typed(request, language, message)
     if found:
         return await _edit_page(request, db, staff, language, message, found, forms)
-    db.add(_new_draft(language, message, forms, staff.actor, str(form.get("note") or "")))
+    note = str((await request.form()).get("note") or "")
+    db.add(_new_draft(language, message, forms, staff.actor, note))
     await db.commit()
     audit: AuditLog = request.app.state.audit
     await audit.record(
         "translation_drafted", actor=staff.actor, subject=f"translation:{language}:{key}"
     )
     return Redirect(f"/staff/translations/{language}/{key}", status_code=303)
+
+
+@post("/{language:str}/{key:str}/preview", name="preview_translation")
+async def preview_typed(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    language: FromPath[str],
+    key: FromPath[str],
+) -> Template:
+    """The typed text as it would be sent, and kept for the editor's next pages; not saved."""
+    language = _language(_messages(request), language)
+    message = _message(request, key)
+    forms, found = await _typed(request, language, message)
+    if found:
+        return await _edit_page(request, db, staff, language, message, found, forms)
+    preview.start(request, language, message, forms)
+    return await _edit_page(request, db, staff, language, message, typed=forms, shown=forms)
+
+
+@get("/previews/open", name="open_translation_preview")
+async def open_preview(staff: NamedDependency[StaffMember], path: FromQuery[str] = "/") -> Redirect:
+    """To a page of the portal, where the previewed text stands in for the message."""
+    return Redirect(safe_next(path), status_code=303)
+
+
+@post("/previews/end", name="end_translation_preview")
+async def end_preview(
+    request: Request[Any, Any, Any], staff: NamedDependency[StaffMember]
+) -> Redirect:
+    """Back to what citizens see, and to the message that was previewed."""
+    shown = preview.end(request)
+    if shown is None:
+        return Redirect("/staff/translations", status_code=303)
+    return Redirect(f"/staff/translations/{shown['language']}/{shown['key']}", status_code=303)
 
 
 async def _draft(db: AsyncSession, edit_id: int) -> TranslationEdit:
@@ -446,6 +530,9 @@ translations = Router(
         import_po,
         edit_page,
         propose,
+        preview_typed,
+        open_preview,
+        end_preview,
         publish,
         reject,
         restore,

@@ -16,7 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from portal.i18n import catalogue
 from portal.i18n.formatting import FILTERS
-from portal.i18n.locale import LANGUAGES, current_locale, native_name, text_direction
+from portal.i18n.locale import current_locale, languages, native_name, text_direction
 from portal.web.urls import language_url
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def language_links(current_path: str) -> list[dict[str, Any]]:
             "href": None if language == here else language_url(language, current_path),
             "current": language == here,
         }
-        for language in LANGUAGES
+        for language in languages()
     ]
 
 
@@ -66,6 +66,7 @@ def build_environment(settings: Settings, static: StaticFiles) -> Environment:
         current_locale=current_locale,
         text_direction=text_direction,
         language_links=language_links,
+        previewing=catalogue.previewing,
     )
     return env
 
