@@ -205,7 +205,7 @@ def test_a_payment_link_for_a_bill(base_url: str, bot: str, sandbox: Sandbox) ->
 
 
 def test_asking_for_a_person_queues_the_conversation(
-    base_url: str, bot: str, sandbox: Sandbox
+    base_url: str, bot: str, sandbox: Sandbox, live_database: str
 ) -> None:
     phone = Phone(base_url, sandbox, "whatsapp")
     [reply] = phone.send("necesito hablar con una persona, por favor")
@@ -224,20 +224,19 @@ def test_asking_for_a_person_queues_the_conversation(
     )
     phone.post({"Body": "¿hola?"})
     phone.nothing_more()  # told once, not at every message
-    with httpx.Client(base_url=base_url) as agent:
+    [[key]] = rows(live_database, "SELECT key FROM conversations WHERE address = %s", phone.number)
+    with httpx.Client(base_url=base_url) as agent:  # the agents' inbox has it
         assert sign_in_as(agent, "agent", staff=True).status_code == 303
-        queue = agent.get("/api/handoffs").json()
-    [queued] = [item for item in queue if item["messages"][0]["body"].startswith("necesito")]
-    assert queued["channel"] == "whatsapp"
-    assert queued["language"] == "es"
-    assert queued["reason"] == "asked"
-    assert "¿hola?" in [m["body"] for m in queued["messages"]]
+        assert f'href="/staff/inbox/{key}"' in agent.get("/staff/inbox").text
+        page = agent.get(f"/staff/inbox/{key}").text
+    for shown in ("necesito hablar", "¿hola?", "WhatsApp", "Español", "Asked for a person"):
+        assert shown in page
     with httpx.Client(base_url=base_url) as citizen:
         assert sign_in_as(citizen, "lee").status_code == 303
-        assert citizen.get("/api/handoffs", follow_redirects=False).status_code in (303, 401, 403)
+        assert citizen.get("/staff/inbox", follow_redirects=False).status_code == 303
     with httpx.Client(base_url=base_url) as editor:
         assert sign_in_as(editor, "editor", staff=True).status_code == 303
-        assert editor.get("/api/handoffs").status_code == 403
+        assert editor.get("/staff/inbox").status_code == 403
     # Nobody came: BOT takes the citizen back to the assistant.
     [greeting] = phone.send("BOT")
     assert greeting == bot_says("es", "utter_greet")

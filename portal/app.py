@@ -38,7 +38,7 @@ from portal.catalogue.loader import load_catalogue
 from portal.catalogue.routes import catalogue_routes
 from portal.conversations.bot_api import nlg, run_action
 from portal.conversations.gateway import Gateway
-from portal.conversations.handoff import waiting_conversations
+from portal.conversations.inbox import inbox_routes
 from portal.conversations.language import warm_up
 from portal.conversations.twilio_webhook import twilio_webhook
 from portal.conversations.web_chat import web_chat
@@ -226,7 +226,7 @@ def create_app(settings: Settings) -> Litestar:
             twilio_webhook,
             nlg,
             run_action,
-            waiting_conversations,
+            inbox_routes,
             web_chat,
             payments_admin,
             translations,

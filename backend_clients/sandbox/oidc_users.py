@@ -48,6 +48,13 @@ USERS: dict[str, dict[str, dict[str, Any]]] = {
             "roles": ["agent"],
             **MFA,
         },
+        "agent-2": {  # a second agent: two may reach for the same conversation
+            "sub": "staff-agent-03",
+            "name": "Sam Second",
+            "email": "sam@city.example",
+            "roles": ["agent"],
+            **MFA,
+        },
         "agent-no-mfa": {
             "sub": "staff-agent-02",
             "name": "Nadia Nomfa",

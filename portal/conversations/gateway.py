@@ -22,6 +22,7 @@ from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
 from portal.applications.models import Application
 from portal.audit import AuditLog
+from portal.conversations import handoff
 from portal.conversations.language import DIGITS, choice, detect
 from portal.conversations.models import ChatMessage, Conversation
 from portal.database.engine import utcnow
@@ -156,7 +157,7 @@ class Gateway:
                 if text:
                     replies = await self._ask(conversation, text, message)
                     await db.refresh(conversation)
-                    await self._send(db, conversation, replies)
+                    await self.deliver(db, conversation, replies)
         except Exception:
             log.exception("conversation %s: message %s not answered", conversation_id, message_id)
 
@@ -184,16 +185,18 @@ class Gateway:
         ):
             conversation.granted = [*(conversation.granted or []), reference][-20:]
             return reference  # the bot reads a reference alone as "where is it?"
-        await self._send(db, conversation, [str(WRONG_CODE)])
+        await self.deliver(db, conversation, [str(WRONG_CODE)])
         return ""
 
-    async def _ask(self, conversation: Conversation, text: str, message: ChatMessage) -> list[str]:
+    async def _ask(
+        self, conversation: Conversation, text: str, message: ChatMessage | None = None
+    ) -> list[str]:
         """The bot's replies; never none (a bot that is down or failed says sorry)."""
         metadata: dict[str, Any] = {
             "channel": conversation.channel,
             "language": conversation.language,
-            "media": message.media,
-            "location": message.location,
+            "media": message.media if message else [],
+            "location": message.location if message else None,
         }
         try:
             replies = [r.text for r in await self.bot.send(conversation.key, text, metadata)]
@@ -206,20 +209,14 @@ class Gateway:
     async def _while_waiting(
         self, db: AsyncSession, conversation: Conversation, message: ChatMessage
     ) -> None:
-        """Handed to a person: the message waits for them. The citizen is told so (once in a
-        row), and BOT takes them back to the assistant."""
+        """Handed to a person: the message waits for them. While nobody has claimed it, the
+        citizen is told so (once in a row); BOT takes them back to the assistant."""
         if message.body.strip().casefold() == "bot":
-            conversation.status = "bot"
-            conversation.handoff_reason = conversation.handoff_at = None
-            await db.commit()
-            await self.audit.record("bot_resumed", actor="citizen", subject=conversation.key)
-            try:
-                resume = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
-                await self.bot.add_events(conversation.key, resume)
-            except BackendError as error:
-                log.warning("bot unavailable: %s", error)
-            await self._send(db, conversation, await self._ask(conversation, "/greet", message))
+            if await handoff.end(db, self.audit, conversation, ended_by="citizen"):
+                await self.back_to_bot(db, conversation)
             return
+        if conversation.status != "waiting":
+            return  # an agent holds it: they see the message in the inbox
         last = await db.scalar(
             select(ChatMessage.body)
             .where(ChatMessage.conversation_id == conversation.id, ChatMessage.direction == "out")
@@ -227,16 +224,31 @@ class Gateway:
             .limit(1)
         )
         if last != str(WAITING):
-            await self._send(db, conversation, [str(WAITING)])
+            await self.deliver(db, conversation, [str(WAITING)])
 
-    async def _send(self, db: AsyncSession, conversation: Conversation, texts: list[str]) -> None:
-        """Keep each reply, then deliver it on the conversation's channel."""
+    async def back_to_bot(self, db: AsyncSession, conversation: Conversation) -> None:
+        """The hand-off has ended: the bot listens again and greets the citizen."""
+        use_locale(conversation.language)
+        try:
+            resume = [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+            await self.bot.add_events(conversation.key, resume)
+        except BackendError as error:
+            log.warning("bot unavailable: %s", error)
+        await self.deliver(db, conversation, await self._ask(conversation, "/greet"))
+
+    async def deliver(
+        self, db: AsyncSession, conversation: Conversation, texts: list[str], author: str = "bot"
+    ) -> list[ChatMessage]:
+        """Keep each message, then deliver it on the conversation's channel (the web chat
+        reads it from the conversation). A message Twilio refused keeps no external id."""
+        kept = []
         for text in texts:
             sent = ChatMessage(
-                conversation_id=conversation.id, direction="out", author="bot", body=text
+                conversation_id=conversation.id, direction="out", author=author, body=text
             )
             db.add(sent)
             await db.commit()
+            kept.append(sent)
             if conversation.channel == "web":
                 continue
             prefix = "whatsapp:" if conversation.channel == "whatsapp" else ""
@@ -247,7 +259,8 @@ class Gateway:
                     body=text,
                 )
             except BackendError as error:
-                log.error("reply not delivered on %s: %s", conversation.channel, error)
+                log.error("message not delivered on %s: %s", conversation.channel, error)
                 continue
             sent.external_id = delivered.sid
             await db.commit()
+        return kept

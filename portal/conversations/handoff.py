@@ -1,22 +1,21 @@
-"""Handing a conversation to a person: the bot pauses and the conversation waits, oldest first,
-in the agents' queue (the agent inbox reads it; until then, GET /api/handoffs)."""
+"""Handing a conversation to a person: the bot pauses, the conversation waits in the agents'
+inbox (oldest first), one agent claims it and answers on the citizen's channel, then hands it
+back to the bot. Each hand-off is a row, so waiting and handling times can be shown."""
 
 from __future__ import annotations
 
-from typing import Any
+import math
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 
-from litestar import get
-from litestar.di import NamedDependency, Provide
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
-from portal.conversations.models import ChatMessage, Conversation
+from portal.conversations.models import Conversation, Handoff
 from portal.database.engine import utcnow
-from portal.staff.service import StaffMember, require_role
-
-QUEUE_LIMIT = 100
-SHOWN_MESSAGES = 20
+from portal.staff.service import StaffMember
 
 
 async def request(
@@ -28,56 +27,110 @@ async def request(
         conversation.status = "waiting"
         conversation.handoff_reason = reason
         conversation.handoff_at = utcnow()
+        db.add(Handoff(conversation_id=conversation.id, reason=reason))
     await audit.record("bot_handoff", actor="bot", subject=conversation.key, reason=reason)
 
 
-@get(
-    "/api/handoffs",
-    name="handoffs",
-    dependencies={"member": Provide(require_role("agent", "admin"))},
-)
-async def waiting_conversations(
-    db: NamedDependency[AsyncSession], member: NamedDependency[StaffMember]
-) -> list[dict[str, Any]]:
-    """Conversations waiting for a person, oldest first, each with its latest messages."""
-    waiting = (
+async def current(db: AsyncSession, conversation: Conversation) -> Handoff | None:
+    """The hand-off in progress, if the conversation is with a person."""
+    if conversation.status == "bot":
+        return None
+    found: Handoff | None = await db.scalar(
+        select(Handoff)
+        .where(Handoff.conversation_id == conversation.id, Handoff.ended_at.is_(None))
+        .order_by(Handoff.id.desc())
+        .limit(1)
+    )
+    return found
+
+
+async def claim(
+    db: AsyncSession, audit: AuditLog, conversation: Conversation, member: StaffMember
+) -> bool:
+    """Take the conversation; False when another agent was first (or it went back to the bot).
+    The conditional update makes two agents clicking at once end with one owner."""
+    taken = await db.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.status == "waiting")
+        .values(status="agent")
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        return False  # nothing changed
+    held = await current(db, conversation)
+    if held is None:  # queued before hand-offs were kept
+        held = Handoff(conversation_id=conversation.id, reason=conversation.handoff_reason or "")
+        db.add(held)
+    held.agent, held.agent_name, held.claimed_at = member.actor, member.name, utcnow()
+    await db.commit()
+    await db.refresh(conversation)
+    await audit.record("handoff_claimed", actor=member.actor, subject=conversation.key)
+    return True
+
+
+async def end(
+    db: AsyncSession, audit: AuditLog, conversation: Conversation, ended_by: str, actor: str = ""
+) -> bool:
+    """Back to the bot (the citizen wrote BOT, or the agent handed it back); False when it
+    was not with a person any more."""
+    held = await current(db, conversation)
+    back = await db.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation.id, Conversation.status.in_(("waiting", "agent")))
+        .values(status="bot", handoff_reason=None, handoff_at=None)
+    )
+    if back.rowcount != 1:  # type: ignore[attr-defined]
+        return False  # nothing changed
+    if held is not None:
+        held.ended_at, held.ended_by = utcnow(), ended_by
+    await db.commit()
+    await db.refresh(conversation)
+    action = "handoff_returned" if ended_by == "agent" else "bot_resumed"
+    await audit.record(action, actor=actor or ended_by, subject=conversation.key)
+    return True
+
+
+def _seconds(later: datetime, earlier: datetime) -> float:
+    """SQLite gives back naive times (they were stored as UTC)."""
+    zoned = [t if t.tzinfo else t.replace(tzinfo=UTC) for t in (later, earlier)]
+    return (zoned[0] - zoned[1]).total_seconds()
+
+
+@dataclass(frozen=True)
+class Spread:
+    """Median and 90th percentile (nearest rank) of some durations, in seconds."""
+
+    count: int
+    median: float | None
+    p90: float | None
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread:
+        if not values:
+            return cls(0, None, None)
+        ordered = sorted(values)
+        return cls(
+            len(ordered), statistics.median(ordered), ordered[math.ceil(0.9 * len(ordered)) - 1]
+        )
+
+
+@dataclass(frozen=True)
+class Figures:
+    requested: int
+    waiting: Spread  # from asking for a person to an agent claiming it
+    handling: Spread  # from the claim to the end
+
+
+async def figures_today(db: AsyncSession, now: datetime | None = None) -> Figures:
+    """Today's (UTC) hand-offs: how long citizens waited, how long agents took."""
+    now = now or datetime.now(UTC)
+    start = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    today = (
         await db.scalars(
-            select(Conversation)
-            .where(Conversation.status == "waiting")
-            .order_by(Conversation.handoff_at, Conversation.id)
-            .limit(QUEUE_LIMIT)
+            select(Handoff).where(
+                Handoff.requested_at >= start, Handoff.requested_at < start + timedelta(days=1)
+            )
         )
     ).all()
-    queue = []
-    for conversation in waiting:
-        messages = (
-            await db.scalars(
-                select(ChatMessage)
-                .where(ChatMessage.conversation_id == conversation.id)
-                .order_by(ChatMessage.id.desc())
-                .limit(SHOWN_MESSAGES)
-            )
-        ).all()
-        queue.append(
-            {
-                "conversation": conversation.key,
-                "channel": conversation.channel,
-                "language": conversation.language,
-                "reason": conversation.handoff_reason,
-                "waiting_since": conversation.handoff_at.isoformat()
-                if conversation.handoff_at
-                else None,
-                "messages": [
-                    {
-                        "direction": message.direction,
-                        "author": message.author,
-                        "body": message.body,
-                        "media": message.media,
-                        "location": message.location,
-                        "at": message.created_at.isoformat(),
-                    }
-                    for message in reversed(messages)
-                ],
-            }
-        )
-    return queue
+    waits = [_seconds(h.claimed_at, h.requested_at) for h in today if h.claimed_at]
+    handling = [_seconds(h.ended_at, h.claimed_at) for h in today if h.claimed_at and h.ended_at]
+    return Figures(len(today), Spread.of(waits), Spread.of(handling))

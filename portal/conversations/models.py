@@ -31,7 +31,8 @@ class Conversation(Base):
     expecting: Mapped[str | None] = mapped_column(String(32))
     # References whose news this conversation may have: proved with a code sent to their phone.
     granted: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # bot: the assistant answers; waiting: handed to a person, in the agents' queue.
+    # bot: the assistant answers; waiting: handed to a person, in the agents' queue;
+    # agent: an agent holds it (the bot stays paused until they hand it back).
     status: Mapped[str] = mapped_column(String(16), default="bot")
     handoff_reason: Mapped[str | None] = mapped_column(String(32))
     handoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -59,3 +60,22 @@ class ChatMessage(Base):
     # Twilio's MessageSid: a message Twilio delivers twice is stored once.
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Handoff(Base):
+    """One time the conversation went to a person: when it was asked for, claimed and ended,
+    which gives the waiting and handling times the inbox shows."""
+
+    __tablename__ = "handoffs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(32))  # asked, not_understood
+    requested_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+    agent: Mapped[str | None] = mapped_column(String(120))  # staff:<subject> who claimed it
+    agent_name: Mapped[str | None] = mapped_column(String(200))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_by: Mapped[str | None] = mapped_column(String(16))  # agent or citizen

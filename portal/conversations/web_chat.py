@@ -11,6 +11,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
+from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.conversations.gateway import Inbound, take_in
 from portal.conversations.models import ChatMessage, Conversation
+from portal.conversations.transcript import newest_messages
 from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale
 from portal.identity.service import current_citizen
@@ -51,31 +53,45 @@ async def _messages(
 ) -> list[ChatMessage]:
     if conversation is None:
         return []
-    newest = await db.scalars(
-        select(ChatMessage)
-        .where(ChatMessage.conversation_id == conversation.id, ChatMessage.id > after)
-        .order_by(ChatMessage.id.desc())
-        .limit(SHOWN)
-    )
-    return list(reversed(newest.all()))
+    return await newest_messages(db, conversation.id, SHOWN, after)
 
 
-def _page(messages: list[ChatMessage], error: str | None, typed: str, status: int) -> Template:
-    context = {"messages": messages, "error": error, "typed": typed}
+def _with_person(conversation: Conversation | None) -> bool:
+    """Waiting for a person or answered by one: the page then looks for their messages."""
+    return conversation is not None and conversation.status != "bot"
+
+
+async def _page(
+    db: AsyncSession, conversation: Conversation | None, error: str | None, typed: str, status: int
+) -> Template:
+    context = {
+        "messages": await _messages(db, conversation),
+        "with_person": _with_person(conversation),
+        "error": error,
+        "typed": typed,
+    }
     return Template("chat/page.html", context=context, status_code=status)
 
 
 @get("/chat", name="chat")
 async def chat_page(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
     """The conversation so far and the box to write in (the no-JavaScript chat)."""
-    return _page(await _messages(db, await _conversation(request, db)), None, "", 200)
+    return await _page(db, await _conversation(request, db), None, "", 200)
 
 
 @get("/chat/log", name="chat_log")
-async def chat_log(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Template:
-    """The conversation so far, fetched by htmx when the panel is opened."""
-    messages = await _messages(db, await _conversation(request, db))
-    return Template("chat/messages.html", context={"messages": messages})
+async def chat_log(
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], after: FromQuery[int] = 0
+) -> Template:
+    """The conversation so far, fetched by htmx when the panel is opened; with `after`, what
+    came since (the poller's question while a person has the conversation)."""
+    conversation = await _conversation(request, db)
+    context = {
+        "messages": await _messages(db, conversation, after=after),
+        "after": after,
+        "with_person": _with_person(conversation),
+    }
+    return Template("chat/log.html", context=context)
 
 
 async def _refusal(request: Request[Any, Any, Any], text: str) -> str | None:
@@ -106,7 +122,7 @@ async def send_chat(request: HTMXRequest, db: NamedDependency[AsyncSession]) -> 
         if request.htmx:
             context = {"error": error, "typed": text[:2000], "oob": True}
             return Template("chat/form.html", context=context, status_code=status)
-        return _page(await _messages(db, conversation), error, text[:2000], status)
+        return await _page(db, conversation, error, text[:2000], status)
     if conversation is None:  # a new one: this browser's first, or another citizen's
         request.set_session({**request.session, SESSION_KEY: secrets.token_hex(16)})
     before = 0  # the newest message shown already: htmx gets only what comes after it
@@ -129,8 +145,13 @@ async def send_chat(request: HTMXRequest, db: NamedDependency[AsyncSession]) -> 
         conversation.citizen_id = citizen.id if citizen else None
         await db.commit()
         await request.app.state.gateway.answer(conversation.id, message.id)
+        await db.refresh(conversation)  # the bot may have handed it to a person
     if request.htmx:  # only what is new, added to the log; the form comes back empty
-        context = {"messages": await _messages(db, conversation, after=before)}
+        context = {
+            "messages": await _messages(db, conversation, after=before),
+            "after": before,
+            "with_person": _with_person(conversation),
+        }
         return Template("chat/added.html", context=context)
     messages = await _messages(db, conversation)
     anchor = f"#message-{messages[-1].id}" if messages else ""

@@ -8,7 +8,7 @@ from portal.applications.models import (
     TimelineEvent,
 )
 from portal.audit.models import AuditEvent
-from portal.conversations.models import ChatMessage, Conversation
+from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.database.engine import Base
 from portal.database.store import StoredValue
 from portal.feedback.models import PageFeedback
@@ -28,6 +28,7 @@ __all__ = [
     "DepartmentRequest",
     "Document",
     "Draft",
+    "Handoff",
     "Notification",
     "OutboxMessage",
     "PageFeedback",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from babel import dates, numbers
@@ -36,7 +36,19 @@ def format_minor(amount_minor: int, currency: str) -> str:
     return format_money(Decimal(amount_minor).scaleb(-places), currency)
 
 
+def format_duration(seconds: float) -> str:
+    """A length of time in the largest unit that fits, as the current language says it
+    (e.g. 45 sec, 3 min, 2 hr)."""
+    return dates.format_timedelta(
+        timedelta(seconds=seconds),
+        threshold=1.5,
+        format="short",
+        locale=babel_locale(current_locale()),
+    )
+
+
 FILTERS = {
+    "format_duration": format_duration,
     "format_date": format_date,
     "format_datetime": format_datetime,
     "format_number": format_number,

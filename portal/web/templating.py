@@ -65,6 +65,7 @@ def build_environment(settings: Settings, static: StaticFiles) -> Environment:
         static_url=static.url,
         current_locale=current_locale,
         text_direction=text_direction,
+        native_name=native_name,
         language_links=language_links,
         previewing=catalogue.previewing,
     )

@@ -1,0 +1,270 @@
+"""The agents' hand-off inbox: conversations the bot handed to a person, oldest first; an agent
+claims one, answers on the citizen's channel and hands it back to the bot.
+
+The queue and a conversation's messages refresh themselves with htmx polling; without
+JavaScript, a "Refresh" link does the same. Every form posts and redirects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, Response, Router, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.audit import AuditLog
+from portal.conversations import handoff
+from portal.conversations.models import ChatMessage, Conversation, Handoff
+from portal.conversations.transcript import newest_messages
+from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
+from portal.i18n.formatting import format_number
+from portal.identity.models import Citizen
+from portal.staff.service import StaffMember, require_role
+
+QUEUE_LIMIT = 100
+SHOWN_MESSAGES = 100
+MAX_REPLY = 1600  # Twilio's limit for one message body
+NOT_YOURS = _l(
+    "You cannot write in this conversation: claim it first. Another agent may have claimed it, "
+    "or it may have gone back to the assistant."
+)
+EMPTY = _l("Type your reply")
+NOT_DELIVERED = _l(
+    "Your reply was kept but could not be delivered: the messaging service did not accept it. "
+    "Try again in a minute."
+)
+# What a redirect tells the agent (?notice=...): known words only, never text from the URL.
+NOTICES = {
+    "taken": _l("Another agent claimed this conversation first, or it went back to the assistant."),
+    "handed-back": _l("The conversation is back with the assistant."),
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """A conversation in the inbox, with what the agent needs to choose it."""
+
+    conversation: Conversation
+    handoff: Handoff | None
+    last: ChatMessage | None
+
+
+async def _items(db: AsyncSession, *conditions: Any) -> list[Item]:
+    """Conversations with a person, oldest hand-off first, each with its newest message (two
+    queries, whatever the length of the queue)."""
+    pairs = (
+        await db.execute(
+            select(Conversation, Handoff)
+            .outerjoin(
+                Handoff,
+                (Handoff.conversation_id == Conversation.id) & Handoff.ended_at.is_(None),
+            )
+            .where(*conditions)
+            .order_by(Conversation.handoff_at, Conversation.id)
+            .limit(QUEUE_LIMIT)
+        )
+    ).all()
+    ids = [conversation.id for conversation, _ in pairs]
+    newest = (
+        select(func.max(ChatMessage.id))
+        .where(ChatMessage.conversation_id.in_(ids))
+        .group_by(ChatMessage.conversation_id)
+    )
+    last = {
+        message.conversation_id: message
+        for message in await db.scalars(select(ChatMessage).where(ChatMessage.id.in_(newest)))
+    }
+    return [Item(c, h, last.get(c.id)) for c, h in pairs]
+
+
+async def _queue(db: AsyncSession, member: StaffMember) -> dict[str, Any]:
+    waiting = await _items(db, Conversation.status == "waiting")
+    held = await _items(db, Conversation.status == "agent")
+    return {
+        "waiting": waiting,
+        "mine": [item for item in held if item.handoff and item.handoff.agent == member.actor],
+        "others": [item for item in held if not item.handoff or item.handoff.agent != member.actor],
+        "figures": await handoff.figures_today(db),
+    }
+
+
+@get("/", name="staff_inbox")
+async def inbox(
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    notice: FromQuery[str] = "",
+) -> Template:
+    context = {"staff": staff, "notice": NOTICES.get(notice), **await _queue(db, staff)}
+    return Template("inbox/index.html", context=context)
+
+
+@get("/queue", name="staff_inbox_queue")
+async def queue_fragment(
+    staff: NamedDependency[StaffMember], db: NamedDependency[AsyncSession]
+) -> Template:
+    """The queue alone, for htmx polling."""
+    return Template("inbox/queue.html", context={"staff": staff, **await _queue(db, staff)})
+
+
+async def _conversation(db: AsyncSession, key: str) -> Conversation:
+    found = await db.scalar(select(Conversation).where(Conversation.key == key))
+    if found is None:
+        raise NotFoundException()
+    return found
+
+
+async def _page(
+    db: AsyncSession,
+    staff: StaffMember,
+    conversation: Conversation,
+    error: str | None = None,
+    typed: str = "",
+    status: int = 200,
+    notice: FromQuery[str] = "",
+) -> Template:
+    held = await handoff.current(db, conversation)
+    citizen = await db.get(Citizen, conversation.citizen_id) if conversation.citizen_id else None
+    context = {
+        "staff": staff,
+        "conversation": conversation,
+        "handoff": held,
+        "mine": held is not None and held.agent == staff.actor and conversation.status == "agent",
+        "citizen": citizen,
+        "messages": await newest_messages(db, conversation.id, SHOWN_MESSAGES),
+        "error": error,
+        "notice": NOTICES.get(notice),
+        "typed": typed,
+        "max_reply": MAX_REPLY,
+    }
+    return Template("inbox/conversation.html", context=context, status_code=status)
+
+
+@get("/{key:str}", name="staff_inbox_conversation")
+async def conversation_page(
+    request: Request[Any, Any, Any],
+    key: FromPath[str],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    notice: FromQuery[str] = "",
+) -> Template:
+    """The conversation so far. Reading it is reading a citizen's messages: it is audited,
+    its purpose being the hand-off."""
+    conversation = await _conversation(db, key)
+    audit: AuditLog = request.app.state.audit
+    await audit.record(
+        "conversation_viewed", actor=staff.actor, subject=conversation.key, purpose="handoff"
+    )
+    return await _page(db, staff, conversation, notice=notice)
+
+
+@get("/{key:str}/messages", name="staff_inbox_messages")
+async def messages_fragment(
+    key: FromPath[str],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    after: FromQuery[int] = 0,
+) -> Template:
+    """The messages after `after`, for htmx polling (what the agent is typing stays)."""
+    conversation = await _conversation(db, key)
+    context = {
+        "staff": staff,
+        "conversation": conversation,
+        "messages": await newest_messages(db, conversation.id, SHOWN_MESSAGES, after),
+        "after": after,
+    }
+    return Template("inbox/added.html", context=context)
+
+
+async def _holds(db: AsyncSession, conversation: Conversation, staff: StaffMember) -> bool:
+    """Whether this agent has claimed the conversation and still has it."""
+    held = await handoff.current(db, conversation)
+    return conversation.status == "agent" and held is not None and held.agent == staff.actor
+
+
+def _back(conversation: Conversation, notice: str = "") -> Redirect:
+    query = f"?notice={notice}" if notice else ""
+    return Redirect(f"/staff/inbox/{conversation.key}{query}", status_code=303)
+
+
+@post("/{key:str}/claim", name="staff_inbox_claim")
+async def claim(
+    request: Request[Any, Any, Any],
+    key: FromPath[str],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+) -> Response[Any]:
+    conversation = await _conversation(db, key)
+    if not await handoff.claim(db, request.app.state.audit, conversation, staff):
+        return _back(conversation, "taken")
+    return _back(conversation)
+
+
+@post("/{key:str}/reply", name="staff_inbox_reply")
+async def reply(
+    request: Request[Any, Any, Any],
+    key: FromPath[str],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+) -> Response[Any]:
+    """Send the agent's message on the citizen's channel (SMS or WhatsApp through Twilio, or
+    the web chat), only while this agent holds the conversation."""
+    conversation = await _conversation(db, key)
+    form = await request.form()
+    text = str(form.get("message") or "").strip()
+    if not await _holds(db, conversation, staff):
+        return await _page(db, staff, conversation, str(NOT_YOURS), text, 409)
+    if not text:
+        return await _page(db, staff, conversation, str(EMPTY), text, 400)
+    if len(text) > MAX_REPLY:
+        return await _page(
+            db,
+            staff,
+            conversation,
+            _("Your reply must be %(max)s characters or fewer", max=format_number(MAX_REPLY)),
+            text,
+            400,
+        )
+    [sent] = await request.app.state.gateway.deliver(db, conversation, [text], staff.actor)
+    if conversation.channel != "web" and sent.external_id is None:
+        return await _page(db, staff, conversation, str(NOT_DELIVERED), "", 502)
+    return Redirect(f"/staff/inbox/{conversation.key}#message-{sent.id}", status_code=303)
+
+
+@post("/{key:str}/hand-back", name="staff_inbox_hand_back")
+async def hand_back(
+    request: Request[Any, Any, Any],
+    key: FromPath[str],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+) -> Response[Any]:
+    """Back to the bot, which greets the citizen; only the agent holding it may."""
+    conversation = await _conversation(db, key)
+    if not await _holds(db, conversation, staff):
+        return await _page(db, staff, conversation, str(NOT_YOURS), "", 409)
+    audit = request.app.state.audit
+    if await handoff.end(db, audit, conversation, ended_by="agent", actor=staff.actor):
+        await request.app.state.gateway.back_to_bot(db, conversation)
+    return Redirect("/staff/inbox?notice=handed-back", status_code=303)
+
+
+inbox_routes = Router(
+    path="/staff/inbox",
+    route_handlers=[
+        inbox,
+        queue_fragment,
+        conversation_page,
+        messages_fragment,
+        claim,
+        reply,
+        hand_back,
+    ],
+    dependencies={"staff": Provide(require_role("agent"))},
+    include_in_schema=False,
+)
