@@ -32,6 +32,7 @@ from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
 from portal.applications.routes import applications
 from portal.applications.webhooks import department_webhook
+from portal.assisted.routes import access, assisted
 from portal.audit import AuditLog
 from portal.backends import make_backends
 from portal.catalogue.loader import load_catalogue
@@ -227,6 +228,8 @@ def create_app(settings: Settings) -> Litestar:
             nlg,
             run_action,
             inbox_routes,
+            assisted,
+            access,
             web_chat,
             payments_admin,
             translations,

@@ -8,6 +8,7 @@ from sqlalchemy import DateTime, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base
+from portal.journeys.models import new_public_id
 
 
 def _now() -> datetime:
@@ -19,6 +20,10 @@ class Citizen(Base):
     __table_args__ = (UniqueConstraint("issuer", "subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # How staff pages name the citizen in URLs and the audit log (never the row number).
+    public_id: Mapped[str] = mapped_column(
+        String(40), unique=True, default=lambda: new_public_id("c")
+    )
     issuer: Mapped[str] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200), default="")

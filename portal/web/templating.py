@@ -15,6 +15,7 @@ from jinja2 import (
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from portal.i18n import catalogue
+from portal.i18n import lazy_gettext as _l
 from portal.i18n.formatting import FILTERS
 from portal.i18n.locale import current_locale, languages, native_name, text_direction
 from portal.web.urls import language_url
@@ -37,6 +38,19 @@ def language_links(current_path: str) -> list[dict[str, Any]]:
         }
         for language in languages()
     ]
+
+
+CHANNEL_NAMES = {
+    "sms": _l("SMS"),
+    "whatsapp": _l("WhatsApp"),
+    "web": _l("Web chat"),
+    "email": _l("Email"),
+}
+
+
+def channel_name(code: str) -> str:
+    """How a citizen reached us (or we them), in the reader's language."""
+    return str(CHANNEL_NAMES.get(code, code))
 
 
 def build_environment(settings: Settings, static: StaticFiles) -> Environment:
@@ -66,6 +80,7 @@ def build_environment(settings: Settings, static: StaticFiles) -> Environment:
         current_locale=current_locale,
         text_direction=text_direction,
         native_name=native_name,
+        channel_name=channel_name,
         language_links=language_links,
         previewing=catalogue.previewing,
     )

@@ -1,0 +1,64 @@
+"""An agent finds a citizen from the phone number a caller gives, in a real browser, states the
+purpose, and sees the citizen's summary; an administrator then sees who looked at whom."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+from playwright.sync_api import BrowserContext, Page, expect
+
+from e2e.conftest import axe_violations
+from e2e.test_chatbot import in_language
+from tests.support import sign_in_as
+
+
+def _staff_signs_in(page: Page, path: str, button: str) -> None:
+    page.goto(path)
+    page.locator('a[href^="/staff/sign-in/start"]').click()
+    page.get_by_role("button", name=button).click()
+
+
+def test_an_agent_finds_a_caller_by_phone_and_an_administrator_sees_it(
+    base_url: str, new_context: Callable[..., BrowserContext]
+) -> None:
+    with httpx.Client(base_url=base_url) as lee:  # Lee has used the portal before
+        assert sign_in_as(lee, "lee").status_code == 303
+    page = new_context(locale="en-GB").new_page()
+    _staff_signs_in(page, "/staff/citizens", "Alex Agent (agent)")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Find a citizen")
+    page.get_by_label("Phone number, email, name or application reference").fill("07700 900123")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("alert")).to_contain_text("Enter the call reference or the reason")
+    assert axe_violations(page) == []
+    page.get_by_label("Purpose").fill("Call 5521: asks where his application is")
+    page.get_by_label("Phone number, email, name or application reference").fill("+44 7700 900123")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Lee Smith").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lee Smith")
+    expect(page.get_by_text("Purpose: Call 5521: asks where his application is")).to_be_visible()
+    expect(page.get_by_role("heading", name="Applications")).to_be_visible()
+    assert axe_violations(page) == []
+
+    admin = new_context(locale="en-GB").new_page()
+    _staff_signs_in(admin, "/staff/access", "Ada Admin (admin)")
+    expect(admin.get_by_role("heading", level=1)).to_have_text("Access to citizens' details")
+    latest = admin.get_by_role("table").locator("tbody tr").first
+    expect(latest).to_contain_text("Looked at a citizen")
+    expect(latest).to_contain_text("Lee Smith")
+    expect(latest).to_contain_text("Call 5521")
+    assert axe_violations(admin) == []
+
+
+def test_the_agents_pages_in_arabic_are_right_to_left_and_accessible(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    page = new_context(locale="ar").new_page()
+    _staff_signs_in(page, "/staff/citizens", "Alex Agent (agent)")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("heading", level=1)).to_have_text(in_language("ar", "Find a citizen"))
+    page.locator("#purpose").fill("مكالمة 77")
+    page.locator("#query").fill("Smith")
+    page.locator("form[action='/staff/citizens'] button").click()
+    expect(page.locator("#results")).to_be_visible()
+    assert axe_violations(page) == []

@@ -1,0 +1,174 @@
+"""The agent's stated purpose, finding citizens, and gathering one citizen's summary."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from litestar import Request
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from portal.applications.models import Application, Notification, TimelineEvent
+from portal.applications.references import parse_reference
+from portal.conversations.models import ChatMessage, Conversation
+from portal.conversations.transcript import newest_messages
+from portal.i18n import gettext as _
+from portal.identity.codes import parse_destination
+from portal.identity.models import Citizen
+from portal.payments.models import Payment
+
+PURPOSE = "assist_purpose"
+PURPOSE_SECONDS = 2 * 3600  # a call, or a morning's case: then it is asked again
+PAGE_SIZE = 10
+SHOWN = 20  # applications, payments, notifications, conversations and messages each
+TIMELINE_SHOWN = 10
+
+
+def current_purpose(request: Request[Any, Any, Any]) -> str | None:
+    """The purpose the agent stated for what they are doing now, while it is fresh."""
+    record = request.session.get(PURPOSE)
+    if not record or time.time() - float(record["at"]) > PURPOSE_SECONDS:
+        return None
+    return str(record["text"])
+
+
+def keep_purpose(request: Request[Any, Any, Any], text: str) -> None:
+    request.set_session({**request.session, PURPOSE: {"text": text, "at": time.time()}})
+
+
+def read_purpose(text: str) -> tuple[str, str | None]:
+    """The purpose, tidied, and what is wrong with it (None when it will do)."""
+    clean = " ".join(text.split())
+    if len(clean) < 3:
+        return clean, _("Enter the call reference or the reason you need this citizen's details")
+    if len(clean) > 200:
+        return clean, _("The purpose must be 200 characters or fewer")
+    return clean, None
+
+
+@dataclass(frozen=True)
+class Query:
+    kind: str  # reference, email, phone or name
+    value: str
+
+
+def read_query(text: str, region: str) -> Query | None:
+    """What the agent typed, recognised as a reference, an email, a phone number or a name;
+    None when it is too short to search for."""
+    clean = " ".join(text.split())
+    if (reference := parse_reference(clean)) is not None:
+        return Query("reference", reference)
+    if "@" in clean:
+        destination = parse_destination(clean, region)
+        return Query("email", destination.address) if destination else None
+    if sum(ch.isdigit() for ch in clean) >= 6:
+        return _phone(clean, region)
+    return Query("name", clean) if len(clean) >= 2 else None
+
+
+def _phone(text: str, region: str) -> Query | None:
+    """A number as profiles keep it (E.164). A possible number is enough: profiles hold what
+    the identity provider gave, and some real numbers (and test ranges) are not "valid"."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return Query("phone", phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _condition(query: Query) -> ColumnElement[bool]:
+    if query.kind == "reference":
+        owner = select(Application.citizen_id).where(Application.reference == query.value)
+        return Citizen.id.in_(owner)
+    if query.kind == "email":
+        return func.lower(Citizen.email) == query.value
+    if query.kind == "phone":
+        return Citizen.phone == query.value
+    # A name: every word typed (up to five) is somewhere in it, in any case.
+    words = query.value.split()[:5]
+    return and_(*(Citizen.name.ilike(_like(word), escape="\\") for word in words))
+
+
+async def search(db: AsyncSession, query: Query, page: int) -> tuple[list[Citizen], bool]:
+    """One page of citizens matching the query, by name, and whether there is another."""
+    found = (
+        await db.scalars(
+            select(Citizen)
+            .where(_condition(query))
+            .order_by(Citizen.name, Citizen.id)
+            .offset((page - 1) * PAGE_SIZE)
+            .limit(PAGE_SIZE + 1)
+        )
+    ).all()
+    return list(found[:PAGE_SIZE]), len(found) > PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class CitizenSummary:
+    citizen: Citizen
+    applications: list[Application]
+    events: dict[int, list[TimelineEvent]]  # newest first, per application
+    payments: list[Payment]
+    notifications: list[Notification]
+    conversations: list[tuple[Conversation, list[ChatMessage]]]
+
+
+async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
+    """What the front door holds for this citizen, newest first, each list cut at SHOWN."""
+    applications = list(
+        (
+            await db.scalars(
+                select(Application)
+                .where(Application.citizen_id == citizen.id)
+                .order_by(Application.submitted_at.desc())
+                .limit(SHOWN)
+            )
+        ).all()
+    )
+    events: dict[int, list[TimelineEvent]] = {a.id: [] for a in applications}
+    for event in await db.scalars(
+        select(TimelineEvent)
+        .where(TimelineEvent.application_id.in_(list(events)))
+        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+    ):
+        if len(events[event.application_id]) < TIMELINE_SHOWN:
+            events[event.application_id].append(event)
+    payments = (
+        await db.scalars(
+            select(Payment)
+            .where(Payment.citizen_id == citizen.id)
+            .order_by(Payment.created_at.desc())
+            .limit(SHOWN)
+        )
+    ).all()
+    notifications = (
+        await db.scalars(
+            select(Notification)
+            .where(Notification.citizen_id == citizen.id)
+            .order_by(Notification.created_at.desc())
+            .limit(SHOWN)
+        )
+    ).all()
+    # The web chats they had signed in, and the SMS and WhatsApp conversations of their number.
+    mine = Conversation.citizen_id == citizen.id
+    if citizen.phone:
+        mine = or_(mine, (Conversation.address == citizen.phone) & (Conversation.channel != "web"))
+    conversations = (
+        await db.scalars(
+            select(Conversation).where(mine).order_by(Conversation.updated_at.desc()).limit(SHOWN)
+        )
+    ).all()
+    transcripts = [(c, await newest_messages(db, c.id, SHOWN)) for c in conversations]
+    return CitizenSummary(
+        citizen, applications, events, list(payments), list(notifications), transcripts
+    )
