@@ -3,6 +3,7 @@ purpose, and sees the citizen's summary; an administrator then sees who looked a
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import httpx
@@ -10,6 +11,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from e2e.conftest import axe_violations
 from e2e.test_chatbot import in_language
+from e2e.test_journeys import REFERENCE, Journey, answer_open_a_business
 from tests.support import sign_in_as
 
 
@@ -62,3 +64,53 @@ def test_the_agents_pages_in_arabic_are_right_to_left_and_accessible(
     page.locator("form[action='/staff/citizens'] button").click()
     expect(page.locator("#results")).to_be_visible()
     assert axe_violations(page) == []
+
+
+def test_an_agent_opens_a_business_for_a_caller_who_then_sees_it_marked_assisted(
+    base_url: str, new_context: Callable[..., BrowserContext]
+) -> None:
+    with httpx.Client(base_url=base_url) as ana:  # Ana has an account; she calls for help
+        assert sign_in_as(ana, "ana").status_code == 303
+    page = new_context(locale="en-GB").new_page()
+    journey = Journey(page, javascript=True)
+    _staff_signs_in(page, "/staff/citizens", "Alex Agent (agent)")
+    page.get_by_label("Purpose").fill("Call 6120: wants to open a bakery")
+    page.get_by_label("Phone number, email, name or application reference").fill("600 111 222")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Ana García").click()
+    page.get_by_role("button", name="Act for this citizen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Record the citizen's consent")
+    journey.check()
+    page.get_by_label("On this phone call").check()
+    page.get_by_label("What did they ask you to do?").fill("Open a business for her bakery")
+    page.get_by_role("button", name="Record consent and act for them").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Acting for Ana García")
+    journey.check()
+    page.locator('a[href="/services/open-business/apply"]').first.click()
+    expect(page.get_by_role("region", name="Acting for a citizen")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/drafts/d_[0-9a-f]+/business-name$"))
+    answer_open_a_business(journey)
+    page.locator('form[action$="/submit"] button').click()
+    banner = page.get_by_role("alert")
+    expect(banner).to_contain_text("Application sent for the citizen")
+    journey.check()
+    reference = REFERENCE.search(banner.inner_text())
+    assert reference, banner.inner_text()
+    page.get_by_role("button", name="Stop acting for them").click()
+
+    citizen = new_context(locale="es-ES").new_page()
+    citizen.goto(f"/applications/{reference.group(0)}")
+    citizen.get_by_role("button", name="Continuar al acceso nacional").click()
+    citizen.get_by_role("button", name="Ana García (ana)").click()
+    expect(citizen.get_by_text("Asistida")).to_be_visible()
+    expect(citizen.locator(".govuk-inset-text")).to_contain_text(
+        "Alex Agent, agente del centro de atención, la rellenó por usted con su consentimiento."
+    )
+    assert axe_violations(citizen) == []
+    citizen.get_by_role("link", name="Ver quién ha usado sus datos").first.click()
+    expect(citizen.get_by_role("heading", level=1)).to_have_text("Quién ha usado sus datos")
+    expect(citizen.locator(".fd-timeline")).to_contain_text(
+        f"Alex Agent envió la solicitud {reference.group(0)} por usted"
+    )
+    expect(citizen.locator(".fd-timeline")).to_contain_text("Usted pidió: Open a business")
+    assert axe_violations(citizen) == []

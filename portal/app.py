@@ -32,7 +32,9 @@ from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
 from portal.applications.routes import applications
 from portal.applications.webhooks import department_webhook
-from portal.assisted.routes import access, assisted
+from portal.assisted.acting import acting
+from portal.assisted.links import links_for_agents, links_for_citizens
+from portal.assisted.routes import access, activity, assisted
 from portal.audit import AuditLog
 from portal.backends import make_backends
 from portal.catalogue.loader import load_catalogue
@@ -95,6 +97,7 @@ def create_app(settings: Settings) -> Litestar:
     environment = build_environment(settings, static)
     environment.globals["feedback_answered"] = answered
     environment.globals["signed_in"] = signed_in
+    environment.globals["acting_for"] = acting
     environment.globals["plural_texts"] = plural_texts
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
 
@@ -230,6 +233,9 @@ def create_app(settings: Settings) -> Litestar:
             inbox_routes,
             assisted,
             access,
+            activity,
+            links_for_agents,
+            links_for_citizens,
             web_chat,
             payments_admin,
             translations,

@@ -4,20 +4,36 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
+from unittest.mock import ANY
 
+import httpx
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import run_async
+from conftest import Sandbox, run_async
+from portal.applications.models import Application, Notification
+from portal.assisted.links import make_token, read_token
 from portal.audit.models import AuditEvent
 from portal.database import make_engine
 from portal.identity.models import Citizen
-from tests.journey_support import execute, fill_business, reference_of, submit
+from portal.settings import Settings
+from scripts.text_the_bot import received
+from tests.journey_support import (
+    draft_path,
+    execute,
+    fill_business,
+    reference_of,
+    run_worker,
+    submit,
+)
 from tests.support import csrf_token, sign_in_as
 
 PURPOSE = "Call 4411: asks about her licence"
@@ -70,16 +86,21 @@ def test_only_agents_find_citizens_and_only_administrators_see_access(
     sign_in_as(portal, "ana")
     ana = _public_id(database_url, "citizen-ana-0001")
     token = csrf_token(portal.get("/account").text)
-    agent_pages = ["/staff/citizens", f"/staff/citizens/{ana}"]
+    agent_pages = ["/staff/citizens", f"/staff/citizens/{ana}", f"/staff/citizens/{ana}/act"]
+    agent_forms = [
+        "/staff/citizens",
+        f"/staff/citizens/{ana}/act",
+        f"/staff/citizens/{ana}/link",
+        "/staff/citizens/act/end",
+    ]
+    form = {"purpose": PURPOSE, "query": "ana", "how": "phone", "reason": "help"}
+    form |= {"target": "application:FD-0000-0000", "channel": "sms"}
     for path in [*agent_pages, "/staff/access"]:  # a citizen: sent to staff sign-in
         answer = portal.get(path, follow_redirects=False)
         assert answer.status_code == 303 and answer.headers["location"].startswith("/staff/sign-in")
-    answer = portal.post(
-        "/staff/citizens",
-        data={"_csrf_token": token, "purpose": PURPOSE, "query": "ana"},
-        follow_redirects=False,
-    )
-    assert answer.status_code == 303 and answer.headers["location"].startswith("/staff/sign-in")
+    for path in agent_forms:
+        answer = portal.post(path, data={"_csrf_token": token, **form}, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/staff/sign-in")
     for who, refused in (
         ("editor", [*agent_pages, "/staff/access"]),
         ("admin", agent_pages),
@@ -91,10 +112,12 @@ def test_only_agents_find_citizens_and_only_administrators_see_access(
         for path in refused:
             assert portal.get(path).status_code == 403, (who, path)
         if "/staff/citizens" in refused:
-            data = {"_csrf_token": token, "purpose": PURPOSE, "query": "ana"}
-            assert portal.post("/staff/citizens", data=data).status_code == 403
+            for path in agent_forms:
+                answer = portal.post(path, data={"_csrf_token": token, **form})
+                assert answer.status_code == 403, (who, path)
     assert _audited(database_url, "citizen_search", "staff:staff-editor-01") == []
     assert _audited(database_url, "citizen_viewed", "staff:staff-admin-01") == []
+    assert _audited(database_url, "assisted_started", "staff:staff-editor-01") == []
 
 
 def test_a_search_needs_a_purpose_and_something_to_search_for(
@@ -122,7 +145,7 @@ def test_a_search_needs_a_purpose_and_something_to_search_for(
 
 
 def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_everything(
-    portal: TestClient[Any], database_url: str
+    portal: TestClient[Any], database_url: str, make_settings: Callable[..., Settings]
 ) -> None:
     sign_in_as(portal, "ana")
     reference = reference_of(submit(portal, fill_business(portal)))
@@ -164,6 +187,7 @@ def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_ever
     assert PURPOSE in access and "Ana García" in access
     everyone = portal.get("/staff/access", params={"member": "staff:staff-agent-01"}).text
     assert "Searched for citizens" in everyone
+    assert run_worker(make_settings(database_url=database_url)) >= 4  # leave the outbox empty
 
 
 @pytest.mark.parametrize("count", [12])
@@ -187,3 +211,198 @@ def test_results_come_ten_to_a_page(portal: TestClient[Any], database_url: str, 
     second = _find(portal, family, page=2)
     assert _names(second.text) == [f"Person {n:02d} {family}" for n in range(10, count)]
     assert "Previous page" in second.text and "Next page" not in second.text
+
+
+def _set_phone(database_url: str, public_id: str, phone: str) -> None:
+    change = update(Citizen).where(Citizen.public_id == public_id).values(phone=phone)
+    run_async(execute(database_url, change))
+
+
+def _act_for(portal: TestClient[Any], public_id: str, how: str, reason: str) -> Any:
+    token = csrf_token(portal.get(f"/staff/citizens/{public_id}/act").text)
+    return portal.post(
+        f"/staff/citizens/{public_id}/act",
+        data={"_csrf_token": token, "how": how, "reason": reason},
+        follow_redirects=False,
+    )
+
+
+def _rows(database_url: str, statement: Any) -> list[Any]:
+    async def run() -> list[Any]:
+        engine = make_engine(database_url)
+        async with AsyncSession(engine) as db:
+            found = list((await db.execute(statement)).all())
+        await engine.dispose()
+        return found
+
+    result: list[Any] = run_async(run())
+    return result
+
+
+def test_an_agent_fills_in_an_application_for_a_citizen_with_consent(
+    portal: TestClient[Any], database_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    sign_in_as(portal, "lee")
+    lee_draft = draft_path(portal, "open-business")  # Lee's own, which Ana's agent never sees
+    portal.cookies.clear()
+    sign_in_as(portal, "ana")
+    ana = _public_id(database_url, "citizen-ana-0001")
+    portal.cookies.clear()
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    assert (
+        portal.get("/services/open-business/apply", follow_redirects=False)
+        .headers["location"]
+        .startswith("/sign-in")
+    )  # not acting for anyone: the journeys are not the agent's
+    form = portal.get(f"/staff/citizens/{ana}/act")
+    assert "Record the citizen" in form.text and "Never ask for their sign-in codes" in form.text
+    refused = _act_for(portal, ana, "telepathy", " ")
+    assert refused.status_code == 400
+    assert "Select how the citizen gave their consent" in refused.text
+    assert "Enter what the citizen asked you to do for them" in refused.text
+    reason = "Open a business for her bakery; no computer at home"
+    started = _act_for(portal, ana, "phone", reason)
+    assert started.status_code == 303
+    acting = portal.get(started.headers["location"]).text
+    assert "Acting for Ana García" in acting and 'href="/services/open-business/apply"' in acting
+
+    base = fill_business(portal)
+    sent = submit(portal, base)
+    assert sent.headers["location"].startswith(f"/staff/citizens/{ana}/act?sent=FD-")
+    reference = sent.headers["location"].split("sent=")[1]
+    again = submit(portal, base, csrf_token(acting))  # a second click: the same application
+    assert again.headers["location"] == sent.headers["location"]
+    confirmation = portal.get(f"/staff/citizens/{ana}/act", params={"sent": reference}).text
+    assert f"Its reference is {reference}." in confirmation
+    # Acting opens the citizen's journeys, nothing else: not their applications or account,
+    # and not another citizen's draft.
+    for path in ("/applications", f"/applications/{reference}", "/account", "/account/activity"):
+        answer = portal.get(path, follow_redirects=False)
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in")
+    assert portal.get(f"{lee_draft}/business-name").status_code == 404
+    token = csrf_token(acting)
+    ended = portal.post("/staff/citizens/act/end", data={"_csrf_token": token})
+    assert ended.status_code == 200
+    assert portal.get("/services/open-business/apply", follow_redirects=False).status_code == 303
+
+    [(assisted_by, assisted_name, channel)] = _rows(
+        database_url,
+        select(Application.assisted_by, Application.assisted_name, Notification.channel)
+        .join(Notification, Notification.application_id == Application.id)
+        .where(Application.reference == reference),
+    )
+    assert (assisted_by, assisted_name) == ("staff:staff-agent-01", "Alex Agent")
+    assert channel == "email"  # told even though Ana chose no updates
+    assert run_worker(make_settings(database_url=database_url)) >= 5  # four departments, and her
+    [(status,)] = _rows(
+        database_url,
+        select(Notification.status)
+        .join(Application, Application.id == Notification.application_id)
+        .where(Application.reference == reference),
+    )
+    assert status == "sent"
+    steps = [
+        event.action for event in _audited(database_url, "assisted_change", "staff:staff-agent-01")
+    ]
+    assert len(steps) >= 15  # the start and every page sent
+    [submitted] = _audited(database_url, "application_submitted", "staff:staff-agent-01")[-1:]
+    assert submitted.subject == f"application:{reference}"
+
+    portal.cookies.clear()
+    sign_in_as(portal, "ana")
+    page = portal.get(f"/applications/{reference}").text
+    assert "Assisted" in page
+    assert "Alex Agent, a call-centre agent, filled it in for you with your consent." in page
+    activity = portal.get("/account/activity").text
+    for line in (
+        "Alex Agent started acting for you, with your consent",
+        f"You asked: {reason}",
+        f"Alex Agent sent application {reference} for you",
+        "Alex Agent stopped acting for you",
+    ):
+        assert line in activity, line
+
+
+def test_a_link_is_signed_and_expires() -> None:
+    token = make_token("secret", "c_1", "draft:d_1", time.time() + 60)
+    assert read_token("secret", token) == {"c": "c_1", "t": "draft:d_1", "e": ANY}
+    assert read_token("other secret", token) is None
+    _body, signature = token.split(".")
+    forged = base64.urlsafe_b64encode(b'{"c":"c_2","t":"draft:d_1","e":9999999999}').decode()
+    assert read_token("secret", f"{forged.rstrip('=')}.{signature}") is None
+    assert read_token("secret", token, now=time.time() + 120) is None  # expired
+    assert read_token("secret", "nonsense") is None
+
+
+def test_an_agent_texts_a_link_and_only_the_citizen_signed_in_can_use_it(
+    portal: TestClient[Any], database_url: str, sandbox: Sandbox
+) -> None:
+    sign_in_as(portal, "ana")
+    base = draft_path(portal, "open-business")  # Ana started on the web, then called
+    ana = _public_id(database_url, "citizen-ana-0001")
+    portal.cookies.clear()
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    _act_for(portal, ana, "phone", "She will finish it herself on the web")
+    page = portal.get(f"/staff/citizens/{ana}/act").text
+    assert "Text them a link to finish it" in page and "Email them a link to finish it" in page
+    draft = base.rsplit("/", 1)[1]
+    data = {"_csrf_token": csrf_token(page), "target": f"draft:{draft}", "back": "act"}
+    sent = portal.post(f"/staff/citizens/{ana}/link", data={**data, "channel": "email"})
+    assert "The link is sent." in sent.text
+    [mail] = sandbox.mail(to="ana@example.org")
+    assert mail["subject"] == "Continuar Abrir un negocio"  # in Ana's language
+    assert "Alex Agent" in mail["text"]
+    link = re.search(r"https?://\S+/continue/(\S+)", mail["text"])
+    assert link, mail["text"]
+    # By text message too, to the number on her profile (a number of this test's own).
+    number = f"+3460{int(time.time()) % 10000000:07d}"
+    run_async(
+        execute(database_url, update(Citizen).where(Citizen.public_id == ana).values(phone=number))
+    )
+    try:
+        texted = portal.post(f"/staff/citizens/{ana}/link", data={**data, "channel": "sms"})
+    finally:
+        run_async(
+            execute(
+                database_url,
+                update(Citizen).where(Citizen.public_id == ana).values(phone="+34600111222"),
+            )
+        )
+    assert "The link is sent." in texted.text
+    with httpx.Client() as client:
+        [text] = received(client, sandbox.url, number)
+    assert "/continue/" in text and "Abrir un negocio" in text
+    path = f"/continue/{link.group(1)}"
+
+    portal.cookies.clear()  # the link alone opens nothing
+    answer = portal.get(path, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/sign-in")
+    sign_in_as(portal, "lee")  # someone else, signed in
+    assert portal.get(path).status_code == 410
+    assert portal.get(path[:-3] + "abc").status_code == 410  # changed
+    portal.cookies.clear()
+    sign_in_as(portal, "ana")
+    opened = portal.get(path, follow_redirects=False)
+    assert opened.headers["location"] == "/services/open-business/apply"
+    assert (
+        portal.get(opened.headers["location"], follow_redirects=False)
+        .headers["location"]
+        .startswith(base)
+    )  # her draft, where she stopped
+    assert "sent you a link to continue on your own" in portal.get("/account/activity").text
+
+    portal.cookies.clear()
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    _act_for(portal, ana, "phone", "Send the link again")
+    data["_csrf_token"] = csrf_token(portal.get(f"/staff/citizens/{ana}/act").text)
+    notices = [
+        portal.post(f"/staff/citizens/{ana}/link", data={**data, "channel": "email"}).text
+        for _ in range(4)
+    ]
+    assert sum("The link is sent." in n for n in notices) == 3  # five an hour, all agents
+    assert "sent 5 links in the last hour" in notices[-1]
+    other = portal.post(
+        f"/staff/citizens/{ana}/link",
+        data={**data, "target": "draft:d_notherdraft", "channel": "sms"},
+    )
+    assert "No link was sent" in other.text

@@ -25,6 +25,9 @@ class Application(Base):
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(16), default="web")
+    # Filled in by a call-centre agent for the citizen, with their consent (from the draft).
+    assisted_by: Mapped[str | None] = mapped_column(String(120))
+    assisted_name: Mapped[str | None] = mapped_column(String(200))
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

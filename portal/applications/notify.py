@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application, Notification, TimelineEvent
 from portal.applications.statuses import label
+from portal.applications.timeline import helped
 from portal.catalogue.loader import Catalogue
 from portal.i18n import gettext as _
 from portal.i18n.locale import use_locale
@@ -14,21 +15,30 @@ from portal.identity.models import Citizen
 from portal.outbox import enqueue
 
 
-def destination(citizen: Citizen) -> tuple[str, str] | None:
-    """(channel, address) for updates, or None when the citizen wants none or gave no address."""
+def destination(citizen: Citizen, always: bool = False) -> tuple[str, str] | None:
+    """(channel, address) for updates, or None when the citizen wants none or gave no address.
+    `always`: something they must know of (an agent acted for them): email, else SMS."""
     channel = citizen.preferred_channel
     if channel in ("sms", "whatsapp") and citizen.phone:
         return channel, citizen.phone
     if channel == "email" and citizen.email:
         return channel, citizen.email
+    if always and citizen.email:
+        return "email", citizen.email
+    if always and citizen.phone:
+        return "sms", citizen.phone
     return None
 
 
 async def queue_notification(
-    db: AsyncSession, citizen: Citizen, application: Application, event: TimelineEvent
+    db: AsyncSession,
+    citizen: Citizen,
+    application: Application,
+    event: TimelineEvent,
+    always: bool = False,
 ) -> Notification | None:
     """Queue one update about `event` (in the caller's transaction)."""
-    target = destination(citizen)
+    target = destination(citizen, always)
     if target is None:
         return None
     notification = Notification(
@@ -73,6 +83,8 @@ def compose(
             reference=application.reference,
             status=status,
         )
+    if assisted := helped(event):
+        text = f"{text} {assisted}"
     link = f"{public_url}/applications/{application.reference}"
     details = _("Details: %(link)s", link=link)  # outside the f-string, where Babel finds it
     text = f"{text} {details}"

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.notify import queue_notification
 from portal.applications.references import new_reference
+from portal.assisted.acting import acting, record_step
 from portal.audit import AuditLog
 from portal.catalogue.models import Service
 from portal.i18n.locale import current_locale
@@ -65,9 +66,11 @@ async def submit_draft(
                 return reference
             continue
         audit: AuditLog = request.app.state.audit
+        if (act := acting(request)) is not None:
+            await record_step(request, act, "assisted_submitted", application=reference)
         await audit.record(
             "application_submitted",
-            actor=f"citizen:{citizen_id}",
+            actor=act.member.actor if act else f"citizen:{citizen_id}",
             subject=f"application:{reference}",
             service=service.id,
         )
@@ -86,6 +89,8 @@ async def _write(db: AsyncSession, citizen: Citizen, service: Service, draft: Dr
         answers=answers,
         language=current_locale(),
         channel=draft.channel,
+        assisted_by=draft.assisted_by,
+        assisted_name=draft.assisted_name,
         submitted_at=now,
         updated_at=now,
     )
@@ -103,10 +108,14 @@ async def _write(db: AsyncSession, citizen: Citizen, service: Service, draft: Dr
             key=f"deliver-{department_request.public_id}",
             request_id=department_request.id,
         )
-    event = TimelineEvent(application_id=application.id, status="submitted", occurred_at=now)
+    # An agent's part is on the timeline, and the citizen is told even if they chose no updates.
+    helped = {"agent": draft.assisted_name} if draft.assisted_by else {}
+    event = TimelineEvent(
+        application_id=application.id, status="submitted", occurred_at=now, data=helped
+    )
     db.add(event)
     await db.flush()
-    await queue_notification(db, citizen, application, event)
+    await queue_notification(db, citizen, application, event, always=bool(helped))
     draft.submitted_at = now
     await db.commit()
     return application.reference

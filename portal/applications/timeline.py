@@ -32,6 +32,14 @@ def department_name(departments: Mapping[str, Department], department: str) -> s
     return _(known.name) if known else department
 
 
+def helped(event: TimelineEvent) -> str:
+    """Who filled the application in for the citizen, when an agent did."""
+    agent = event.data.get("agent")
+    if not agent:
+        return ""
+    return _("%(name)s, a call-centre agent, filled it in for you with your consent.", name=agent)
+
+
 def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Department]) -> list[Entry]:
     """The entries, newest first as the events come, each with what the reader needs."""
     entries = []
@@ -51,7 +59,7 @@ def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Departme
                 at=event.occurred_at,
                 when=format_datetime(event.occurred_at, "medium"),
                 amount=amount,
-                note=event.note,
+                note=helped(event) or event.note,
             )
         )
     return entries

@@ -1,4 +1,5 @@
-"""Finding a citizen and their summary (agents), and who looked at whom (administrators).
+"""Finding a citizen, their summary and acting for them with consent (agents); who looked at
+whom (administrators); and the citizen's own view of what staff did with their details.
 
 The search is a POST: what an agent types (a phone number, an email) stays out of URLs and
 access logs, and the audit log keeps who was found, not what was typed.
@@ -10,16 +11,19 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.applications.models import Application
 from portal.applications.statuses import label
 from portal.applications.timeline import timeline
+from portal.assisted.acting import acting, record_step, start_acting, stop_acting
+from portal.assisted.models import Consent
 from portal.assisted.service import (
     PAGE_SIZE,
+    citizen_named,
     current_purpose,
     keep_purpose,
     read_purpose,
@@ -30,8 +34,12 @@ from portal.assisted.service import (
 from portal.audit import AuditLog
 from portal.audit.models import AuditEvent
 from portal.catalogue import catalogue_of
+from portal.database.engine import utcnow
 from portal.i18n import gettext as _
+from portal.i18n import lazy_gettext as _l
 from portal.identity.models import Citizen
+from portal.identity.service import require_citizen
+from portal.journeys.models import Draft
 from portal.settings import Settings
 from portal.staff.service import StaffMember, require_role
 
@@ -124,6 +132,7 @@ async def citizen_summary(
     public_id: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    link: FromQuery[str] = "",
 ) -> Response[Any]:
     """Everything the front door holds for the citizen, only with a purpose stated (audited)."""
     purpose = current_purpose(request)
@@ -133,9 +142,7 @@ async def citizen_summary(
             staff,
             errors={"purpose": _("State the purpose before you look at a citizen's details")},
         )
-    citizen = await db.scalar(select(Citizen).where(Citizen.public_id == public_id))
-    if citizen is None:
-        raise NotFoundException()
+    citizen = await citizen_named(db, public_id)
     audit: AuditLog = request.app.state.audit
     await audit.record("citizen_viewed", actor=staff.actor, subject=public_id, purpose=purpose)
     held = await summary(db, citizen)
@@ -146,9 +153,164 @@ async def citizen_summary(
         "summary": held,
         "services": catalogue_of(request).services,
         "timelines": {a: timeline(events, departments) for a, events in held.events.items()},
+        "link_notice": LINK_NOTICES.get(link),
         "label": label,
     }
     return Template("assisted/citizen.html", context=context)
+
+
+# What a redirect after sending a link tells the agent (?link=...): known words only.
+LINK_NOTICES = {
+    "sent": _l("The link is sent. It works for 3 days, after the citizen signs in."),
+    "refused": _l(
+        "No link was sent: the citizen has no such number or email, or nothing to continue."
+    ),
+    "limit": _l(
+        "No link was sent: this citizen was sent 5 links in the last hour. Try again later."
+    ),
+    "failed": _l("No link was sent: the messaging service did not answer. Try again in a minute."),
+}
+
+HOW_GIVEN = {
+    "phone": _l("On this phone call"),
+    "in_person": _l("In person, at a service desk"),
+    "writing": _l("In writing, signed by the citizen"),
+}
+
+
+def _consent_page(
+    staff: StaffMember,
+    citizen: Citizen,
+    errors: dict[str, str] | None = None,
+    how: str = "",
+    reason: str = "",
+) -> Template:
+    errors = errors or {}
+    anchors = {"how": f"how-{next(iter(HOW_GIVEN))}", "reason": "reason"}
+    context = {
+        "staff": staff,
+        "citizen": citizen,
+        "how_given": HOW_GIVEN,
+        "errors": errors,
+        "summary_errors": {anchors[field]: text for field, text in errors.items()},
+        "how": how,
+        "reason": reason,
+    }
+    return Template("assisted/consent.html", context=context, status_code=400 if errors else 200)
+
+
+@get("/{public_id:str}/act", name="assisted_act")
+async def act_page(
+    request: Request[Any, Any, Any],
+    public_id: FromPath[str],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    sent: FromQuery[str] = "",
+    link: FromQuery[str] = "",
+) -> Template:
+    """Acting for the citizen: their consent first; then the services to start for them and
+    what they have started, and what was just sent."""
+    citizen = await citizen_named(db, public_id)
+    act = acting(request)
+    if act is None or act.citizen_id != citizen.id:
+        return _consent_page(staff, citizen)
+    drafts = (
+        await db.scalars(
+            select(Draft)
+            .where(Draft.citizen_id == citizen.id, Draft.submitted_at.is_(None))
+            .order_by(Draft.updated_at.desc())
+        )
+    ).all()
+    services = catalogue_of(request).services
+    sent_reference = await db.scalar(
+        select(Application.reference).where(
+            Application.reference == sent, Application.citizen_id == citizen.id
+        )
+    )
+    context = {
+        "staff": staff,
+        "citizen": citizen,
+        "services": services,
+        "drafts": [draft for draft in drafts if draft.service_id in services],
+        "sent": sent_reference,
+        "link_notice": LINK_NOTICES.get(link),
+    }
+    return Template("assisted/acting.html", context=context)
+
+
+@post("/{public_id:str}/act", name="assisted_consent")
+async def record_consent(
+    request: Request[Any, Any, Any],
+    public_id: FromPath[str],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+) -> Response[Any]:
+    """Record how the citizen agreed and why, then act for them in this session."""
+    citizen = await citizen_named(db, public_id)
+    form = await request.form()
+    how = str(form.get("how") or "")
+    reason = " ".join(str(form.get("reason") or "").split())
+    errors = {}
+    if how not in HOW_GIVEN:
+        errors["how"] = _("Select how the citizen gave their consent")
+    if len(reason) < 3:
+        errors["reason"] = _("Enter what the citizen asked you to do for them")
+    elif len(reason) > 500:
+        errors["reason"] = _("The reason must be 500 characters or fewer")
+    if errors:
+        return _consent_page(staff, citizen, errors, how, reason)
+    if (before := stop_acting(request)) is not None:
+        await _end_consent(db, before.consent)
+    consent = Consent(
+        citizen_id=citizen.id, agent=staff.actor, agent_name=staff.name, how=how, reason=reason
+    )
+    db.add(consent)
+    await db.commit()
+    start_acting(request, citizen, consent.public_id)
+    if current_purpose(request) is None:  # what they asked for is why their details are open
+        keep_purpose(request, reason)
+    act = acting(request)
+    assert act is not None
+    await record_step(request, act, "assisted_started", how=how, reason=reason)
+    return Redirect(f"/staff/citizens/{citizen.public_id}/act", status_code=303)
+
+
+async def _end_consent(db: AsyncSession, public_id: str) -> None:
+    consent = await db.scalar(select(Consent).where(Consent.public_id == public_id))
+    if consent is not None and consent.ended_at is None:
+        consent.ended_at = utcnow()
+        await db.commit()
+
+
+@post("/act/end", name="assisted_end")
+async def end_acting(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+) -> Redirect:
+    """Stop acting for the citizen (their journeys are theirs alone again)."""
+    act = stop_acting(request)
+    if act is None:
+        return Redirect("/staff/citizens", status_code=303)
+    await _end_consent(db, act.consent)
+    await record_step(request, act, "assisted_ended")
+    return Redirect(f"/staff/citizens/{act.citizen}", status_code=303)
+
+
+@get("/account/activity", name="your_activity")
+async def your_activity(
+    citizen: NamedDependency[Citizen], db: NamedDependency[AsyncSession]
+) -> Template:
+    """What staff did with the citizen's details: who looked, who acted for them, when, why."""
+    events = list(
+        await db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject == citizen.public_id)
+            .order_by(AuditEvent.id.desc())
+            .limit(ACCESS_SHOWN)
+        )
+    )
+    return Template("assisted/activity.html", context={"citizen": citizen, "events": events})
 
 
 @get("/", name="staff_access")
@@ -192,7 +354,7 @@ async def access_log(
 
 assisted = Router(
     path="/staff/citizens",
-    route_handlers=[search_form, find, citizen_summary],
+    route_handlers=[search_form, find, citizen_summary, act_page, record_consent, end_acting],
     dependencies={"staff": Provide(require_role("agent"))},
     include_in_schema=False,
 )
@@ -201,5 +363,12 @@ access = Router(
     path="/staff/access",
     route_handlers=[access_log],
     dependencies={"staff": Provide(require_role("admin"))},
+    include_in_schema=False,
+)
+
+activity = Router(
+    path="/",
+    route_handlers=[your_activity],
+    dependencies={"citizen": Provide(require_citizen)},
     include_in_schema=False,
 )

@@ -8,10 +8,16 @@ from typing import Any
 
 import phonenumbers
 from litestar import Request
+from litestar.exceptions import NotFoundException
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.applications.models import Application, Notification, TimelineEvent
+from portal.applications.models import (
+    Application,
+    DepartmentRequest,
+    Notification,
+    TimelineEvent,
+)
 from portal.applications.references import parse_reference
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.transcript import newest_messages
@@ -47,6 +53,14 @@ def read_purpose(text: str) -> tuple[str, str | None]:
     if len(clean) > 200:
         return clean, _("The purpose must be 200 characters or fewer")
     return clean, None
+
+
+async def citizen_named(db: AsyncSession, public_id: str) -> Citizen:
+    """The citizen a staff page names; 404 for an unknown id."""
+    citizen = await db.scalar(select(Citizen).where(Citizen.public_id == public_id))
+    if citizen is None:
+        raise NotFoundException()
+    return citizen
 
 
 @dataclass(frozen=True)
@@ -118,6 +132,7 @@ class CitizenSummary:
     citizen: Citizen
     applications: list[Application]
     events: dict[int, list[TimelineEvent]]  # newest first, per application
+    fee_due: set[int]  # applications with a fee to pay: the agent may send a link to pay it
     payments: list[Payment]
     notifications: list[Notification]
     conversations: list[tuple[Conversation, list[ChatMessage]]]
@@ -143,6 +158,16 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
     ):
         if len(events[event.application_id]) < TIMELINE_SHOWN:
             events[event.application_id].append(event)
+    fee_due = set(
+        (
+            await db.scalars(
+                select(DepartmentRequest.application_id).where(
+                    DepartmentRequest.application_id.in_(list(events)),
+                    DepartmentRequest.status == "fee_due",
+                )
+            )
+        ).all()
+    )
     payments = (
         await db.scalars(
             select(Payment)
@@ -170,5 +195,5 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
     ).all()
     transcripts = [(c, await newest_messages(db, c.id, SHOWN)) for c in conversations]
     return CitizenSummary(
-        citizen, applications, events, list(payments), list(notifications), transcripts
+        citizen, applications, events, fee_due, list(payments), list(notifications), transcripts
     )

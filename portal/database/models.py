@@ -7,6 +7,7 @@ from portal.applications.models import (
     Notification,
     TimelineEvent,
 )
+from portal.assisted.models import Consent
 from portal.audit.models import AuditEvent
 from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.database.engine import Base
@@ -24,6 +25,7 @@ __all__ = [
     "Base",
     "ChatMessage",
     "Citizen",
+    "Consent",
     "Conversation",
     "DepartmentRequest",
     "Document",

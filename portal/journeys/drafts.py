@@ -6,25 +6,61 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.assisted.acting import Acting, acting, record_step
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Service
 from portal.identity.models import Citizen
-from portal.identity.service import citizen_and_own
+from portal.identity.service import citizen_and_own, require_citizen
 from portal.journeys.models import Draft
+
+
+async def applicant(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Citizen:
+    """Dependency: whose journeys these are: the citizen signed in, or the one the signed-in
+    agent acts for with their consent."""
+    if (act := acting(request)) is not None:
+        citizen = await db.get(Citizen, act.citizen_id)
+        if citizen is not None:
+            return citizen
+    return await require_citizen(request, db)
 
 
 async def owned_draft(
     request: Request[Any, Any, Any], db: AsyncSession, public_id: str
 ) -> tuple[Citizen, Draft]:
     """The signed-in citizen and their draft still in progress, read in one query; anyone
-    else's, or a sent one, is 'not found' (a 404 says nothing about whether it exists)."""
-    return await citizen_and_own(
-        request, db, Draft, Draft.public_id == public_id, Draft.submitted_at.is_(None)
+    else's, or a sent one, is 'not found' (a 404 says nothing about whether it exists).
+
+    An agent acting for a citizen reaches that citizen's drafts only; every change they send
+    marks the draft as assisted and is recorded as "agent X for citizen Y"."""
+    act = acting(request)
+    if act is None:
+        return await citizen_and_own(
+            request, db, Draft, Draft.public_id == public_id, Draft.submitted_at.is_(None)
+        )
+    draft = await db.scalar(
+        select(Draft).where(
+            Draft.public_id == public_id,
+            Draft.citizen_id == act.citizen_id,
+            Draft.submitted_at.is_(None),
+        )
     )
+    citizen = await db.get(Citizen, act.citizen_id)
+    if draft is None or citizen is None:
+        raise NotFoundException()
+    if request.method == "POST" and not request.url.path.endswith("/check-field"):
+        assisted(draft, act)
+        await record_step(request, act, "assisted_change", draft=public_id, page=request.url.path)
+    return citizen, draft
+
+
+def assisted(draft: Draft, act: Acting) -> None:
+    """Mark the draft as filled in by this agent (saved with the step)."""
+    draft.assisted_by, draft.assisted_name = act.member.actor, act.member.name
 
 
 def service_of(catalogue: Catalogue, draft: Draft) -> Service:

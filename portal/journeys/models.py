@@ -30,6 +30,9 @@ class Draft(Base):
     # Field ids answered from the citizen's saved details (tell us once), not asked again.
     prefilled: Mapped[list[str]] = mapped_column(JSON, default=list)
     channel: Mapped[str] = mapped_column(String(16), default="web")
+    # The agent who last changed it for the citizen, with their consent (assisted mode).
+    assisted_by: Mapped[str | None] = mapped_column(String(120))
+    assisted_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -18,13 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application
 from portal.applications.submit import submit_draft
+from portal.assisted.acting import acting, record_step
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef, Service, Step
 from portal.database.engine import READ_ONLY
 from portal.identity.models import Citizen
-from portal.identity.service import require_citizen
 from portal.journeys import engine
-from portal.journeys.drafts import open_draft, owned_draft, save_answers, service_of
+from portal.journeys.drafts import (
+    applicant,
+    assisted,
+    open_draft,
+    owned_draft,
+    save_answers,
+    service_of,
+)
 from portal.journeys.fields import Form, Reading, first, read_field
 from portal.journeys.inputs import resolve_address, store_upload
 from portal.journeys.models import Draft
@@ -54,6 +61,12 @@ async def apply(
     if service is None:
         raise NotFoundException()
     draft = await open_draft(db, citizen, service)
+    if (act := acting(request)) is not None:  # an agent starting or resuming it for them
+        assisted(draft, act)
+        await db.commit()
+        await record_step(
+            request, act, "assisted_change", draft=draft.public_id, service=service_id
+        )
     first_step = engine.next_to_answer(service, draft.answers)
     if first_step == engine.CHECK or engine.step_before(service, draft.answers, first_step):
         # Resuming: continue where they stopped; a new draft skips what we already know.
@@ -291,13 +304,21 @@ async def submit(
     try:
         _citizen, draft = await owned_draft(request, db, draft_id)
     except NotFoundException:
-        application = await _already_sent(db, citizen, draft_id)
-        return Redirect(f"/applications/{application}/confirmation", status_code=303)
+        return _sent(request, citizen, await _already_sent(db, citizen, draft_id))
     service = service_of(catalogue_of(request), draft)
     missing = engine.next_to_answer(service, draft.answers)
     if missing != engine.CHECK:
         return _to(draft, missing)
     reference = await submit_draft(request, db, citizen, service, draft)
+    return _sent(request, citizen, reference)
+
+
+def _sent(request: Request[Any, Any, Any], citizen: Citizen, reference: str) -> Redirect:
+    """The confirmation: the citizen's own, or, for an agent, back on the staff side (the
+    citizen's pages stay theirs)."""
+    if acting(request) is not None:
+        target = f"/staff/citizens/{citizen.public_id}/act?sent={reference}"
+        return Redirect(target, status_code=303)
     return Redirect(f"/applications/{reference}/confirmation", status_code=303)
 
 
@@ -325,6 +346,6 @@ journeys = Router(
         delete_draft,
         submit,
     ],
-    dependencies={"citizen": Provide(require_citizen)},
+    dependencies={"citizen": Provide(applicant)},
     include_in_schema=False,
 )

@@ -1,0 +1,64 @@
+"""An agent acting for a citizen: after recording the citizen's consent, the agent's own session
+(never the citizen's) may start and continue the citizen's journeys, and nothing else of theirs.
+Every change is recorded as "agent X for citizen Y"."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+
+from portal.audit import AuditLog
+from portal.identity.models import Citizen
+from portal.staff.service import StaffMember, current_staff
+
+ACTING = "acting"
+ACTING_SECONDS = 2 * 3600  # one call, or one visit at the desk
+HOW = ("phone", "in_person", "writing")
+
+
+@dataclass(frozen=True)
+class Acting:
+    citizen_id: int
+    citizen: str  # the citizen's public id, as the audit log names them
+    consent: str  # the consent's public id
+    member: StaffMember
+
+
+def acting(request: Request[Any, Any, Any]) -> Acting | None:
+    """Who the signed-in agent is acting for, if they recorded consent recently."""
+    member = current_staff(request)
+    record = request.session.get(ACTING) if member is not None else None
+    if member is None or not record or "agent" not in member.roles:
+        return None
+    if time.time() - float(record["at"]) > ACTING_SECONDS:
+        return None
+    return Acting(int(record["id"]), str(record["citizen"]), str(record["consent"]), member)
+
+
+def start_acting(request: Request[Any, Any, Any], citizen: Citizen, consent: str) -> None:
+    record = {"id": citizen.id, "citizen": citizen.public_id, "consent": consent, "at": time.time()}
+    request.set_session({**request.session, ACTING: record})
+
+
+def stop_acting(request: Request[Any, Any, Any]) -> Acting | None:
+    found = acting(request)
+    request.set_session({k: v for k, v in request.session.items() if k != ACTING})
+    return found
+
+
+async def record_step(
+    request: Request[Any, Any, Any], act: Acting, action: str, **details: Any
+) -> None:
+    """One thing the agent did for the citizen, in the audit log under the citizen's id."""
+    audit: AuditLog = request.app.state.audit
+    await audit.record(
+        action,
+        actor=act.member.actor,
+        subject=act.citizen,
+        agent_name=act.member.name,
+        consent=act.consent,
+        **details,
+    )
