@@ -43,6 +43,9 @@ async def submit_draft(
     """Send `draft`; returns the application's reference (the same one if already sent)."""
     # A rollback expires every loaded object: keep the ids, read the rows again each attempt.
     draft_id, citizen_id = draft.id, citizen.id
+    act = acting(request)
+    # The page's language is the citizen's, unless an agent is filling it in for them.
+    language = citizen.language if act else current_locale()
     for _attempt in range(ATTEMPTS):
         # Concurrent submits of one draft take turns (row lock); the unique draft_id is the
         # last guard, on SQLite too.
@@ -59,14 +62,14 @@ async def submit_draft(
             await db.rollback()
             return reference
         try:
-            reference = await _write(db, applicant, service, locked)
+            reference = await _write(db, applicant, service, locked, language)
         except IntegrityError:
             await db.rollback()
             if reference := await _existing(db, draft_id):
                 return reference
             continue
         audit: AuditLog = request.app.state.audit
-        if (act := acting(request)) is not None:
+        if act is not None:
             await record_step(request, act, "assisted_submitted", application=reference)
         await audit.record(
             "application_submitted",
@@ -78,7 +81,9 @@ async def submit_draft(
     raise RuntimeError("could not find a free reference")
 
 
-async def _write(db: AsyncSession, citizen: Citizen, service: Service, draft: Draft) -> str:
+async def _write(
+    db: AsyncSession, citizen: Citizen, service: Service, draft: Draft, language: str
+) -> str:
     answers = engine.relevant_answers(service, draft.answers)
     now = datetime.now(UTC)
     application = Application(
@@ -87,7 +92,7 @@ async def _write(db: AsyncSession, citizen: Citizen, service: Service, draft: Dr
         draft_id=draft.id,
         service_id=service.id,
         answers=answers,
-        language=current_locale(),
+        language=language,
         channel=draft.channel,
         assisted_by=draft.assisted_by,
         assisted_name=draft.assisted_name,

@@ -16,7 +16,6 @@ from portal.staff.service import StaffMember, current_staff
 
 ACTING = "acting"
 ACTING_SECONDS = 2 * 3600  # one call, or one visit at the desk
-HOW = ("phone", "in_person", "writing")
 
 
 @dataclass(frozen=True)
