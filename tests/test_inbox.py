@@ -208,6 +208,13 @@ def test_an_agent_claims_replies_on_the_citizens_channel_and_hands_back(
     assert ("conversation_viewed", "staff:staff-agent-01") in actions
     figures = portal.get("/staff/inbox").text
     assert "Median" in figures and "90th percentile" in figures
+    assert 'hx-get="/staff/inbox/queue"' in figures  # it updates itself
+    stopped = portal.get("/staff/inbox", params={"live": "0"}).text  # until the agent stops it
+    assert 'hx-get="/staff/inbox/queue"' not in stopped
+    assert "Update the list by itself every 5 seconds" in stopped
+    # Back with the bot, it is no longer the inbox's to read.
+    assert portal.get(f"/staff/inbox/{key}").status_code == 404
+    assert portal.get(f"/staff/inbox/{key}/messages").status_code == 404
 
     again = portal.post(f"/staff/inbox/{key}/reply", data={"_csrf_token": token, "message": "?"})
     assert again.status_code == 409 and "claim it first" in again.text

@@ -17,7 +17,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application
-from portal.applications.statuses import label
 from portal.applications.timeline import timeline
 from portal.assisted.acting import acting, record_step, start_acting, stop_acting
 from portal.assisted.models import Consent
@@ -104,8 +103,8 @@ async def find(
         page = min(max(int(str(form.get("page") or "1")), 1), MOST_PAGES)
     except ValueError:
         page = 1
-    keep_purpose(request, purpose)
     found, more = await search(db, query, page)
+    keep_purpose(request, purpose, [citizen.public_id for citizen in found])
     audit: AuditLog = request.app.state.audit
     await audit.record(
         "citizen_search",
@@ -134,13 +133,18 @@ async def citizen_summary(
     db: NamedDependency[AsyncSession],
     link: FromQuery[str] = "",
 ) -> Response[Any]:
-    """Everything the front door holds for the citizen, only with a purpose stated (audited)."""
-    purpose = current_purpose(request)
+    """Everything the front door holds for the citizen, only for a purpose stated when they
+    were found (audited)."""
+    purpose = current_purpose(request, public_id)
     if purpose is None:
         return _search_page(
             request,
             staff,
-            errors={"purpose": _("State the purpose before you look at a citizen's details")},
+            errors={
+                "purpose": _(
+                    "State the purpose and find the citizen before you look at their details"
+                )
+            },
         )
     citizen = await citizen_named(db, public_id)
     audit: AuditLog = request.app.state.audit
@@ -154,7 +158,7 @@ async def citizen_summary(
         "services": catalogue_of(request).services,
         "timelines": {a: timeline(events, departments) for a, events in held.events.items()},
         "link_notice": LINK_NOTICES.get(link),
-        "label": label,
+        "states": STATES,
     }
     return Template("assisted/citizen.html", context=context)
 
@@ -169,6 +173,20 @@ LINK_NOTICES = {
         "No link was sent: this citizen was sent 5 links in the last hour. Try again later."
     ),
     "failed": _l("No link was sent: the messaging service did not answer. Try again in a minute."),
+}
+
+# Payment and message states in staff words (the summary), never the raw codes.
+STATES = {
+    "creating": _l("Starting"),
+    "created": _l("Started"),
+    "started": _l("Citizen paying"),
+    "submitted": _l("Being confirmed"),
+    "success": _l("Paid"),
+    "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"),
+    "expired": _l("Expired"),
+    "queued": _l("Waiting to be sent"),
+    "sent": _l("Sent"),
 }
 
 HOW_GIVEN = {
@@ -267,8 +285,9 @@ async def record_consent(
     db.add(consent)
     await db.commit()
     start_acting(request, citizen, consent.public_id)
-    if current_purpose(request) is None:  # what they asked for is why their details are open
-        keep_purpose(request, reason)
+    # What they asked for is why their details are open (unless a purpose covers them already).
+    if current_purpose(request, citizen.public_id) is None:
+        keep_purpose(request, reason, [citizen.public_id])
     act = acting(request)
     assert act is not None
     await record_step(request, act, "assisted_started", how=how, reason=reason)

@@ -29,20 +29,31 @@ from portal.payments.models import Payment
 PURPOSE = "assist_purpose"
 PURPOSE_SECONDS = 2 * 3600  # a call, or a morning's case: then it is asked again
 PAGE_SIZE = 10
+MOST_FOUND = 200  # citizens a purpose covers in one session
 SHOWN = 20  # applications, payments, notifications, conversations and messages each
 TIMELINE_SHOWN = 10
 
 
-def current_purpose(request: Request[Any, Any, Any]) -> str | None:
-    """The purpose the agent stated for what they are doing now, while it is fresh."""
+def current_purpose(request: Request[Any, Any, Any], citizen: str | None = None) -> str | None:
+    """The purpose the agent stated for what they are doing now, while it is fresh; with
+    `citizen` (a public id), only if that citizen was found (or acted for) under it."""
     record = request.session.get(PURPOSE)
     if not record or time.time() - float(record["at"]) > PURPOSE_SECONDS:
+        return None
+    if citizen is not None and citizen not in record.get("for", []):
         return None
     return str(record["text"])
 
 
-def keep_purpose(request: Request[Any, Any, Any], text: str) -> None:
-    request.set_session({**request.session, PURPOSE: {"text": text, "at": time.time()}})
+def keep_purpose(request: Request[Any, Any, Any], text: str, citizens: list[str]) -> None:
+    """State `text` as the purpose for these citizens (the same purpose as before: added to
+    those already found under it)."""
+    record = request.session.get(PURPOSE) or {}
+    earlier = record.get("for", []) if record.get("text") == text else []
+    found = list(dict.fromkeys([*earlier, *citizens]))[-MOST_FOUND:]
+    request.set_session(
+        {**request.session, PURPOSE: {"text": text, "at": time.time(), "for": found}}
+    )
 
 
 def read_purpose(text: str) -> tuple[str, str | None]:

@@ -55,7 +55,8 @@ async def claim(
         .values(status="agent")
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
-        return False  # nothing changed
+        await db.commit()  # nothing changed: end the transaction (SQLite's write lock)
+        return False
     held = await current(db, conversation)
     if held is None:  # queued before hand-offs were kept
         held = Handoff(conversation_id=conversation.id, reason=conversation.handoff_reason or "")
@@ -79,7 +80,8 @@ async def end(
         .values(status="bot", handoff_reason=None, handoff_at=None)
     )
     if back.rowcount != 1:  # type: ignore[attr-defined]
-        return False  # nothing changed
+        await db.commit()  # nothing changed: end the transaction (SQLite's write lock)
+        return False
     if held is not None:
         held.ended_at, held.ended_by = utcnow(), ended_by
     await db.commit()

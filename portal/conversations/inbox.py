@@ -100,8 +100,15 @@ async def inbox(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     notice: FromQuery[str] = "",
+    live: FromQuery[bool] = True,
 ) -> Template:
-    context = {"staff": staff, "notice": NOTICES.get(notice), **await _queue(db, staff)}
+    """The queue; `live`: it updates itself (the agent may stop that, and start it again)."""
+    context = {
+        "staff": staff,
+        "notice": NOTICES.get(notice),
+        "live": live,
+        **await _queue(db, staff),
+    }
     return Template("inbox/index.html", context=context)
 
 
@@ -110,12 +117,15 @@ async def queue_fragment(
     staff: NamedDependency[StaffMember], db: NamedDependency[AsyncSession]
 ) -> Template:
     """The queue alone, for htmx polling."""
-    return Template("inbox/queue.html", context={"staff": staff, **await _queue(db, staff)})
+    context = {"staff": staff, "live": True, **await _queue(db, staff)}
+    return Template("inbox/queue.html", context=context)
 
 
-async def _conversation(db: AsyncSession, key: str) -> Conversation:
+async def _conversation(db: AsyncSession, key: str, with_bot: bool = False) -> Conversation:
+    """A conversation with a person (waiting or held): one with the bot is not the inbox's to
+    read. `with_bot` for forms: their page says why nothing was done, keeping what was typed."""
     found = await db.scalar(select(Conversation).where(Conversation.key == key))
-    if found is None:
+    if found is None or (found.status == "bot" and not with_bot):
         raise NotFoundException()
     return found
 
@@ -157,15 +167,32 @@ async def conversation_page(
     """The conversation so far. Reading it is reading a citizen's messages: it is audited,
     its purpose being the hand-off."""
     conversation = await _conversation(db, key)
+    await _audit_read(request, db, staff, conversation)
+    return await _page(db, staff, conversation, notice=notice)
+
+
+async def _audit_read(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    staff: StaffMember,
+    conversation: Conversation,
+) -> None:
+    """A conversation read is recorded under the citizen it belongs to, when known (so the
+    administrators' "who looked at whom" finds it), else under the conversation."""
+    citizen = await db.get(Citizen, conversation.citizen_id) if conversation.citizen_id else None
     audit: AuditLog = request.app.state.audit
     await audit.record(
-        "conversation_viewed", actor=staff.actor, subject=conversation.key, purpose="handoff"
+        "conversation_viewed",
+        actor=staff.actor,
+        subject=citizen.public_id if citizen else conversation.key,
+        conversation=conversation.key,
+        purpose="handoff",
     )
-    return await _page(db, staff, conversation, notice=notice)
 
 
 @get("/{key:str}/messages", name="staff_inbox_messages")
 async def messages_fragment(
+    request: Request[Any, Any, Any],
     key: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
@@ -173,6 +200,8 @@ async def messages_fragment(
 ) -> Template:
     """The messages after `after`, for htmx polling (what the agent is typing stays)."""
     conversation = await _conversation(db, key)
+    if after == 0:  # the whole conversation: a read like the page's
+        await _audit_read(request, db, staff, conversation)
     context = {
         "staff": staff,
         "conversation": conversation,
@@ -188,9 +217,8 @@ async def _holds(db: AsyncSession, conversation: Conversation, staff: StaffMembe
     return conversation.status == "agent" and held is not None and held.agent == staff.actor
 
 
-def _back(conversation: Conversation, notice: str = "") -> Redirect:
-    query = f"?notice={notice}" if notice else ""
-    return Redirect(f"/staff/inbox/{conversation.key}{query}", status_code=303)
+def _back(conversation: Conversation) -> Redirect:
+    return Redirect(f"/staff/inbox/{conversation.key}", status_code=303)
 
 
 @post("/{key:str}/claim", name="staff_inbox_claim")
@@ -200,9 +228,9 @@ async def claim(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
 ) -> Response[Any]:
-    conversation = await _conversation(db, key)
+    conversation = await _conversation(db, key, with_bot=True)
     if not await handoff.claim(db, request.app.state.audit, conversation, staff):
-        return _back(conversation, "taken")
+        return Redirect("/staff/inbox?notice=taken", status_code=303)
     return _back(conversation)
 
 
@@ -215,7 +243,7 @@ async def reply(
 ) -> Response[Any]:
     """Send the agent's message on the citizen's channel (SMS or WhatsApp through Twilio, or
     the web chat), only while this agent holds the conversation."""
-    conversation = await _conversation(db, key)
+    conversation = await _conversation(db, key, with_bot=True)
     form = await request.form()
     text = str(form.get("message") or "").strip()
     if not await _holds(db, conversation, staff):
@@ -245,12 +273,12 @@ async def hand_back(
     db: NamedDependency[AsyncSession],
 ) -> Response[Any]:
     """Back to the bot, which greets the citizen; only the agent holding it may."""
-    conversation = await _conversation(db, key)
+    conversation = await _conversation(db, key, with_bot=True)
     if not await _holds(db, conversation, staff):
         return await _page(db, staff, conversation, str(NOT_YOURS), "", 409)
-    audit = request.app.state.audit
-    if await handoff.end(db, audit, conversation, ended_by="agent", actor=staff.actor):
-        await request.app.state.gateway.back_to_bot(db, conversation)
+    # The bot's greeting first, while the citizen's web chat still looks for new messages.
+    await request.app.state.gateway.back_to_bot(db, conversation)
+    await handoff.end(db, request.app.state.audit, conversation, "agent", staff.actor)
     return Redirect("/staff/inbox?notice=handed-back", status_code=303)
 
 
