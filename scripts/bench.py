@@ -3,12 +3,12 @@
 Starts the sandbox and the portal as production does (granian, FRONTDOOR_WORKERS workers) on free
 ports with a throwaway database (PostgreSQL with --postgres, else SQLite) and, with --redis-url,
 sessions in Redis as production keeps them; signs a citizen in through the sandbox's identity
-provider, gives them a draft and an application with a 20-event timeline, loads each route with
-wrk from the same machine, and prints requests per second, p50/p99 latency, each route's ratio to
-/healthz and, for the signed-in pages, to a static page of about the same size. Then it
-publishes 300 editors' changes to the Spanish texts and prints how soon every worker served them
-and what the overlay added to a page. Ratios, not absolute numbers, are what carry over
-between machines.
+provider, gives them a draft and an application with a 20-event timeline, signs an agent in with
+100 conversations waiting for a person, loads each route with wrk from the same machine, and
+prints requests per second, p50/p99 latency, each route's ratio to /healthz and, for the
+signed-in pages, to a static page of about the same size. Then it publishes 300 editors' changes
+to the Spanish texts and prints how soon every worker served them and what the overlay added to
+a page. Ratios, not absolute numbers, are what carry over between machines.
 
 Usage: make bench   (PostgreSQL and Redis on this machine, as production runs)
        .venv/bin/python scripts/bench.py --seconds 10 --connections 32   (SQLite, no Redis)
@@ -49,6 +49,11 @@ SIGNED_IN = [
     ("journey step + draft", "{draft}/contact"),
     ("application, 20 events", "/applications/{reference}"),
 ]
+AGENT = [  # an agent with 100 conversations waiting; the queue is what htmx polls every 5 s
+    ("agent inbox, 100 waiting", "/staff/inbox"),
+    ("queue poll, changed", "/staff/inbox/queue"),
+    ("queue poll, nothing new", "{poll}"),
+]
 
 
 def free_port() -> int:
@@ -88,16 +93,59 @@ def wait(url: str) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
-def sign_in(base: str) -> httpx.Client:
-    """A citizen signed in through the sandbox provider (the test user lee)."""
+def sign_in(base: str, user: str = "lee", staff: bool = False) -> httpx.Client:
+    """Someone signed in through the sandbox provider: the citizen lee, or a staff member."""
     client = httpx.Client(base_url=base)
-    start = client.get("/sign-in/national", params={"next": "/account"})
+    prefix = "/staff/sign-in" if staff else "/sign-in"
+    start = client.get(f"{prefix}/start" if staff else f"{prefix}/national")
     provider = start.headers["location"]
     query = dict(parse_qsl(urlsplit(provider).query))
-    chosen = httpx.post(provider.split("?")[0], data={**query, "user": "lee"})
+    chosen = httpx.post(provider.split("?")[0], data={**query, "user": user})
     back = dict(parse_qsl(urlsplit(chosen.headers["location"]).query))
-    assert client.get("/sign-in/callback", params=back).status_code == 303
+    assert client.get(f"{prefix}/callback", params=back).status_code == 303
     return client
+
+
+def cookie_of(client: httpx.Client) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in client.cookies.items())}
+
+
+async def _waiting(database_url: str, count: int = 100) -> None:
+    """`count` conversations handed to a person, each with a few messages: a busy inbox."""
+    import secrets
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from portal.conversations.models import ChatMessage, Conversation, Handoff
+    from portal.database import make_engine
+
+    engine = make_engine(database_url)
+    async with AsyncSession(engine) as db:
+        for n in range(count):
+            asked = datetime.now(UTC) - timedelta(minutes=count - n)
+            conversation = Conversation(
+                key=secrets.token_hex(16),
+                channel=("sms", "whatsapp", "web")[n % 3],
+                address=f"+3461{n:07d}",
+                language=("en", "es", "ar")[n % 3],
+                status="waiting",
+                handoff_reason="asked",
+                handoff_at=asked,
+            )
+            db.add(conversation)
+            await db.flush()
+            db.add(Handoff(conversation_id=conversation.id, reason="asked", requested_at=asked))
+            for text in ("hello", "I need a person", "my street light is broken, since Monday"):
+                db.add(
+                    ChatMessage(
+                        conversation_id=conversation.id,
+                        direction="in",
+                        author="citizen",
+                        body=text,
+                    )
+                )
+        await db.commit()
+    await engine.dispose()
 
 
 def seed(citizen_client: httpx.Client, database_url: str) -> dict[str, str]:
@@ -211,6 +259,7 @@ def run(args: argparse.Namespace, database: str | None) -> int:
             # (the "production" value itself would refuse the sandbox's secrets).
             "FRONTDOOR_ENV": "test",
             "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox_url}/oidc/citizen",
+            "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox_url}/oidc/staff",
             "FRONTDOOR_TWILIO_API_URL": f"{sandbox_url}/twilio",
             "FRONTDOOR_SMTP_PORT": str(smtp_port),
             **({"FRONTDOOR_REDIS_URL": args.redis_url} if args.redis_url else {}),
@@ -233,15 +282,22 @@ def run(args: argparse.Namespace, database: str | None) -> int:
             wait(f"{base}/healthz")
             citizen = sign_in(base)
             places = seed(citizen, database_url)
-            cookie = "; ".join(f"{name}={value}" for name, value in citizen.cookies.items())
+            agent = sign_in(base, "agent", staff=True)
+            asyncio.run(_waiting(database_url))
+            polled = re.search(
+                r'hx-get="(/staff/inbox/queue[^"]*)"', agent.get("/staff/inbox").text
+            )
+            assert polled, "the inbox has no poller"
+            places["poll"] = polled.group(1)
             routes = [
                 *ROUTES,
-                *((label, path.format(**places), {"Cookie": cookie}) for label, path in SIGNED_IN),
+                *((label, path.format(**places), cookie_of(citizen)) for label, path in SIGNED_IN),
+                *((label, path.format(**places), cookie_of(agent)) for label, path in AGENT),
             ]
             for label, path, headers in routes:  # warm every worker's caches; show sizes
                 for _ in range(20):
                     answer = httpx.get(base + path, headers=headers)
-                    assert answer.status_code in (200, 404), (label, answer.status_code)
+                    assert answer.status_code in (200, 204, 404), (label, answer.status_code)
                 sizes[label] = len(answer.content)
             workers = env.get("FRONTDOOR_WORKERS", "2")
             print(

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conftest import Sandbox, run_async
@@ -27,6 +27,7 @@ from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.database import make_engine
 from portal.staff.service import StaffMember
 from scripts.text_the_bot import received
+from tests.journey_support import execute
 from tests.support import csrf_token, sign_in_as
 
 _numbers = itertools.count(1)
@@ -208,9 +209,9 @@ def test_an_agent_claims_replies_on_the_citizens_channel_and_hands_back(
     assert ("conversation_viewed", "staff:staff-agent-01") in actions
     figures = portal.get("/staff/inbox").text
     assert "Median" in figures and "90th percentile" in figures
-    assert 'hx-get="/staff/inbox/queue"' in figures  # it updates itself
+    assert 'hx-get="/staff/inbox/queue?seen=' in figures  # it updates itself
     stopped = portal.get("/staff/inbox", params={"live": "0"}).text  # until the agent stops it
-    assert 'hx-get="/staff/inbox/queue"' not in stopped
+    assert 'hx-get="/staff/inbox/queue' not in stopped
     assert "Update the list by itself every 5 seconds" in stopped
     # Back with the bot, it is no longer the inbox's to read.
     assert portal.get(f"/staff/inbox/{key}").status_code == 404
@@ -327,3 +328,29 @@ async def _hand_off(database_url: str, key: str) -> None:
         await handoff.request(db, AuditLog(sessions), conversation, "asked")
         await db.commit()
     await engine.dispose()
+
+
+def test_the_queue_is_sent_again_only_when_it_changed(
+    portal: TestClient[Any], database_url: str
+) -> None:
+    conversation = _handed_off(database_url)
+    sign_in_as(portal, "agent", "/staff", staff=True)
+
+    def poll_of(html: str) -> str:
+        found = re.search(r'hx-get="(/staff/inbox/queue\?seen=[0-9a-f]+)"', html)
+        assert found, html
+        return found.group(1)
+
+    poll = poll_of(portal.get("/staff/inbox").text)
+    assert portal.get(poll).status_code == 204  # nothing new: the page stays as it is
+    message = insert(ChatMessage).values(
+        conversation_id=conversation.id,
+        direction="in",
+        author="citizen",
+        body="¿sigue ahí?",
+        media=[],
+    )
+    run_async(execute(database_url, message))
+    changed = portal.get(poll)
+    assert changed.status_code == 200 and "¿sigue ahí?" in changed.text
+    assert portal.get(poll_of(changed.text)).status_code == 204

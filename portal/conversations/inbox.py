@@ -7,6 +7,7 @@ JavaScript, a "Refresh" link does the same. Every form posts and redirects.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,26 @@ async def _items(db: AsyncSession, *conditions: Any) -> list[Item]:
     return [Item(c, h, last.get(c.id)) for c, h in pairs]
 
 
+async def queue_state(db: AsyncSession) -> str:
+    """A short fingerprint of everything the queue shows (hand-offs open, claimed, their newest
+    message): the same fingerprint, nothing to show again."""
+    open_ = Handoff.ended_at.is_(None)
+    newest = select(func.max(ChatMessage.id)).where(
+        ChatMessage.conversation_id.in_(select(Handoff.conversation_id).where(open_))
+    )
+    row = (
+        await db.execute(
+            select(
+                func.count(Handoff.id),
+                func.max(Handoff.id),
+                func.count(Handoff.claimed_at),
+                newest.scalar_subquery(),
+            ).where(open_)
+        )
+    ).one()
+    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:16]
+
+
 async def _queue(db: AsyncSession, member: StaffMember) -> dict[str, Any]:
     waiting = await _items(db, Conversation.status == "waiting")
     held = await _items(db, Conversation.status == "agent")
@@ -92,6 +113,7 @@ async def _queue(db: AsyncSession, member: StaffMember) -> dict[str, Any]:
         "mine": [item for item in held if item.handoff and item.handoff.agent == member.actor],
         "others": [item for item in held if not item.handoff or item.handoff.agent != member.actor],
         "figures": await handoff.figures_today(db),
+        "state": await queue_state(db),
     }
 
 
@@ -114,9 +136,14 @@ async def inbox(
 
 @get("/queue", name="staff_inbox_queue")
 async def queue_fragment(
-    staff: NamedDependency[StaffMember], db: NamedDependency[AsyncSession]
-) -> Template:
-    """The queue alone, for htmx polling."""
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    seen: FromQuery[str] = "",
+) -> Response[Any]:
+    """The queue alone, for htmx polling; when nothing changed since `seen`, nothing (204:
+    htmx leaves the page as it is, so a screen reader's place is kept, and it costs one query)."""
+    if seen and seen == await queue_state(db):
+        return Response(content=b"", status_code=204)
     context = {"staff": staff, "live": True, **await _queue(db, staff)}
     return Template("inbox/queue.html", context=context)
 
