@@ -238,6 +238,7 @@ def test_another_agent_cannot_write_in_a_claimed_conversation(
     token = csrf_token(portal.get("/staff").text)
     late = portal.post(f"/staff/inbox/{key}/claim", data={"_csrf_token": token})
     assert "Another agent claimed this conversation first" in late.text
+    assert "govuk-notification-banner--success" not in late.text  # news, not a success
     for action in ("reply", "hand-back"):
         refused = portal.post(
             f"/staff/inbox/{key}/{action}", data={"_csrf_token": token, "message": "hola"}

@@ -42,9 +42,12 @@ NOT_DELIVERED = _l(
     "Try again in a minute."
 )
 # What a redirect tells the agent (?notice=...): known words only, never text from the URL.
-NOTICES = {
-    "taken": _l("Another agent claimed this conversation first, or it went back to the assistant."),
-    "handed-back": _l("The conversation is back with the assistant."),
+NOTICES = {  # (text, whether it says that what the agent did worked)
+    "taken": (
+        _l("Another agent claimed this conversation first, or it went back to the assistant."),
+        False,
+    ),
+    "handed-back": (_l("The conversation is back with the assistant."), True),
 }
 
 
@@ -125,9 +128,11 @@ async def inbox(
     live: FromQuery[bool] = True,
 ) -> Template:
     """The queue; `live`: it updates itself (the agent may stop that, and start it again)."""
+    text, success = NOTICES.get(notice, (None, False))
     context = {
         "staff": staff,
-        "notice": NOTICES.get(notice),
+        "notice": text,
+        "notice_success": success,
         "live": live,
         **await _queue(db, staff),
     }
@@ -164,7 +169,6 @@ async def _page(
     error: str | None = None,
     typed: str = "",
     status: int = 200,
-    notice: FromQuery[str] = "",
 ) -> Template:
     held = await handoff.current(db, conversation)
     citizen = await db.get(Citizen, conversation.citizen_id) if conversation.citizen_id else None
@@ -176,7 +180,6 @@ async def _page(
         "citizen": citizen,
         "messages": await newest_messages(db, conversation.id, SHOWN_MESSAGES),
         "error": error,
-        "notice": NOTICES.get(notice),
         "typed": typed,
         "max_reply": MAX_REPLY,
     }
@@ -189,13 +192,12 @@ async def conversation_page(
     key: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
-    notice: FromQuery[str] = "",
 ) -> Template:
     """The conversation so far. Reading it is reading a citizen's messages: it is audited,
     its purpose being the hand-off."""
     conversation = await _conversation(db, key)
     await _audit_read(request, db, staff, conversation)
-    return await _page(db, staff, conversation, notice=notice)
+    return await _page(db, staff, conversation)
 
 
 async def _audit_read(
