@@ -195,6 +195,11 @@ def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_ever
     assert PURPOSE in access and "Ana García" in access
     everyone = portal.get("/staff/access", params={"member": "staff:staff-agent-01"}).text
     assert "Searched for citizens" in everyone
+    portal.cookies.clear()
+    sign_in_as(portal, "ana")  # Ana sees who looked, and why
+    activity = portal.get("/account/activity").text
+    assert "Alex Agent looked at your details" in activity
+    assert f"Reason: {PURPOSE}" in activity
     assert run_worker(make_settings(database_url=database_url)) >= 4  # leave the outbox empty
 
 

@@ -21,7 +21,6 @@ from portal.applications.timeline import timeline
 from portal.assisted.acting import acting, record_step, start_acting, stop_acting
 from portal.assisted.models import Consent
 from portal.assisted.service import (
-    PAGE_SIZE,
     citizen_named,
     current_purpose,
     keep_purpose,
@@ -66,7 +65,6 @@ def _search_page(
         "found": found,
         "page": page,
         "more": more,
-        "page_size": PAGE_SIZE,
     }
     return Template("assisted/search.html", context=context, status_code=400 if errors else 200)
 
@@ -148,7 +146,13 @@ async def citizen_summary(
         )
     citizen = await citizen_named(db, public_id)
     audit: AuditLog = request.app.state.audit
-    await audit.record("citizen_viewed", actor=staff.actor, subject=public_id, purpose=purpose)
+    await audit.record(
+        "citizen_viewed",
+        actor=staff.actor,
+        subject=public_id,
+        agent_name=staff.name,  # the citizen's own view says who looked
+        purpose=purpose,
+    )
     held = await summary(db, citizen)
     departments = catalogue_of(request).departments
     context = {

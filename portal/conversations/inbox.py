@@ -108,7 +108,7 @@ async def queue_state(db: AsyncSession) -> str:
     return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:16]
 
 
-async def _queue(db: AsyncSession, member: StaffMember) -> dict[str, Any]:
+async def _queue(db: AsyncSession, member: StaffMember, state: str = "") -> dict[str, Any]:
     waiting = await _items(db, Conversation.status == "waiting")
     held = await _items(db, Conversation.status == "agent")
     return {
@@ -116,7 +116,7 @@ async def _queue(db: AsyncSession, member: StaffMember) -> dict[str, Any]:
         "mine": [item for item in held if item.handoff and item.handoff.agent == member.actor],
         "others": [item for item in held if not item.handoff or item.handoff.agent != member.actor],
         "figures": await handoff.figures_today(db),
-        "state": await queue_state(db),
+        "state": state or await queue_state(db),
     }
 
 
@@ -147,9 +147,10 @@ async def queue_fragment(
 ) -> Response[Any]:
     """The queue alone, for htmx polling; when nothing changed since `seen`, nothing (204:
     htmx leaves the page as it is, so a screen reader's place is kept, and it costs one query)."""
-    if seen and seen == await queue_state(db):
+    state = await queue_state(db)
+    if seen == state:
         return Response(content=b"", status_code=204)
-    context = {"staff": staff, "live": True, **await _queue(db, staff)}
+    context = {"staff": staff, "live": True, **await _queue(db, staff, state)}
     return Template("inbox/queue.html", context=context)
 
 
@@ -214,6 +215,7 @@ async def _audit_read(
         "conversation_viewed",
         actor=staff.actor,
         subject=citizen.public_id if citizen else conversation.key,
+        agent_name=staff.name,
         conversation=conversation.key,
         purpose="handoff",
     )
