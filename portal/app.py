@@ -46,6 +46,7 @@ from portal.conversations.language import warm_up
 from portal.conversations.twilio_webhook import twilio_webhook
 from portal.conversations.web_chat import web_chat
 from portal.database import make_engine, provide_session
+from portal.database.counters import DatabaseCounters
 from portal.database.engine import read_only_sessions
 from portal.database.store import DatabaseStore
 from portal.feedback.routes import answered, give_feedback
@@ -72,6 +73,7 @@ from portal.translations.routes import translations
 from portal.web.context import RequestContext, backend_headers
 from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
 from portal.web.errors import SignInRequired, error_response, to_sign_in
+from portal.web.limits import Counters, RedisCounters, redis_client
 from portal.web.sessions import SessionConfig
 from portal.web.static import StaticFiles, static_file
 from portal.web.templating import build_environment, template_engine
@@ -81,11 +83,13 @@ from portal.web.templating import build_environment, template_engine
 NO_COOKIES = ["^/static/", "^/healthz$", "^/readyz$", "^/schema", "^/webhooks/", "^/bot/"]
 
 
-def _session_store(settings: Settings, engine: AsyncEngine) -> Store:
-    """Redis when configured, else the database: either way every replica shares sessions."""
+def _shared_state(settings: Settings, engine: AsyncEngine) -> tuple[Store, Counters]:
+    """Redis when configured, else the database: either way every replica shares sessions and
+    rate-limit counts. One Redis client (and pool) serves both."""
     if settings.redis_url:
-        return RedisStore.with_client(url=settings.redis_url, namespace="frontdoor-sessions")
-    return DatabaseStore(engine)
+        redis = redis_client(settings.redis_url)
+        return RedisStore(redis, namespace="frontdoor-sessions"), RedisCounters(redis)
+    return DatabaseStore(engine), DatabaseCounters(engine)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -102,6 +106,7 @@ def create_app(settings: Settings) -> Litestar:
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
 
     engine = make_engine(settings.database_url)
+    session_store, counters = _shared_state(settings, engine)
 
     def oidc_client(issuer: str, client_id: str, client_secret: str) -> OIDCClient:
         return OIDCClient(
@@ -114,6 +119,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.db_engine = engine
         app.state.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
         app.state.reader = read_only_sessions(engine)
+        app.state.counters = counters
         app.state.audit = AuditLog(app.state.sessionmaker)
         app.state.overlay = CatalogueOverlay(app.state.reader, settings.catalogue_check_seconds)
         app.state.missing = MissingCounts(
@@ -169,6 +175,7 @@ def create_app(settings: Settings) -> Litestar:
             settings.twilio_from_number,
             app.state.mail,
             app.state.audit,
+            counters,
         )
         app.state.gateway = Gateway(
             app.state.sessionmaker,
@@ -194,6 +201,7 @@ def create_app(settings: Settings) -> Litestar:
             await app.state.citizen_oidc.aclose()
             await app.state.staff_oidc.aclose()
             await app.state.backends.aclose()
+            await counters.aclose()
             await engine.dispose()
 
     session_config = SessionConfig(
@@ -254,7 +262,7 @@ def create_app(settings: Settings) -> Litestar:
         lifespan=[lifespan],
         template_config=TemplateConfig(instance=template_engine(environment)),
         plugins=[HTMXPlugin()],
-        stores={"sessions": _session_store(settings, engine)},
+        stores={"sessions": session_store},
         middleware=[session_config.middleware],
         csrf_config=CSRFConfig(
             secret=settings.secret(),

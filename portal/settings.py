@@ -123,8 +123,11 @@ class Settings(BaseSettings):
     catalogue_check_seconds: float = Field(default=1.0, ge=0, le=60)
     # How often each worker adds up the texts it showed in English for want of a translation.
     missing_translations_save_seconds: float = Field(default=30.0, ge=0, le=3600)
-    # Bill look-ups allowed per session per minute (each one asks the tax office).
+    # Bill look-ups allowed per minute to a conversation with the assistant (each one asks the
+    # tax office); a network address may make ten times as many on the web.
     bill_lookups_per_minute: int = Field(default=5, ge=1, le=1000)
+    # Answers to "Is this page useful?" allowed per network address per minute.
+    feedback_per_minute: int = Field(default=10, ge=1, le=10_000)
     # The assistant (chatbot/): Rasa's server, its API token, and the secret Rasa presents to the
     # portal's NLG and action endpoints.
     rasa_url: str = "http://127.0.0.1:5005"

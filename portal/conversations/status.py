@@ -29,7 +29,7 @@ async def lookup_allowed(turn: Turn) -> bool:
     """A few reference look-ups (applications and bills) a minute per conversation, as many as
     a browser may make on the web."""
     per_minute = turn.settings.bill_lookups_per_minute
-    return await within_limit(turn.store, f"bot-lookups:{turn.conversation.id}", per_minute)
+    return await within_limit(turn.counters, f"bot-lookups:{turn.conversation.id}", per_minute)
 
 
 def too_many() -> Outcome:

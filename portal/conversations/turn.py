@@ -14,6 +14,7 @@ from portal.backends import Backends
 from portal.catalogue.loader import Catalogue
 from portal.conversations.models import Conversation
 from portal.settings import Settings
+from portal.web.limits import Counters
 
 
 @dataclass
@@ -68,9 +69,10 @@ class Turn:
         return audit
 
     @property
-    def store(self) -> Any:
-        """The portal's key-value store (rate limits)."""
-        return self.request.app.stores.get("sessions")
+    def counters(self) -> Counters:
+        """The portal's shared rate-limit counters."""
+        counters: Counters = self.request.app.state.counters
+        return counters
 
 
 @dataclass

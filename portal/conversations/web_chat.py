@@ -6,7 +6,6 @@ the same browser starts a new one. Replies are stored, and the page reads them."
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -24,12 +23,11 @@ from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale
 from portal.identity.service import current_citizen
 from portal.web.context import current_client_ip
-from portal.web.limits import within_limit
+from portal.web.limits import Limit, within_limits
 
 SESSION_KEY = "chat"
-SENT_KEY = "chat_sent"  # when this session last wrote, for the rate limit
 MAX_LENGTH = 1000
-PER_MINUTE = 20  # per browser session
+PER_MINUTE = 20  # per conversation
 PER_ADDRESS_PER_MINUTE = 200  # many people may share one network address
 SHOWN = 50
 
@@ -100,14 +98,12 @@ async def _refusal(request: Request[Any, Any, Any], text: str) -> str | None:
         return _("Type your message")
     if len(text) > MAX_LENGTH:
         return _("Your message must be %(max)s characters or fewer", max=MAX_LENGTH)
-    now = time.time()
-    recent = [t for t in request.session.get(SENT_KEY, []) if now - float(t) < 60]
-    store = request.app.stores.get("sessions")
-    if len(recent) >= PER_MINUTE or not await within_limit(
-        store, f"chat:{current_client_ip() or '-'}", PER_ADDRESS_PER_MINUTE
-    ):
+    # Counted atomically before anything is stored: a refused message starts nothing.
+    limits = [Limit(f"chat:{current_client_ip() or '-'}", PER_ADDRESS_PER_MINUTE)]
+    if address := request.session.get(SESSION_KEY):
+        limits.append(Limit(f"chat-conversation:{address}", PER_MINUTE))
+    if not await within_limits(request.app.state.counters, *limits):
         return _("You have sent a lot of messages. Wait a minute, then try again.")
-    request.set_session({**request.session, SENT_KEY: [*recent, now]})
     return None
 
 

@@ -10,10 +10,11 @@ from portal.applications.models import (
 from portal.assisted.models import Consent
 from portal.audit.models import AuditEvent
 from portal.conversations.models import ChatMessage, Conversation, Handoff
+from portal.database.counters import LimitCounter
 from portal.database.engine import Base
 from portal.database.store import StoredValue
 from portal.feedback.models import PageFeedback
-from portal.identity.models import Citizen, SignInCode, SignInCodeFailure
+from portal.identity.models import Citizen, SignInCode
 from portal.journeys.models import Draft
 from portal.outbox.models import OutboxMessage
 from portal.payments.models import Payment
@@ -31,13 +32,13 @@ __all__ = [
     "Document",
     "Draft",
     "Handoff",
+    "LimitCounter",
     "Notification",
     "OutboxMessage",
     "PageFeedback",
     "Payment",
     "Publication",
     "SignInCode",
-    "SignInCodeFailure",
     "StoredValue",
     "TimelineEvent",
     "TranslationEdit",

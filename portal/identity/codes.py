@@ -2,8 +2,11 @@
 
 Only an HMAC of each code is stored. A code expires after CODE_MINUTES, works once, allows
 MAX_ATTEMPTS guesses, is compared in constant time, and stops working when a newer one is sent.
-Sending is limited per destination and per address, guessing per code and per address, each
-within WINDOW. Everything done for one destination takes turns (see _take_turn).
+Sending and wrong guesses are limited within WINDOW by atomic counters (portal.web.limits), per
+requesting address (a network address, or a bot conversation) and per destination. The caps
+per destination are higher than any one address may use: nobody alone can stop a number from
+getting or using its codes, while guessing a number's codes stays bounded (README, "sign-in
+code"). Everything else done for one destination takes turns (see _take_turn).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import phonenumbers
-from sqlalchemy import func, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.http import BackendError
@@ -24,14 +27,17 @@ from backend_clients.mail import MailClient
 from backend_clients.twilio import TwilioClient
 from portal.audit import AuditLog
 from portal.i18n import gettext as _
-from portal.identity.models import SignInCode, SignInCodeFailure
+from portal.identity.models import SignInCode
+from portal.web.limits import Counters, Limit, give_back, within_limits
 
 CODE_MINUTES = 10
 MAX_ATTEMPTS = 5
 WINDOW = timedelta(minutes=15)
-SENDS_PER_DESTINATION = 3
-SENDS_PER_ADDRESS = 10
-FAILURES_PER_ADDRESS = 20
+SENDS_PER_ADDRESS = 10  # to any destinations
+SENDS_PER_DESTINATION_PER_ADDRESS = 3
+SENDS_PER_DESTINATION = 10  # from every address together
+WRONG_GUESSES_PER_ADDRESS = 10  # for any destinations
+WRONG_GUESSES_PER_DESTINATION = 30  # from every address together
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -86,6 +92,7 @@ class SignInCodes:
         sms_sender: str,
         mail: MailClient,
         audit: AuditLog,
+        counters: Counters,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.key = hashlib.sha256(b"sign-in-codes:" + secret.encode()).digest()
@@ -93,11 +100,33 @@ class SignInCodes:
         self.sms_sender = sms_sender
         self.mail = mail
         self.audit = audit
+        self.counters = counters
 
     def _digest(self, destination: Destination, code: str) -> str:
         return hmac.new(
             self.key, f"{destination.address}:{code}".encode(), hashlib.sha256
         ).hexdigest()
+
+    def _named(self, destination: Destination) -> str:
+        """The destination as the counters name it: keyed, so they hold no numbers or emails."""
+        return self._digest(destination, "limits")[:32]
+
+    def _sends(self, destination: Destination, asker: str) -> tuple[Limit, ...]:
+        seconds, named = int(WINDOW.total_seconds()), self._named(destination)
+        return (
+            Limit(f"codes-sent:{asker}", SENDS_PER_ADDRESS, seconds),
+            Limit(f"codes-sent:{named}:{asker}", SENDS_PER_DESTINATION_PER_ADDRESS, seconds),
+            Limit(f"codes-sent:{named}", SENDS_PER_DESTINATION, seconds),
+        )
+
+    def _wrong_guesses(self, destination: Destination, asker: str) -> tuple[Limit, ...]:
+        seconds = int(WINDOW.total_seconds())
+        return (
+            Limit(f"codes-wrong:{asker}", WRONG_GUESSES_PER_ADDRESS, seconds),
+            Limit(
+                f"codes-wrong:{self._named(destination)}", WRONG_GUESSES_PER_DESTINATION, seconds
+            ),
+        )
 
     async def _take_turn(self, db: AsyncSession, destination: Destination) -> None:
         """Serialize everything done for one destination, across workers and replicas.
@@ -120,50 +149,34 @@ class SignInCodes:
     async def send(self, destination: Destination, ip: str | None) -> None:
         """Make and send a new code (older ones stop working).
 
-        Raises TooManyAttempts or CodeNotSent.
+        Counted before anything is made, even if sending then fails: a failing service is not
+        a free retry. Raises TooManyAttempts or CodeNotSent.
         """
-        now = datetime.now(UTC)
-        code = f"{secrets.randbelow(10**6):06d}"
-        async with self.sessionmaker() as db:
-            await self._take_turn(db, destination)
-            recent = (
-                select(func.count())
-                .select_from(SignInCode)
-                .where(SignInCode.created_at >= now - WINDOW)
-            )
-            to_destination = await db.scalar(
-                recent.where(SignInCode.destination == destination.address)
-            )
-            from_address = await db.scalar(recent.where(SignInCode.ip == ip)) if ip else 0
-            limited = (to_destination or 0) >= SENDS_PER_DESTINATION or (
-                from_address or 0
-            ) >= SENDS_PER_ADDRESS
-            if not limited:
-                await db.execute(  # only the newest code works
-                    update(SignInCode)
-                    .where(
-                        SignInCode.destination == destination.address, SignInCode.used_at.is_(None)
-                    )
-                    .values(used_at=now)
-                )
-                db.add(
-                    SignInCode(
-                        channel=destination.channel,
-                        destination=destination.address,
-                        code_hash=self._digest(destination, code),
-                        ip=ip,
-                        created_at=now,
-                        expires_at=now + timedelta(minutes=CODE_MINUTES),
-                    )
-                )
-            await (
-                db.commit()
-            )  # counted even if sending fails: a failing service is not a free retry
-        if limited:
+        if not await within_limits(self.counters, *self._sends(destination, ip or "-")):
             await self.audit.record(
                 "code_limit_reached", actor="anonymous", subject=destination.shown
             )
             raise TooManyAttempts()
+        now = datetime.now(UTC)
+        code = f"{secrets.randbelow(10**6):06d}"
+        async with self.sessionmaker() as db:
+            await self._take_turn(db, destination)
+            await db.execute(  # only the newest code works
+                update(SignInCode)
+                .where(SignInCode.destination == destination.address, SignInCode.used_at.is_(None))
+                .values(used_at=now)
+            )
+            db.add(
+                SignInCode(
+                    channel=destination.channel,
+                    destination=destination.address,
+                    code_hash=self._digest(destination, code),
+                    ip=ip,
+                    created_at=now,
+                    expires_at=now + timedelta(minutes=CODE_MINUTES),
+                )
+            )
+            await db.commit()
         text_message = _(
             "Your City of Riverside sign-in code is %(code)s. It expires in %(minutes)s minutes. "
             "Do not share it with anyone.",
@@ -188,68 +201,55 @@ class SignInCodes:
     async def check(self, destination: Destination, code: str, ip: str | None) -> bool:
         """Whether `code` is the destination's live code; using it ends all the destination's codes.
 
-        Wrong guesses are limited per code (MAX_ATTEMPTS) and per requesting address. There is no
-        limit per destination on guesses, so that nobody can lock someone else out: the limit on
-        codes sent per destination already bounds guessing there.
+        Guesses are limited per code (MAX_ATTEMPTS); wrong guesses per requesting address and,
+        higher, per destination. Each guess takes a wrong guess's place before it is checked
+        (so simultaneous guesses cannot all slip in) and gives it back when it was right.
         """
-        now = datetime.now(UTC)
-        async with self.sessionmaker() as db:
-            await self._take_turn(db, destination)
-            wrong_from_address = 0
-            if ip:
-                wrong_from_address = (
-                    await db.scalar(
-                        select(func.count())
-                        .select_from(SignInCodeFailure)
-                        .where(SignInCodeFailure.at >= now - WINDOW, SignInCodeFailure.ip == ip)
-                    )
-                    or 0
-                )
-            if wrong_from_address >= FAILURES_PER_ADDRESS:
-                outcome = "limited"
-            else:
-                live = await db.scalar(
-                    select(SignInCode)
-                    .where(
-                        SignInCode.destination == destination.address,
-                        SignInCode.used_at.is_(None),
-                        SignInCode.expires_at > now,
-                        SignInCode.attempts < MAX_ATTEMPTS,
-                    )
-                    .order_by(SignInCode.id.desc())
-                    .limit(1)
-                )
-                given = self._digest(destination, code.strip())
-                if live is not None and hmac.compare_digest(
-                    live.code_hash.encode(), given.encode()
-                ):
-                    await db.execute(
-                        update(SignInCode)
-                        .where(
-                            SignInCode.destination == destination.address,
-                            SignInCode.used_at.is_(None),
-                        )
-                        .values(used_at=now)
-                    )
-                    outcome = "accepted"
-                else:
-                    if live is not None:
-                        await db.execute(
-                            update(SignInCode)
-                            .where(SignInCode.id == live.id)
-                            .values(attempts=SignInCode.attempts + 1)
-                        )
-                    db.add(SignInCodeFailure(destination=destination.address, ip=ip, at=now))
-                    outcome = "wrong"
-            await db.commit()
-        # Audit entries are written after the transaction: never while holding its lock.
-        if outcome == "limited":
+        wrong_guesses = self._wrong_guesses(destination, ip or "-")
+        if not await within_limits(self.counters, *wrong_guesses):
             await self.audit.record(
                 "code_limit_reached", actor="anonymous", subject=destination.shown
             )
             raise TooManyAttempts()
-        if outcome == "wrong":
+        now = datetime.now(UTC)
+        async with self.sessionmaker() as db:
+            await self._take_turn(db, destination)
+            live = await db.scalar(
+                select(SignInCode)
+                .where(
+                    SignInCode.destination == destination.address,
+                    SignInCode.used_at.is_(None),
+                    SignInCode.expires_at > now,
+                    SignInCode.attempts < MAX_ATTEMPTS,
+                )
+                .order_by(SignInCode.id.desc())
+                .limit(1)
+            )
+            given = self._digest(destination, code.strip())
+            accepted = live is not None and hmac.compare_digest(
+                live.code_hash.encode(), given.encode()
+            )
+            if accepted:
+                await db.execute(
+                    update(SignInCode)
+                    .where(
+                        SignInCode.destination == destination.address,
+                        SignInCode.used_at.is_(None),
+                    )
+                    .values(used_at=now)
+                )
+            elif live is not None:
+                await db.execute(
+                    update(SignInCode)
+                    .where(SignInCode.id == live.id)
+                    .values(attempts=SignInCode.attempts + 1)
+                )
+            await db.commit()
+        # Audit entries are written after the transaction: never while holding its lock.
+        if accepted:
+            await give_back(self.counters, *wrong_guesses)
+        else:
             await self.audit.record(
                 "sign_in_failed", actor="anonymous", subject=destination.shown, reason="wrong code"
             )
-        return outcome == "accepted"
+        return accepted

@@ -55,14 +55,3 @@ class SignInCode(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(default=0)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-
-
-class SignInCodeFailure(Base):
-    """A wrong code entered: counted per destination and per address to stop guessing."""
-
-    __tablename__ = "sign_in_code_failures"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    destination: Mapped[str] = mapped_column(String(320), index=True)
-    ip: Mapped[str | None] = mapped_column(String(64), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)

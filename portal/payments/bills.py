@@ -1,13 +1,12 @@
 """Pay a bill or a fine with the reference printed on it; no account needed.
 
-The reference's check character is checked before the tax office is asked, and each browser
-session may look up only a few references a minute, so nobody can walk through other people's
+The reference's check character is checked before the tax office is asked, and each network
+address may look up only a few references a minute, so nobody can walk through other people's
 bills. A bill once found may be viewed and paid from the same session.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -32,7 +31,6 @@ from portal.web.limits import within_limit
 
 PREFIX = "BL"
 FOUND = "bills_found"  # references this session looked up: it may view and pay them
-LOOKUPS = "bill_lookups"  # when this session last looked references up
 FIELD = "reference"
 
 
@@ -59,20 +57,18 @@ async def look_up_bill(request: Request[Any, Any, Any]) -> Response[Any]:
         message = _("Enter the reference exactly as it is on your bill, like BL-7K3M-9QX1")
         return _find_page(typed, message, 400)
     settings: Settings = request.app.state.settings
-    now = time.time()
-    recent = [t for t in request.session.get(LOOKUPS, []) if now - float(t) < 60]
-    # Per session, and per network address (many people may share one, so ten times more):
-    # dropping the session cookie does not buy more look-ups.
-    store = request.app.stores.get("sessions")
-    if len(recent) >= settings.bill_lookups_per_minute or not await within_limit(
-        store, f"bill-lookups:{current_client_ip() or '-'}", 10 * settings.bill_lookups_per_minute
+    # Per network address, counted atomically (a session's own count is worth nothing: dropping
+    # the cookie resets it). Many people may share an address, so ten times a conversation's.
+    if not await within_limit(
+        request.app.state.counters,
+        f"bill-lookups:{current_client_ip() or '-'}",
+        10 * settings.bill_lookups_per_minute,
     ):
         await request.app.state.audit.record(
             "bill_lookup_limited", actor="anonymous", subject=f"bill:{reference}"
         )
         message = _("You have looked up too many references. Wait a minute, then try again.")
         return _find_page(typed, message, 429)
-    request.set_session({**request.session, LOOKUPS: [*recent, now]})
     try:
         await backends_of(request).bills.get_bill(reference)
     except BackendRejected as error:
