@@ -28,6 +28,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Production over HTTPS tells browsers to use nothing else for at least a year (OWASP ASVS).
+MIN_HSTS_SECONDS = 365 * 24 * 3600
+
 # Local defaults for the sandbox's Twilio-compatible API (see README). Production refuses them.
 SANDBOX_TWILIO_ACCOUNT_SID = "AC00000000000000000000000000000000"
 SANDBOX_TWILIO_AUTH_TOKEN = "sandbox-auth-token"  # noqa: S105 - documented local default, not a secret
@@ -201,6 +204,11 @@ class Settings(BaseSettings):
             )
         if not self.public_url.startswith("https://"):
             problems.append("FRONTDOOR_PUBLIC_URL must use https in production")
+        elif self.hsts_seconds < MIN_HSTS_SECONDS:
+            problems.append(
+                f"FRONTDOOR_HSTS_SECONDS of at least {MIN_HSTS_SECONDS} (a year) is required "
+                "in production over https"
+            )
         if self.citizen_oidc_issuer == SANDBOX_CITIZEN_ISSUER:
             problems.append("FRONTDOOR_CITIZEN_OIDC_ISSUER points at the sandbox")
         if self.citizen_oidc_client_secret.get_secret_value() == SANDBOX_CITIZEN_SECRET:

@@ -92,6 +92,7 @@ def test_production_refuses_the_sandbox_and_never_echoes_secrets(
     assert "FRONTDOOR_RASA_TOKEN is the sandbox's token" in str(error.value)
     monkeypatch.setenv("FRONTDOOR_BOT_SECRET", "real-bot-secret")
     monkeypatch.setenv("FRONTDOOR_RASA_TOKEN", "real-rasa-token")
+    monkeypatch.setenv("FRONTDOOR_HSTS_SECONDS", "31536000")
     assert load_settings().env == "production"
 
 
@@ -151,3 +152,42 @@ def test_workers_starting_together_share_one_development_secret(tmp_path: object
     secrets = {worker.communicate()[0].strip() for worker in workers}
     assert len(secrets) == 1 and len(secrets.pop()) >= 40
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600  # type: ignore[operator]
+
+
+PRODUCTION = {
+    "FRONTDOOR_ENV": "production",
+    "FRONTDOOR_PUBLIC_URL": "https://services.example.gov",
+    "FRONTDOOR_SECRET_KEY": "signing-secret-value-" * 2,
+    "TWILIO_AUTH_TOKEN": "real-token-value",
+    "FRONTDOOR_TWILIO_API_URL": "https://api.twilio.com",
+    "FRONTDOOR_CITIZEN_OIDC_ISSUER": "https://id.example.gov",
+    "FRONTDOOR_CITIZEN_OIDC_CLIENT_SECRET": "real-oidc-secret",
+    "FRONTDOOR_STAFF_OIDC_ISSUER": "https://staff-id.example.gov",
+    "FRONTDOOR_STAFF_OIDC_CLIENT_SECRET": "real-staff-secret",
+    "FRONTDOOR_DEPARTMENTS_URL": "https://cases.example.gov",
+    "FRONTDOOR_GIS_URL": "https://gis.example.gov",
+    "FRONTDOOR_DOCUMENTS_URL": "https://documents.example.gov",
+    "FRONTDOOR_OPEN311_URL": "https://works.example.gov/open311",
+    "FRONTDOOR_OPEN311_API_KEY": "real-open311-key",
+    "FRONTDOOR_WEBHOOK_SECRET": "real-webhook-secret",
+    "FRONTDOOR_PAYMENTS_URL": "https://pay.example.gov",
+    "FRONTDOOR_BILLS_URL": "https://bills.example.gov",
+    "FRONTDOOR_PAYMENTS_API_KEY": "real-payments-key",
+    "FRONTDOOR_PAYMENTS_WEBHOOK_SECRET": "real-payments-webhook-secret",
+    "FRONTDOOR_BOT_SECRET": "real-bot-secret",
+    "FRONTDOOR_RASA_TOKEN": "real-rasa-token",
+}
+
+
+@pytest.mark.parametrize("hsts", [None, "0", "86400"])
+def test_production_over_https_requires_hsts_for_at_least_a_year(
+    monkeypatch: pytest.MonkeyPatch, hsts: str | None
+) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    if hsts is not None:
+        monkeypatch.setenv("FRONTDOOR_HSTS_SECONDS", hsts)
+    with pytest.raises(SettingsError, match="FRONTDOOR_HSTS_SECONDS of at least 31536000"):
+        load_settings()
+    monkeypatch.setenv("FRONTDOOR_HSTS_SECONDS", "31536000")
+    assert load_settings().hsts_seconds == 31536000
