@@ -8,7 +8,9 @@ Three changes to Litestar's backend:
   sign in (session fixation). Ours issues a fresh id whenever the cookie's id is not in the store;
 - it writes the session back after every request, changed or not: a write per signed-in page
   view (on SQLite, every worker waiting for the file lock). Ours writes only what changed, and
-  otherwise just refreshes the cookie.
+  otherwise just refreshes the cookie;
+- it "removes" a session's cookie with value null and the usual Max-Age, which the browser
+  keeps for half an hour. Ours expires it at once (Max-Age=0, same name, path and flags).
 """
 
 from __future__ import annotations
@@ -49,25 +51,32 @@ class QuietSessionBackend(ServerSideSessionBackend):
     async def store_in_message(
         self, scope_session: ScopeSession, message: Message, connection: AnyConnection
     ) -> None:
-        if not scope_session:
+        headers = MutableScopeHeaders.from_message(message)
+        if not scope_session or scope_session is Empty:
             if self.config.key not in connection.cookies:
                 return
-            scope_session = Empty  # emptied, or unknown: remove it and expire the cookie
+            # Emptied, or unknown: forget it and make the browser drop the cookie now.
+            old = connection.cookies[self.config.key]
+            await self.delete(old, store=self.config.get_store_from_app(connection.scope["app"]))
+            expired = self._cookie("", max_age=0, expires=0)
+            headers.add("Set-Cookie", expired.to_header(header=""))
+            return
         state = connection.scope["state"]
-        unchanged = (
-            scope_session is not Empty
-            and _FRESH_ID not in state
-            and state.get(_LOADED) == self.serialize_data(scope_session, connection.scope)
+        unchanged = _FRESH_ID not in state and state.get(_LOADED) == self.serialize_data(
+            scope_session, connection.scope
         )
         if not unchanged:
             await super().store_in_message(scope_session, message, connection)
             return
-        cookie_fields = Cookie.__dict__.keys()
+        cookie = self._cookie(self.get_session_id(connection))
+        headers.add("Set-Cookie", cookie.to_header(header=""))
+
+    def _cookie(self, value: str, **overrides: Any) -> Cookie:
+        """The session cookie with the configured name, path and flags."""
         params = dict(
-            extract_dataclass_items(self.config, exclude_none=True, include=cookie_fields)
+            extract_dataclass_items(self.config, exclude_none=True, include=Cookie.__dict__.keys())
         )
-        cookie = Cookie(value=self.get_session_id(connection), key=self.config.key, **params)
-        MutableScopeHeaders.from_message(message).add("Set-Cookie", cookie.to_header(header=""))
+        return Cookie(key=self.config.key, value=value, **{**params, **overrides})
 
 
 async def rotate_session(request: Request[Any, Any, Any]) -> None:
