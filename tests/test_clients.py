@@ -27,8 +27,8 @@ def client(base_url: str, token: str = "sandbox-auth-token", timeout: float = 2.
 
 async def test_send_and_list_messages_with_the_request_id(sandbox: Sandbox) -> None:
     twilio = client(f"{sandbox.url}/twilio")
-    sent = await twilio.send_message(to="+447700900123", from_="+15550001111", body="Hello")
-    [listed] = await twilio.list_messages(to="+447700900123")
+    sent = await twilio.send_message(to="+447400123456", from_="+15550001111", body="Hello")
+    [listed] = await twilio.list_messages(to="+447400123456")
     await twilio.aclose()
     assert listed.sid == sent.sid and listed.from_ == "+15550001111" and listed.body == "Hello"
     assert {item["request_id"] for item in sandbox.requests("twilio")} == {"client-test-0001"}

@@ -67,7 +67,7 @@ def test_twilio_forms_with_media_or_a_place_and_no_text() -> None:
     assert whatsapp.media == ("https://api.twilio.com/media/1", "https://api.twilio.com/media/2")
     assert whatsapp.location == {"latitude": 40.4, "longitude": -3.7}
     sms = inbound_message(
-        {"From": "+447700900123", "Body": "hi", "NumMedia": "x", "Latitude": "500"}
+        {"From": "+447400123456", "Body": "hi", "NumMedia": "x", "Latitude": "500"}
     )
     assert sms is not None and sms.channel == "sms" and sms.media == () and sms.location is None
     assert inbound_message({"Body": "no sender"}) is None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from litestar.testing import TestClient
 
+from backend_clients.sandbox.oidc_users import USERS
 from tests.support import csrf_token, sign_in_as
 
 GOOD = {
@@ -120,3 +122,25 @@ def test_signing_in_again_keeps_what_the_citizen_changed(portal: TestClient[Any]
     sign_in_as(portal, "ana")
     page = portal.get("/account").text
     assert "ana.garcia@example.org" in page and "Ana García López" in page
+
+
+@pytest.mark.parametrize("user", sorted(USERS["citizen"]))
+def test_every_test_citizen_can_keep_their_phone_in_their_details(
+    portal: TestClient[Any], user: str
+) -> None:
+    """The documented test users' numbers must be ones the details form accepts."""
+    claims = USERS["citizen"][user]
+    sign_in_as(portal, user)
+    details = {"name": claims["name"], "email": claims["email"], "language": claims["locale"]}
+    response = save(portal, **details, phone=claims["phone_number"], channel="sms")
+    assert response.status_code == 303, response.text
+    assert claims["phone_number"] in portal.get("/account").text
+
+
+def test_the_readme_lists_the_sandbox_test_citizens_phones() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for user, claims in USERS["citizen"].items():
+        assert (
+            f"| `{user}` | {claims['name']} | {claims['email']} | {claims['phone_number']} |"
+            in readme
+        )

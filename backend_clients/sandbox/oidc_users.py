@@ -35,7 +35,7 @@ USERS: dict[str, dict[str, dict[str, Any]]] = {
             "given_name": "Lee",
             "family_name": "Smith",
             "email": "lee@example.org",
-            "phone_number": "+447700900123",
+            "phone_number": "+447400123456",
             "locale": "en",
             **PASSWORD_ONLY,
         },
