@@ -345,6 +345,37 @@ def test_nobody_else_sees_a_payment(
         assert omar.get(f"{back}/receipt.pdf").status_code == 404
 
 
+def test_the_next_citizen_on_the_same_browser_does_not_see_a_payment(
+    ana: TestClient[Any], settings: Settings, sandbox: Sandbox
+) -> None:
+    reference = fee_due(ana, settings, sandbox)
+    back = pay_on_card_page(press_pay(ana, reference).headers["location"], SUCCESS)
+    assert "Payment received" in ana.get(back).text
+    assert sign_in_as(ana, "omar").status_code == 303  # on the same browser, without signing out
+    assert ana.get(back).status_code == 404
+    assert ana.get(f"{back}/receipt.pdf").status_code == 404
+
+
+def test_a_bill_payer_who_signs_in_as_someone_else_loses_the_payment(
+    settings: Settings, sandbox: Sandbox
+) -> None:
+    reference = new_bill(sandbox)
+    with TestClient(create_app(settings)) as visitor:  # nobody signed in
+        bill = visitor.get(look_up(visitor, reference).headers["location"])
+        pay = visitor.post(
+            f"/pay-a-bill/{reference}/pay",
+            data={"_csrf_token": csrf_token(bill.text)},
+            follow_redirects=False,
+        )
+        back = pay_on_card_page(pay.headers["location"], SUCCESS)
+        assert "Payment received" in visitor.get(back).text
+        assert sign_in_as(visitor, "omar").status_code == 303
+        assert visitor.get(back).status_code == 404
+        assert visitor.get(f"{back}/receipt.pdf").status_code == 404
+        shown = visitor.get(f"/pay-a-bill/{reference}", follow_redirects=False)
+        assert shown.status_code == 303  # the bill found before signing in is forgotten too
+
+
 def our_request_id(database_url: str, reference: str) -> int:
     async def read() -> int:
         engine = make_engine(database_url)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.audit import AuditLog
 from portal.identity.models import Citizen
 from portal.web.errors import SignInRequired
-from portal.web.sessions import rotate_session
+from portal.web.sessions import fresh_session
 
 CITIZEN = "citizen_id"
 SIGNED_IN_AT = "signed_in_at"
@@ -118,11 +118,10 @@ async def sign_in(
     citizen.phone = citizen.phone or claims.get("phone_number")
     citizen.last_sign_in_at = datetime.now(UTC)
     await db.commit()
-    # A new session for the citizen alone: a staff sign-in in the same browser ends here.
-    keep = {key: value for key, value in request.session.items() if key not in {PENDING, "staff"}}
-    await rotate_session(request)
-    request.set_session(
-        {**keep, CITIZEN: citizen.id, SIGNED_IN_AT: time.time(), ID_TOKEN: id_token}
+    # A new session for the citizen alone: whatever this browser held before (another
+    # citizen's payments, a staff sign-in) ends here.
+    await fresh_session(
+        request, {CITIZEN: citizen.id, SIGNED_IN_AT: time.time(), ID_TOKEN: id_token}
     )
     audit: AuditLog = request.app.state.audit
     await audit.record(
@@ -140,7 +139,7 @@ async def sign_out(
         citizen.sessions_valid_after = datetime.now(UTC)
         await db.commit()
     actor = f"citizen:{citizen.id}" if citizen else "anonymous"
-    request.clear_session()
+    await fresh_session(request, {})
     audit: AuditLog = request.app.state.audit
     await audit.record(
         "sign_out_everywhere" if everywhere else "sign_out", actor=actor, subject=actor

@@ -1,8 +1,8 @@
 """The citizen's side of paying: the Pay button of a fee, the page the gateway sends them back
 to (which asks the gateway what happened), the receipt and its PDF.
 
-A payment's page is open to the browser session that started it and to the citizen it belongs
-to; anyone else gets 404.
+A payment's page is open to the citizen it belongs to, and a bill paid without signing in to the
+browser session that started it; anyone else gets 404.
 """
 
 from __future__ import annotations
@@ -44,18 +44,19 @@ def remember(request: Request[Any, Any, Any], payment: Payment) -> None:
 
 
 async def viewable(request: Request[Any, Any, Any], db: AsyncSession, public_id: str) -> Payment:
-    """The payment if this browser started it, or if it is the signed-in citizen's."""
-    if public_id in request.session.get(SESSION_KEY, []):
-        payment = await db.scalar(select(Payment).where(Payment.public_id == public_id))
-        if payment is not None:
-            return payment
-    if CITIZEN not in request.session:
+    """Signed in: the payment if it is the citizen's, whatever this browser did before.
+    Not signed in: a payment nobody owns (a bill) that this browser started."""
+    if CITIZEN in request.session:
+        _citizen, owned = await citizen_and_own(
+            request, db, Payment, Payment.public_id == public_id
+        )
+        return owned
+    payment = await db.scalar(select(Payment).where(Payment.public_id == public_id))
+    if payment is not None and payment.citizen_id is not None:
         # A fee payer whose session ended while at the gateway signs in again and comes back.
-        owned = await db.scalar(select(Payment.citizen_id).where(Payment.public_id == public_id))
-        if owned is not None:
-            raise SignInRequired()
+        raise SignInRequired()
+    if payment is None or public_id not in request.session.get(SESSION_KEY, []):
         raise NotFoundException()
-    _citizen, payment = await citizen_and_own(request, db, Payment, Payment.public_id == public_id)
     return payment
 
 

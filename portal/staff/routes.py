@@ -25,6 +25,7 @@ from portal.staff.service import (
     staff_sign_in,
     used_second_factor,
 )
+from portal.web.sessions import fresh_session
 from portal.web.urls import safe_next
 
 PENDING = "staff_oidc_pending"
@@ -114,7 +115,7 @@ async def staff_sign_out(
 ) -> Response[Any]:
     member = current_staff(request)
     record = request.session.get(STAFF) or {}
-    request.clear_session()
+    await fresh_session(request, {})
     audit: AuditLog = request.app.state.audit
     actor = member.actor if member else "anonymous"
     await audit.record("staff_sign_out", actor=actor, subject=actor)

@@ -12,7 +12,7 @@ from litestar.exceptions import PermissionDeniedException
 
 from portal.audit import AuditLog
 from portal.web.errors import SignInRequired
-from portal.web.sessions import rotate_session
+from portal.web.sessions import fresh_session
 
 STAFF = "staff"
 ROLES = frozenset({"agent", "editor", "admin"})
@@ -82,8 +82,7 @@ async def staff_sign_in(
         "signed_in_at": time.time(),
         "id_token": id_token,
     }
-    await rotate_session(request)
-    request.set_session({STAFF: record})
+    await fresh_session(request, {STAFF: record})
     audit: AuditLog = request.app.state.audit
     await audit.record("staff_sign_in", actor=member.actor, subject=member.actor, roles=roles)
     return member

@@ -79,16 +79,17 @@ class QuietSessionBackend(ServerSideSessionBackend):
         return Cookie(key=self.config.key, value=value, **{**params, **overrides})
 
 
-async def rotate_session(request: Request[Any, Any, Any]) -> None:
-    """Give this browser a new session id and forget the old one (at sign-in, against fixation).
-
-    The session's data is kept; set what the new session holds with request.set_session().
-    """
+async def fresh_session(request: Request[Any, Any, Any], data: dict[str, Any]) -> None:
+    """Start this browser over with a new session holding only `data` (at every sign-in and
+    sign-out): a new id against fixation, the old one forgotten, and nothing of the previous
+    person's (payments, bills found, chat, purposes) carried over. The language is a cookie of
+    its own and stays."""
     config: SessionConfig = request.app.state.session_config
     old = request.cookies.get(config.key)
     if old:
         await config.get_store_from_app(request.app).delete(old)
     request.scope["state"][_FRESH_ID] = secrets.token_hex(config.session_id_bytes)
+    request.set_session(dict(data))
 
 
 @dataclass
