@@ -91,6 +91,11 @@ async def test_a_case_is_opened_once_followed_and_answered(
     case = await environment.get_case(receipt.case_id)
     assert case.status == "information_requested"
     assert case.events[-1].note == "Send a site plan of the premises"
+    assert case.events[-1].note_language == "en"  # not said: the contract's default
+    assert case.events[-1].notes == {
+        "es": "Envíe un plano de situación del local",
+        "ar": "أرسلوا مخطط موقع المحل",
+    }
     answer_key = uuid.uuid4().hex
     answered = await environment.send_information(
         receipt.case_id, "Here is the plan.", ["doc_plan"], answer_key
@@ -400,3 +405,26 @@ async def test_open311_refusals_and_outages_are_told_apart(
     sandbox.set_fault("open311", down=True)
     with pytest.raises(BackendUnavailable):
         await open311.services()
+
+
+def test_an_event_may_carry_its_note_in_other_languages_and_say_which_it_is_in() -> None:
+    """CONTRACTS.md §1: `notes` by language is optional; `note_language` defaults to English."""
+    event = StatusWebhook.model_validate(
+        {
+            "event_id": "ev_1",
+            "department": "tax",
+            "case_id": "TX-000001",
+            "client_reference": "dr_1",
+            "status": "information_requested",
+            "at": "2026-12-04T10:00:00+00:00",
+            "note": "Envíe el último recibo",
+            "note_language": "es",
+            "notes": {"en": "Send the last receipt"},
+        }
+    )
+    assert (event.note, event.note_language) == ("Envíe el último recibo", "es")
+    assert event.notes == {"en": "Send the last receipt"}
+    bare = StatusWebhook.model_validate(
+        {**event.model_dump(), "notes": None, "note_language": None}
+    )
+    assert bare.notes == {} and bare.note_language == "en"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 CaseStatus = Literal[
     "received",
@@ -59,8 +59,22 @@ class CaseEvent(_Answer):
     status: CaseStatus
     at: AwareDatetime
     note: str = ""
+    # The language `note` is written in (a BCP 47 tag), and the same note in other languages,
+    # by tag, so each reader can get their own; a department that says nothing writes English.
+    note_language: str = "en"
+    notes: dict[str, str] = Field(default_factory=dict)
     fee: Fee | None = None
     payment_id: str | None = None  # on "paid": the gateway payment the portal reported
+
+    @field_validator("note_language", mode="before")
+    @classmethod
+    def _english_unless_said(cls, value: object) -> object:
+        return value or "en"
+
+    @field_validator("notes", mode="before")
+    @classmethod
+    def _no_notes_is_none(cls, value: object) -> object:
+        return value or {}
 
 
 class PaymentReport(BaseModel):

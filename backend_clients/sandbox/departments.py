@@ -42,7 +42,22 @@ MAX_KEY = 200
 @dataclass(frozen=True)
 class Step:
     status: str
-    note: str = ""
+    note: str = ""  # in English, the departments' language
+    notes: dict[str, str] = field(default_factory=dict)  # the same note in other languages
+
+
+# What the departments write on their own, in English and in their citizens' other languages.
+SITE_PLAN = Step(
+    "information_requested",
+    "Send a site plan of the premises",
+    {"es": "Envíe un plano de situación del local", "ar": "أرسلوا مخطط موقع المحل"},
+)
+INFORMATION_RECEIVED = Step(
+    "in_review",
+    "Information received from the applicant",
+    {"es": "Información recibida de la persona solicitante", "ar": "وصلت المعلومات من مقدم الطلب"},
+)
+FEE_RECEIVED = Step("paid", "Fee received", {"es": "Tasa recibida", "ar": "وصلت الرسوم"})
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,7 @@ DEPARTMENTS = {
             _script(
                 "received",
                 "in_review",
-                Step("information_requested", "Send a site plan of the premises"),
+                SITE_PLAN,
                 "in_review",
                 "approved",
             ),
@@ -155,10 +170,15 @@ class Case:
         return behind[-1] if behind else self.position
 
     def move(
-        self, status: str | None = None, note: str | None = None, **details: Any
+        self,
+        status: str | None = None,
+        note: str | None = None,
+        notes: dict[str, str] | None = None,
+        **details: Any,
     ) -> dict[str, Any]:
         """Add the next event (the script's next status, or the one given) and return it;
-        `details` (say the fee and payment of a "paid") are added to the event."""
+        `details` (say the fee and payment of a "paid") are added to the event. The note is the
+        script's (with its translations) unless one is given."""
         if status is None:
             self.position = min(self.position + 1, len(self.department.script) - 1)
             step = self.department.script[self.position]
@@ -172,6 +192,7 @@ class Case:
             "status": step.status,
             "at": now_iso(),
             "note": step.note if note is None else note,
+            "notes": dict(step.notes) if note is None else dict(notes or {}),
             "fee": dict(FEE) if step.status == "fee_due" else None,
             **details,
         }
@@ -218,7 +239,7 @@ class DepartmentsState(Pushes):
             "department": case.department.name,
             "case_id": case.case_id,
             "client_reference": case.client_reference,
-            **{key: event[key] for key in ("status", "at", "note", "fee")},
+            **{key: event[key] for key in ("status", "at", "note", "notes", "fee")},
             **({"payment_id": event["payment_id"]} if "payment_id" in event else {}),
         }
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
@@ -238,11 +259,14 @@ class DepartmentsState(Pushes):
         return Delivery(case.callback_url, body, headers, record)
 
     def move(
-        self, case: Case, status: str | None = None, note: str | None = None, **details: Any
+        self, case: Case, status: str | None = None, step: Step | None = None, **details: Any
     ) -> None:
-        """Move a case and push the new event in the background (the clock's, /information's and
-        /payment's way; /advance awaits the first try to tell the tester)."""
-        delivery = self.delivery(case, case.move(status, note, **details))
+        """Move a case (to `status`, or to a scripted `step` with its note) and push the new
+        event in the background (the clock's, /information's and /payment's way; /advance awaits
+        the first try to tell the tester)."""
+        if step is not None:
+            status, details = step.status, {"note": step.note, "notes": step.notes, **details}
+        delivery = self.delivery(case, case.move(status, **details))
         if delivery is not None and delivery.url is not None:
             self.background(self.push(delivery))
 
@@ -381,7 +405,7 @@ class DepartmentController(Controller):
         case.information.append(
             {"text": body.get("text", ""), "documents": body.get("documents", []), "at": now_iso()}
         )
-        state.move(case, "in_review", "Information received from the applicant")
+        state.move(case, step=INFORMATION_RECEIVED)
         case.answers[key] = case.view()
         return Response(case.answers[key])
 
@@ -405,7 +429,7 @@ class DepartmentController(Controller):
         paid = {"amount_minor": body.get("amount_minor"), "currency": body.get("currency")}
         if paid != fee:
             return error(422, f"the amount paid {paid} is not the fee due {fee}")
-        state.move(case, "paid", "Fee received", fee=paid, payment_id=body["payment_id"])
+        state.move(case, step=FEE_RECEIVED, fee=paid, payment_id=body["payment_id"])
         case.answers[key] = case.view()
         return Response(case.answers[key])
 
@@ -414,6 +438,7 @@ class DepartmentController(Controller):
 class AdvanceCommand:
     status: str | None = None
     note: str | None = None
+    notes: dict[str, str] | None = None  # the note in other languages, by language
 
 
 class DepartmentSandboxController(Controller):
@@ -460,7 +485,7 @@ class DepartmentSandboxController(Controller):
             return error(422, f"unknown status {command.status!r}; known: {list(STATUSES)}")
         if case.final:
             return error(409, f"case {case_id} is {case.status}, which is final")
-        event = case.move(command.status, command.note)
+        event = case.move(command.status, command.note, command.notes)
         delivery = state.delivery(case, event)
         webhook = None
         if delivery is not None:

@@ -52,10 +52,22 @@ def event_news(events: list[CaseEvent], department: str) -> list[News]:
             status=event.status,
             at=event.at,
             note=event.note,
-            data={"fee": event.fee.model_dump()} if event.fee else {},
+            data={
+                **({"fee": event.fee.model_dump()} if event.fee else {}),
+                **note_languages(event),
+            },
         )
         for event in events
     ]
+
+
+def note_languages(event: CaseEvent) -> dict[str, Any]:
+    """What the timeline keeps to show a note in each reader's language: the language it is
+    written in and its translations (each cut to the length of a note)."""
+    if not event.note and not event.notes:
+        return {}
+    notes = {language.lower(): text[:2000] for language, text in event.notes.items() if text}
+    return {"note_language": event.note_language.lower(), **({"notes": notes} if notes else {})}
 
 
 def report_news(report: ServiceRequestStatus) -> list[News]:

@@ -23,10 +23,11 @@ from backend_clients.http import BackendError
 from portal.applications.documents import keep_document
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
-from portal.applications.timeline import department_name, timeline
+from portal.applications.timeline import Note, department_name, department_note, timeline
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef
 from portal.database.engine import READ_ONLY
+from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
 from portal.identity.service import citizen_and_own, require_citizen
@@ -146,9 +147,15 @@ async def _page(
             .order_by(Payment.paid_at)
         )
     ).all()
+    reader = current_locale()
     questions = {
         r.department: next(
-            (e.note for e in events if e.department == r.department and e.status == r.status), ""
+            (
+                department_note(e, reader)
+                for e in events
+                if e.department == r.department and e.status == r.status
+            ),
+            Note(""),
         )
         for r in asking
     }

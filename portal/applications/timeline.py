@@ -13,8 +13,36 @@ from datetime import datetime
 from portal.applications.models import TimelineEvent
 from portal.applications.statuses import label
 from portal.catalogue.models import Department
+from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.i18n.formatting import format_datetime, format_minor
+
+
+@dataclass(frozen=True)
+class Note:
+    """A note as a reader gets it: `lang` is set when the text is not in the reader's language
+    (the page marks it, so it is read out with the right voice and direction)."""
+
+    text: str
+    lang: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+
+def department_note(event: TimelineEvent, reader: str) -> Note:
+    """The note in the reader's language when the department sent it in that language, else as
+    written. A backend's note (an event with the backend's id) is in the language its event
+    named, English when it named none; the portal's own events (what the citizen wrote back,
+    say) are in no language we know, so they are not marked."""
+    translated = event.data.get("notes") or {}
+    for language, text in translated.items():
+        if language == reader or language.split("-")[0] == reader:
+            return Note(text)
+    written = event.data.get("note_language") or ("en" if event.external_id else None)
+    if written is None or written.split("-")[0] == reader:
+        return Note(event.note)
+    return Note(event.note, written)
 
 
 @dataclass(frozen=True)
@@ -24,7 +52,7 @@ class Entry:
     at: datetime
     when: str
     amount: str | None
-    note: str
+    note: Note
 
 
 def department_name(departments: Mapping[str, Department], department: str) -> str:
@@ -42,6 +70,7 @@ def helped(event: TimelineEvent) -> str:
 
 def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Department]) -> list[Entry]:
     """The entries, newest first as the events come, each with what the reader needs."""
+    reader = current_locale()
     entries = []
     for event in events:
         fee = event.data.get("fee")
@@ -59,7 +88,7 @@ def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Departme
                 at=event.occurred_at,
                 when=format_datetime(event.occurred_at, "medium"),
                 amount=amount,
-                note=helped(event) or event.note,
+                note=Note(helped(event)) or department_note(event, reader),
             )
         )
     return entries
