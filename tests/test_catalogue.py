@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -102,3 +103,43 @@ def test_starting_a_service_asks_to_sign_in_first(web: Any) -> None:
     response = web.get("/services/open-business/apply", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == "/sign-in?next=/services/open-business/apply"
+
+
+RESULT_LINK = re.compile(r'<h3[^>]*><a class="govuk-link" href="([^"]+)">([^<]+)</a></h3>')
+
+
+def results(web: Any, query: str, language: str = "en") -> dict[str, str]:
+    """The search results' titles, each with where its link goes."""
+    web.get(f"/language/{language}")
+    page = web.get("/services", params={"q": query}).text
+    found = page.split('role="search"', 1)[1].split('<h2 class="govuk-heading-l">', 1)[0]
+    return {title: href for href, title in RESULT_LINK.findall(found)}
+
+
+@pytest.mark.parametrize(
+    ("language", "query", "title"),
+    [
+        ("en", "parking fine", "Pay a bill or a fine"),
+        ("es", "multa", "Pagar una factura o una multa"),
+        ("ar", "غرامة", "دفع فاتورة أو غرامة"),
+    ],
+)
+def test_paying_a_bill_is_found_like_any_service_and_goes_to_its_page(
+    web: Any, language: str, query: str, title: str
+) -> None:
+    found = results(web, query, language)
+    assert found.get(title) == "/pay-a-bill", found
+    assert web.get(found[title]).status_code == 200
+
+
+def test_pages_that_are_not_journeys_are_in_their_topics_and_on_the_home_page(web: Any) -> None:
+    catalogue = load_catalogue(DEFINITIONS)
+    assert catalogue.links, "the catalogue lists pages that are not journeys"
+    for link in catalogue.links.values():
+        topic = web.get(f"/services/topics/{link.topic}").text
+        assert f'href="{link.href}">{link.title}</a>' in topic, link.id
+        assert web.get(link.href).status_code == 200, link.href
+        assert f'href="{link.href}">{link.title}</a>' in web.get("/services").text
+    assert 'href="/pay-a-bill">Pay a bill or a fine</a>' in web.get("/").text
+    for other in ("accessibility", "contact"):
+        assert results(web, other), f"searching {other!r} finds nothing"

@@ -6,14 +6,14 @@ a citizen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from portal.catalogue.models import Department, Service, Topic
+from portal.catalogue.models import Department, Entry, Link, Service, Topic
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -27,9 +27,14 @@ class Catalogue:
     services: dict[str, Service]
     departments: dict[str, Department]
     topics: dict[str, Topic]
+    links: dict[str, Link] = field(default_factory=dict)
 
-    def in_topic(self, topic: str) -> list[Service]:
-        return [service for service in self.services.values() if service.topic == topic]
+    def entries(self) -> list[Entry]:
+        """The services, then the pages that are not journeys."""
+        return [*self.services.values(), *self.links.values()]
+
+    def in_topic(self, topic: str) -> list[Entry]:
+        return [entry for entry in self.entries() if entry.topic == topic]
 
     def certifies(self, department: str) -> bool:
         """Whether the department's work ends with a certificate (else with its decision)."""
@@ -92,4 +97,19 @@ def load_catalogue(directory: Path) -> Catalogue:
         services[service.id] = service
     if not services:
         raise CatalogueError(f"{directory / 'services'}: no service definitions found")
-    return Catalogue(services=services, departments=departments, topics=topics)
+    links = _links(directory / "links.yaml", topics, services)
+    return Catalogue(services=services, departments=departments, topics=topics, links=links)
+
+
+def _links(path: Path, topics: dict[str, Topic], services: dict[str, Service]) -> dict[str, Link]:
+    """The pages that are not journeys (optional file), each in a known topic, none named like a
+    service."""
+    if not path.exists():
+        return {}
+    links = _listed(Link, path)
+    for index, link in enumerate(links.values()):
+        if link.topic not in topics:
+            raise CatalogueError(f"{path}: {index}.topic: unknown topic {link.topic!r}")
+        if link.id in services:
+            raise CatalogueError(f"{path}: {index}.id: {link.id!r} is already a service")
+    return links

@@ -189,6 +189,29 @@ class Service(Strict):
     def fields(self) -> dict[str, FieldDef]:
         return {field.id: field for step in self.steps for field in step.fields}
 
+    @property
+    def href(self) -> str:
+        """Its start page."""
+        return f"/services/{self.id}"
+
+
+class Link(Strict):
+    """A page of the portal that citizens look for among the services but that is no journey
+    (paying a bill, the accessibility statement): listed in its topic and found by search like
+    a service, its link going to the page itself."""
+
+    id: Slug
+    topic: Slug
+    title: Text
+    summary: Text
+    keywords: tuple[Text, ...] = ()
+    href: Annotated[str, Field(pattern=r"^/[a-z0-9][a-z0-9/-]*$")]  # a page of the portal
+    popular: bool = False  # also on the home page, beside the services
+
+
+# What the catalogue lists in topics and search results: a service or a link to a page.
+Entry = Service | Link
+
 
 class Department(Strict):
     id: Slug

@@ -11,7 +11,7 @@ import re
 import unicodedata
 
 from portal.catalogue.loader import Catalogue
-from portal.catalogue.models import Service
+from portal.catalogue.models import Entry, Service
 from portal.i18n import gettext as _
 
 _ARABIC = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي", "ـ": ""})  # noqa: RUF001 - Arabic letters on purpose
@@ -23,24 +23,24 @@ def fold(text: str) -> str:
     return bare.translate(_ARABIC)
 
 
-def search(catalogue: Catalogue, query: str) -> list[Service]:
-    """Services whose translated texts hold every word of `query`, best first."""
+def search(catalogue: Catalogue, query: str) -> list[Entry]:
+    """Services and pages whose translated texts hold every word of `query`, best first."""
     words = fold(query).split()
     if not words:
         return []
-    found: list[tuple[int, str, Service]] = []
-    for service in catalogue.services.values():
-        title = fold(_(service.title))
-        topic = catalogue.topics[service.topic]
+    found: list[tuple[int, str, Entry]] = []
+    for entry in catalogue.entries():
+        title = fold(_(entry.title))
+        topic = catalogue.topics[entry.topic]
         others = fold(
             " ".join(
-                [_(service.summary), _(topic.title), *(_(keyword) for keyword in service.keywords)]
+                [_(entry.summary), _(topic.title), *(_(keyword) for keyword in entry.keywords)]
             )
         )
         if all(word in title or word in others for word in words):
             score = sum(2 if word in title else 1 for word in words)
-            found.append((-score, title, service))
-    return [service for _score, _title, service in sorted(found, key=lambda item: item[:2])]
+            found.append((-score, title, entry))
+    return [entry for _score, _title, entry in sorted(found, key=lambda item: item[:2])]
 
 
 def suggest(catalogue: Catalogue, sentence: str, limit: int = 3) -> list[Service]:

@@ -10,29 +10,17 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from portal.catalogue import catalogue_of
-from portal.i18n import lazy_gettext as _l
-from portal.i18n.locale import LANGUAGE_COOKIE
 from portal.settings import Settings
-from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
+from portal.web.cookies import cookie_names
 
-# Services not in the catalogue yet, announced on the home page.
-# Services that are not journeys of the catalogue, with where they start.
-OTHER_SERVICES = (
-    {
-        "href": "/pay-a-bill",
-        "title": _l("Pay a bill or a fine"),
-        "description": _l(
-            "Pay with the reference on your bill or notice. You do not need an account."
-        ),
-    },
-)
 STATEMENT_PREPARED = date(2026, 11, 23)
 
 
 @get("/", name="home")
 async def home(request: Request[Any, Any, Any]) -> Template:
-    services = list(catalogue_of(request).services.values())
-    context = {"services": services, "other_services": OTHER_SERVICES}
+    catalogue = catalogue_of(request)
+    popular = [link for link in catalogue.links.values() if link.popular]
+    context = {"services": [*catalogue.services.values(), *popular]}
     return Template("pages/home.html", context=context)
 
 
@@ -48,10 +36,11 @@ async def privacy() -> Template:
 
 @get("/cookies", name="cookies")
 async def cookies(settings: NamedDependency[Settings]) -> Template:
+    named = cookie_names(settings.cookies_secure)
     names = {
-        "language": LANGUAGE_COOKIE,
-        "session": SESSION_COOKIE,
-        "csrf": CSRF_COOKIE,
+        "language": named.language,
+        "session": named.session,
+        "csrf": named.csrf,
         "session_minutes": settings.session_idle_seconds // 60,
     }
     return Template("pages/cookies.html", context={"cookies": names})
