@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 from litestar import Request
 from litestar.exceptions import NotFoundException
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import (
@@ -20,7 +20,7 @@ from portal.applications.models import (
 )
 from portal.applications.references import parse_reference
 from portal.conversations.models import ChatMessage, Conversation
-from portal.conversations.transcript import newest_messages
+from portal.conversations.transcript import newest_messages, of_citizen
 from portal.i18n import gettext as _
 from portal.identity.codes import parse_destination
 from portal.identity.models import Citizen
@@ -195,13 +195,12 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
             .limit(SHOWN)
         )
     ).all()
-    # The web chats they had signed in, and the SMS and WhatsApp conversations of their number.
-    mine = Conversation.citizen_id == citizen.id
-    if citizen.phone:
-        mine = or_(mine, (Conversation.address == citizen.phone) & (Conversation.channel != "web"))
     conversations = (
         await db.scalars(
-            select(Conversation).where(mine).order_by(Conversation.updated_at.desc()).limit(SHOWN)
+            select(Conversation)
+            .where(of_citizen(citizen.id, citizen.phone))
+            .order_by(Conversation.updated_at.desc())
+            .limit(SHOWN)
         )
     ).all()
     transcripts = [(c, await newest_messages(db, c.id, SHOWN)) for c in conversations]

@@ -1,12 +1,21 @@
 """A conversation's newest messages, read the same way by the web chat, the agents' inbox and
-the citizen summary."""
+the citizen summary; and which conversations are a citizen's."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.conversations.models import ChatMessage
+from portal.conversations.models import ChatMessage, Conversation
+
+
+def of_citizen(citizen_id: int, phone: str | None) -> ColumnElement[bool]:
+    """The web chats they had signed in, and the SMS and WhatsApp conversations of their number
+    (signed in or not: the number is theirs)."""
+    mine = Conversation.citizen_id == citizen_id
+    if phone:
+        return or_(mine, (Conversation.address == phone) & (Conversation.channel != "web"))
+    return mine
 
 
 async def newest_messages(

@@ -17,14 +17,13 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body
 from litestar.response import Redirect, Template
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
-from portal.audit.models import AuditEvent
 from portal.i18n import gettext as _
 from portal.i18n.locale import LANGUAGE_COOKIE, languages
 from portal.identity.codes import parse_destination
+from portal.identity.export import everything_held
 from portal.identity.models import Citizen
 from portal.identity.service import sign_out
 from portal.settings import Settings
@@ -133,32 +132,9 @@ async def download_data(
     citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
 ) -> Response[dict[str, Any]]:
-    """Everything the front door holds about the citizen, as JSON."""
+    """Everything the front door holds about the citizen, as one JSON document."""
     subject = f"citizen:{citizen.id}"
-    events = await db.scalars(
-        select(AuditEvent).where(AuditEvent.subject == subject).order_by(AuditEvent.id)
-    )
-    content = {
-        "exported_at": datetime.now(UTC).isoformat(),
-        "profile": {
-            **_values(citizen),
-            "sign_in": {"issuer": citizen.issuer, "subject": citizen.subject},
-            "created_at": citizen.created_at.isoformat(),
-            "last_sign_in_at": citizen.last_sign_in_at.isoformat()
-            if citizen.last_sign_in_at
-            else None,
-        },
-        "activity": [
-            {
-                "at": event.at.isoformat(),
-                "action": event.action,
-                "by": event.actor,
-                "from": event.ip,
-                "details": event.details,
-            }
-            for event in events
-        ],
-    }
+    content = await everything_held(db, citizen)
     audit: AuditLog = request.app.state.audit
     await audit.record("data_downloaded", actor=subject, subject=subject)
     return Response(
