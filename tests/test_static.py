@@ -88,3 +88,23 @@ def test_every_module_a_script_imports_is_named_by_the_page(web: TestClient[Any]
         script = web.get(url, headers={"accept-encoding": "identity"}).text
         for imported in re.findall(r'from\s*"\./([^"]+)"', script):
             assert f"/static/{imported}" in assets, f"{url} imports {imported}"
+
+
+CSS_URL = re.compile(r"url\(\s*[\"']?([^\"')]+)[\"']?\s*\)")
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_every_url_in_the_stylesheet_is_a_file_the_build_produced(
+    web: TestClient[Any], language: str
+) -> None:
+    """An image GOV.UK Frontend's Sass names but the build never wrote would be a 404."""
+    web.get(f"/language/{language}")
+    stylesheets = [url for url in _assets(web.get("/").text) if url.endswith(".css")]
+    assert stylesheets
+    for stylesheet in stylesheets:
+        css = web.get(stylesheet, headers={"accept-encoding": "identity"}).text
+        for url in set(CSS_URL.findall(css)) - {""}:
+            if url.startswith("data:"):
+                continue
+            assert url.startswith("/static/"), (stylesheet, url)
+            assert web.get(url).status_code == 200, (stylesheet, url)
