@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Error, Page, sync_playwright
 
 from conftest import ROOT, Sandbox, free_port, migrate, wait_for
 
@@ -25,6 +25,33 @@ CHROMIUM_ARGS = [
 ]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
+# A tag in what the reader sees means markup was escaped on its way to the page.
+ESCAPED_TAG = r"<\/?[a-z][a-z0-9-]*(\s[^<>]*)?\/?>"
+# The first line of visible text that shows a tag, or null.
+FIND_ESCAPED_TAG = (
+    "() => (document.body ? document.body.innerText : '').split('\\n')"
+    f".find((line) => /{ESCAPED_TAG}/i.test(line)) ?? null"
+)
+# Pages with JavaScript look at their own text when loaded and after every change (htmx swaps).
+WATCH_FOR_ESCAPED_TAGS = f"""
+(() => {{
+  const find = {FIND_ESCAPED_TAG};
+  const reported = new Set();
+  const look = () => {{
+    const line = find();
+    if (line !== null && !reported.has(line)) {{
+      reported.add(line);
+      window.fdEscapedTag(line);
+    }}
+  }};
+  document.addEventListener("DOMContentLoaded", () => {{
+    look();
+    new MutationObserver(look).observe(document.body, {{
+      childList: true, subtree: true, characterData: true,
+    }});
+  }});
+}})();
+"""
 
 
 @pytest.fixture(scope="session")
@@ -151,15 +178,44 @@ def new_context(base_url: str, browser: Browser) -> Iterator[Callable[..., Brows
     API holds the thread's event loop.
     """
     contexts: list[BrowserContext] = []
+    escaped: list[str] = []
 
     def make(**options: Any) -> BrowserContext:
         context = browser.new_context(base_url=base_url, **options)
         contexts.append(context)
+        watch_for_escaped_tags(context, escaped, options.get("java_script_enabled", True))
         return context
 
     yield make
     for context in contexts:
+        for open_page in context.pages:
+            look_for_escaped_tag(open_page, escaped)
         context.close()
+    if escaped:
+        pytest.fail("Escaped markup shown to the reader:\n" + "\n".join(dict.fromkeys(escaped)))
+
+
+def watch_for_escaped_tags(context: BrowserContext, escaped: list[str], javascript: bool) -> None:
+    """Note every page of the context whose visible text shows a tag (`<br>` as text).
+
+    With JavaScript the page watches itself, htmx swaps included; without it, each page is read
+    when it has loaded (Playwright still evaluates there)."""
+    if javascript:
+        context.expose_binding(
+            "fdEscapedTag", lambda source, line: escaped.append(f"{source['page'].url}: {line}")
+        )
+        context.add_init_script(WATCH_FOR_ESCAPED_TAGS)
+    else:
+        context.on("page", lambda new: new.on("load", lambda: look_for_escaped_tag(new, escaped)))
+
+
+def look_for_escaped_tag(page: Page, escaped: list[str]) -> None:
+    try:
+        line = page.evaluate(FIND_ESCAPED_TAG)
+    except Error:
+        return  # the page went on to the next one (or closed) before it could be read
+    if line is not None:
+        escaped.append(f"{page.url}: {line}")
 
 
 @pytest.fixture

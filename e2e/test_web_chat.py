@@ -54,3 +54,30 @@ def test_the_chat_works_without_javascript(
     expect(reply).to_contain_text("482.50")
     link = reply.get_by_role("link")
     assert link.get_attribute("href", timeout=2000).endswith("/pay-a-bill?reference=BL-2PWA-H5RA")
+
+
+def test_a_bubble_holds_the_message_and_nothing_above_it(
+    new_context: Callable[..., BrowserContext],
+) -> None:
+    """A bubble keeps the message's own line breaks, so markup whitespace must not add one:
+    no empty band above the text, whoever wrote it (the bot need not be running)."""
+    page = new_context(locale="en-GB").new_page()
+    page.goto("/chat")
+    page.get_by_label("Your message").fill("Where is my application?")
+    page.get_by_role("button", name="Send").click()
+    mine = page.locator(".fd-chat__message--mine").last
+    expect(mine.locator(".fd-chat__text")).to_have_text("Where is my application?")
+    assert mine.locator(".fd-chat__text").inner_text() == "Where is my application?"
+    page.wait_for_timeout(500)  # the assistant's answer (or its apology) too
+    for bubble in page.locator(".fd-chat__message").all():
+        gap = bubble.evaluate(
+            """(bubble) => {
+              const style = getComputedStyle(bubble);
+              const top = bubble.getBoundingClientRect().top + parseFloat(style.paddingTop)
+                + parseFloat(style.borderTopWidth);
+              const first = bubble.querySelector(".fd-chat__author:not(.govuk-visually-hidden)")
+                || bubble.querySelector(".fd-chat__text");
+              return first.getBoundingClientRect().top - top;
+            }"""
+        )
+        assert abs(gap) < 2, (bubble.inner_text(), gap)

@@ -218,6 +218,44 @@ def test_a_field_is_checked_when_the_citizen_leaves_it(lee: Any) -> None:
     assert "govuk-form-group--error" not in empty.text  # not flagged before the page is sent
 
 
+def test_a_right_answer_changes_nothing_on_leaving_unless_an_error_shows(lee: Any) -> None:
+    base = draft_path(lee, "open-business")
+    token = csrf_token(lee.get(f"{base}/contact").text)
+    right = {"_csrf_token": token, "field": "contact_email", "contact_email": "lee@example.org"}
+    htmx = {"hx-request": "true"}
+    quiet = lee.post(f"{base}/check-field", data=right, headers=htmx)
+    assert quiet.status_code == 204 and quiet.content == b""  # htmx swaps nothing
+    mended = lee.post(f"{base}/check-field", data={**right, "shown": "1"}, headers=htmx)
+    assert mended.status_code == 200 and "govuk-form-group--error" not in mended.text
+    wrong = lee.post(f"{base}/check-field", data={**right, "contact_email": "lee@"}, headers=htmx)
+    assert '"shown": "1"' in wrong.text  # the next check knows there is an error to take away
+
+
+def test_deleting_a_draft_asks_first_and_only_its_owner_can(lee: Any, settings: Settings) -> None:
+    base = draft_path(lee, "open-business")
+    assert answer(lee, f"{base}/business-name", {"business_name": "Sol"}).status_code == 303
+    listed = lee.get("/applications").text
+    assert f'href="{base}/delete"' in listed
+    asked = lee.get(f"{base}/delete", follow_redirects=False)
+    assert asked.status_code == 200
+    assert "Are you sure you want to delete this application?" in asked.text
+    assert lee.get(f"{base}/business-name").status_code == 200  # following the link kept it
+    with TestClient(create_app(settings)) as ana:
+        assert sign_in_as(ana, "ana").status_code == 303
+        token = csrf_token(ana.get("/applications").text)
+        assert ana.get(f"{base}/delete").status_code == 404
+        other = ana.post(f"{base}/delete", data={"_csrf_token": token}, follow_redirects=False)
+        assert other.status_code == 404
+    assert lee.get(f"{base}/business-name").status_code == 200
+    forged = lee.post(f"{base}/delete", data={}, follow_redirects=False)
+    assert forged.status_code == 403 and lee.get(f"{base}/business-name").status_code == 200
+    confirmed = lee.post(
+        f"{base}/delete", data={"_csrf_token": csrf_token(asked.text)}, follow_redirects=False
+    )
+    assert confirmed.status_code == 303 and confirmed.headers["location"] == "/applications"
+    assert lee.get(f"{base}/business-name").status_code == 404
+
+
 def test_report_a_problem_goes_to_public_works_and_its_progress_shows(
     lee: Any, settings: Settings, sandbox: Sandbox
 ) -> None:

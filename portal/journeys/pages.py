@@ -11,6 +11,7 @@ from litestar.response import Template
 
 from portal.catalogue.models import FieldDef, Service, Step
 from portal.i18n import gettext as _
+from portal.i18n.bidi import isolate
 from portal.journeys import engine
 from portal.journeys.fields import Reading, shown
 from portal.journeys.models import Draft
@@ -105,7 +106,8 @@ def summary_rows(
     rows = []
     for field in step.fields:
         text = shown(field, answers.get(field.id)) or _("Not given")
-        row: dict[str, Any] = {"key": {"text": _(field.label)}, "value": {"text": text}}
+        value = isolate(text, "ltr" if field.type == "phone" else "auto")
+        row: dict[str, Any] = {"key": {"text": _(field.label)}, "value": {"html": value}}
         if change:
             row["actions"] = {
                 "items": [

@@ -37,6 +37,7 @@ from portal.journeys.inputs import resolve_address, store_upload
 from portal.journeys.models import Draft
 from portal.journeys.pages import check_page, field_fragment, group_page, step_page
 from portal.settings import Settings
+from portal.web.ids import RowId
 
 
 async def _form(request: Request[Any, Any, Any]) -> Form:
@@ -208,7 +209,7 @@ async def show_item(
     request: Request[Any, Any, Any],
     draft_id: FromPath[str],
     step_id: FromPath[str],
-    item: FromPath[int],
+    item: RowId,
     db: NamedDependency[AsyncSession],
     change: FromQuery[bool] = False,
 ) -> Response[Any]:
@@ -222,7 +223,7 @@ async def save_item(
     request: Request[Any, Any, Any],
     draft_id: FromPath[str],
     step_id: FromPath[str],
-    item: FromPath[int],
+    item: RowId,
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
     change: FromQuery[bool] = False,
@@ -248,7 +249,7 @@ async def remove_item(
     request: Request[Any, Any, Any],
     draft_id: FromPath[str],
     step_id: FromPath[str],
-    item: FromPath[int],
+    item: RowId,
     db: NamedDependency[AsyncSession],
     change: FromQuery[bool] = False,
 ) -> Redirect:
@@ -266,8 +267,11 @@ async def check_field(
     draft_id: FromPath[str],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
-) -> Template:
-    """htmx: check one typed answer when the citizen leaves the field (nothing is saved)."""
+) -> Response[Any]:
+    """htmx: check one typed answer when the citizen leaves the field (nothing is saved).
+
+    A right answer where no error shows needs no change: 204, and htmx swaps nothing, so the
+    page does not move while the citizen reaches for Continue."""
     _citizen, draft = await owned_draft(request, db, draft_id)
     service = service_of(catalogue_of(request), draft)
     form = await _form(request)
@@ -277,7 +281,22 @@ async def check_field(
     reading = read_field(field, form, region=settings.phone_region)
     if not first(form, field.id):
         reading.error = None  # an empty field is flagged when the page is sent, not on leaving
+    if reading.error is None and not first(form, "shown"):
+        return Response(content=None, status_code=204)
     return field_fragment(request, service, draft, field, reading)
+
+
+@get("/drafts/{draft_id:str}/delete", name="journey_confirm_delete", opt=READ_ONLY)
+async def confirm_delete(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    db: NamedDependency[AsyncSession],
+) -> Template:
+    """Ask before throwing answers away: a link followed by mistake (or by a prefetch) deletes
+    nothing; only the form's POST does."""
+    _citizen, draft = await owned_draft(request, db, draft_id)
+    service = service_of(catalogue_of(request), draft)
+    return Template("journeys/delete.html", context={"draft": draft, "service": service})
 
 
 @post("/drafts/{draft_id:str}/delete", name="journey_delete")
@@ -286,7 +305,7 @@ async def delete_draft(
     draft_id: FromPath[str],
     db: NamedDependency[AsyncSession],
 ) -> Redirect:
-    """Throw away answers not sent yet (from 'Your applications')."""
+    """Throw away answers not sent yet, once the citizen has confirmed it."""
     _citizen, draft = await owned_draft(request, db, draft_id)
     await db.delete(draft)
     await db.commit()
@@ -343,6 +362,7 @@ journeys = Router(
         save_item,
         remove_item,
         check_field,
+        confirm_delete,
         delete_draft,
         submit,
     ],

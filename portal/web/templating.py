@@ -16,6 +16,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 
 from portal.i18n import catalogue
 from portal.i18n import lazy_gettext as _l
+from portal.i18n.bidi import isolate
 from portal.i18n.formatting import FILTERS
 from portal.i18n.locale import current_locale, languages, native_name, text_direction
 from portal.web.urls import language_url
@@ -75,6 +76,7 @@ def build_environment(settings: Settings, static: StaticFiles) -> Environment:
         newstyle=True,
     )
     env.filters.update(FILTERS)
+    env.filters["isolate"] = isolate
     env.globals.update(
         static_url=static.url,
         current_locale=current_locale,
