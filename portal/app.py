@@ -16,6 +16,7 @@ from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -71,7 +72,8 @@ from portal.translations.missing import MissingCounts
 from portal.translations.overlay import CatalogueOverlay
 from portal.translations.routes import translations
 from portal.web.context import RequestContext, backend_headers
-from portal.web.cookies import CSRF_COOKIE, SESSION_COOKIE
+from portal.web.cookies import cookie_names
+from portal.web.csrf import SessionCSRF
 from portal.web.errors import SignInRequired, error_response, to_sign_in
 from portal.web.limits import Counters, RedisCounters, redis_client
 from portal.web.sessions import SessionConfig
@@ -204,8 +206,9 @@ def create_app(settings: Settings) -> Litestar:
             await counters.aclose()
             await engine.dispose()
 
+    names = cookie_names(settings.cookies_secure)
     session_config = SessionConfig(
-        key=SESSION_COOKIE,
+        key=names.session,
         store="sessions",
         max_age=settings.session_idle_seconds,
         renew_on_access=True,
@@ -214,6 +217,17 @@ def create_app(settings: Settings) -> Litestar:
         samesite="lax",
         exclude=NO_COOKIES,
     )
+    # Inside the session middleware: the token is checked against the session's.
+    csrf_config = CSRFConfig(
+        secret=settings.secret(),
+        cookie_name=names.csrf,
+        cookie_secure=settings.cookies_secure,
+        cookie_httponly=True,
+        cookie_samesite="lax",
+        header_name="x-csrftoken",
+        exclude=NO_COOKIES,
+    )
+    csrf = DefineMiddleware(SessionCSRF, config=csrf_config, public_url=settings.public_url)
 
     async def current_catalogue(request: Request[Any, Any, Any]) -> None:
         """Every page is served with what editors have published (checked now and then);
@@ -263,16 +277,7 @@ def create_app(settings: Settings) -> Litestar:
         template_config=TemplateConfig(instance=template_engine(environment)),
         plugins=[HTMXPlugin()],
         stores={"sessions": session_store},
-        middleware=[session_config.middleware],
-        csrf_config=CSRFConfig(
-            secret=settings.secret(),
-            cookie_name=CSRF_COOKIE,
-            cookie_secure=settings.cookies_secure,
-            cookie_httponly=True,
-            cookie_samesite="lax",
-            header_name="x-csrftoken",
-            exclude=NO_COOKIES,
-        ),
+        middleware=[session_config.middleware, csrf],
         compression_config=CompressionConfig(
             backend="gzip", minimum_size=512, gzip_compress_level=6, exclude=["/static"]
         ),
@@ -293,6 +298,7 @@ def create_app(settings: Settings) -> Litestar:
     app.state.messages = load_messages(settings.locales_dir)
     app.state.static = static
     app.state.session_config = session_config
+    app.state.csrf_config = csrf_config
     # Outermost: every request, matched route or not, gets an id, a locale and security headers.
     app.asgi_handler = RequestContext(app.asgi_handler, settings)
     return app

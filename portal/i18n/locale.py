@@ -100,9 +100,12 @@ def cookie_value(cookie_header: str, name: str) -> str | None:
     return None
 
 
-def locale_for_request(cookie_header: str, accept_language: str) -> str:
-    """The language for a request, given its raw Cookie and Accept-Language headers."""
-    chosen = cookie_value(cookie_header, LANGUAGE_COOKIE)
+def locale_for_request(
+    cookie_header: str, accept_language: str, cookie_name: str = LANGUAGE_COOKIE
+) -> str:
+    """The language for a request, given its raw Cookie and Accept-Language headers (the
+    language cookie is named `cookie_name`: prefixed over https)."""
+    chosen = cookie_value(cookie_header, cookie_name)
     if chosen in languages():
         return str(chosen)
     return negotiate(accept_language)

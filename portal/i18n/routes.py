@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from litestar import Response, get
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect
 
-from portal.i18n.locale import LANGUAGE_COOKIE, languages
+from portal.i18n.locale import languages
 from portal.settings import Settings
+from portal.web.cookies import language_cookie
 from portal.web.urls import safe_next
-
-ONE_YEAR = 365 * 24 * 3600
 
 
 @get("/language/{language:str}", name="language", include_in_schema=False)
@@ -23,13 +21,5 @@ async def switch_language(
     """Remember `language` and send the citizen back to the page they were on."""
     if language not in languages():
         raise NotFoundException()
-    cookie = Cookie(
-        key=LANGUAGE_COOKIE,
-        value=language,
-        max_age=ONE_YEAR,
-        httponly=True,
-        secure=settings.cookies_secure,
-        samesite="lax",
-        path="/",
-    )
+    cookie = language_cookie(language, settings.cookies_secure)
     return Redirect(path=safe_next(next), status_code=303, cookies=[cookie])

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from litestar import Request, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body
@@ -21,12 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
 from portal.i18n import gettext as _
-from portal.i18n.locale import LANGUAGE_COOKIE, languages
+from portal.i18n.locale import languages
 from portal.identity.codes import parse_destination
 from portal.identity.export import everything_held
 from portal.identity.models import Citizen
 from portal.identity.service import sign_out
 from portal.settings import Settings
+from portal.web.cookies import language_cookie
 
 CHANNELS = ("sms", "whatsapp", "email")
 FIELDS = ("name", "email", "phone", "address", "language", "channel")
@@ -115,14 +115,7 @@ async def save_profile(
     actor = f"citizen:{citizen.id}"
     await audit.record("profile_changed", actor=actor, subject=actor, fields=changed)
     # The language chosen for updates is also the one the site speaks from now on.
-    cookie = Cookie(
-        key=LANGUAGE_COOKIE,
-        value=citizen.language,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        secure=settings.cookies_secure,
-        samesite="lax",
-    )
+    cookie = language_cookie(citizen.language, settings.cookies_secure)
     return Redirect("/account", status_code=303, cookies=[cookie])
 
 

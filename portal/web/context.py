@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 import structlog
 from litestar.enums import ScopeType
 
-from portal.i18n.locale import locale_for_request, use_locale
+from portal.i18n.locale import cookie_value, locale_for_request, use_locale
+from portal.web.cookies import cookie_names
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +29,21 @@ if TYPE_CHECKING:
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 client_ip_var: ContextVar[str | None] = ContextVar("client_ip", default=None)
 HTML_CACHING = [(b"vary", b"Accept-Language, Cookie"), (b"cache-control", b"private, no-cache")]
+NO_STORE = (b"cache-control", b"no-store")
+# Areas whose every answer is about someone, even before their session cookie exists.
+PERSONAL_PATHS = (
+    "/account",
+    "/applications",
+    "/drafts",
+    "/payments",
+    "/pay-a-bill",
+    "/chat",
+    "/staff",
+    "/sign-in",
+    "/sign-out",
+    "/continue",
+    "/act",
+)
 _SANE_ID = re.compile(r"^[A-Za-z0-9._-]{8,128}$")
 log = structlog.get_logger(component="access")
 
@@ -105,6 +121,20 @@ class RequestContext:
         self.app = app
         self.headers = security_headers(settings)
         self.proxies = settings.trusted_proxies
+        self.cookies = cookie_names(settings.cookies_secure)
+
+    def _personal(self, path: str, cookie_header: str) -> bool:
+        """Whether the answer may show someone's data: in a personal area, or to a browser with
+        a session (signed in, or holding a payment or a chat). Static files are everyone's."""
+        if path.startswith("/static/"):
+            return False
+        return path.startswith(PERSONAL_PATHS) or bool(
+            cookie_value(cookie_header, self.cookies.session)
+        )
+
+    def _starts_session(self, headers: list[tuple[bytes, bytes]]) -> bool:
+        session = self.cookies.session.encode() + b"="
+        return any(name == b"set-cookie" and value.startswith(session) for name, value in headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -119,9 +149,11 @@ class RequestContext:
         client_ip_var.set(client_address(client[0] if client else None, forwarded, self.proxies))
         # HTTP/2 may split cookies over several headers.
         cookies = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
+        personal = self._personal(scope["path"], cookies.decode("latin-1"))
         locale = locale_for_request(
             cookie_header=cookies.decode("latin-1"),
             accept_language=raw.get(b"accept-language", b"").decode("latin-1"),
+            cookie_name=self.cookies.language,
         )
         use_locale(locale)
         structlog.contextvars.clear_contextvars()
@@ -135,7 +167,12 @@ class RequestContext:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.extend(self.headers)
-                if any(
+                if personal or self._starts_session(headers):
+                    # Someone's data (a signed-in page, a payment, a chat): kept nowhere, not
+                    # even in the browser's history cache once they have gone.
+                    headers = [(name, value) for name, value in headers if name != NO_STORE[0]]
+                    headers.extend([HTML_CACHING[0], NO_STORE])
+                elif any(
                     name == b"content-type" and value.startswith(b"text/html")
                     for name, value in headers
                 ):

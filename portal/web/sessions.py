@@ -29,6 +29,8 @@ from litestar.middleware.session.server_side import (
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
+from portal.web.csrf import new_token
+
 _FRESH_ID = "frontdoor_fresh_session_id"
 _LOADED = "frontdoor_session_as_loaded"
 AnyConnection = ASGIConnection[Any, Any, Any, Any]
@@ -82,14 +84,15 @@ class QuietSessionBackend(ServerSideSessionBackend):
 async def fresh_session(request: Request[Any, Any, Any], data: dict[str, Any]) -> None:
     """Start this browser over with a new session holding only `data` (at every sign-in and
     sign-out): a new id against fixation, the old one forgotten, and nothing of the previous
-    person's (payments, bills found, chat, purposes) carried over. The language is a cookie of
-    its own and stays."""
+    person's (payments, bills found, chat, purposes) carried over, and a new CSRF token. The
+    language is a cookie of its own and stays."""
     config: SessionConfig = request.app.state.session_config
     old = request.cookies.get(config.key)
     if old:
         await config.get_store_from_app(request.app).delete(old)
     request.scope["state"][_FRESH_ID] = secrets.token_hex(config.session_id_bytes)
     request.set_session(dict(data))
+    new_token(request)
 
 
 @dataclass
