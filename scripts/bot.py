@@ -26,6 +26,17 @@ from portal.settings import SANDBOX_BOT_SECRET, SANDBOX_RASA_TOKEN  # noqa: E402
 
 BOT = ROOT / "chatbot"
 RASA = BOT / ".venv" / "bin" / "rasa"
+PYTHON = BOT / ".venv" / "bin" / "python"
+# Rasa's own entry point, run quietly: Sanic asks on import to see every DeprecationWarning
+# once (overriding PYTHONWARNINGS), and Rasa later shows every UserWarning once, which pyparsing's
+# deprecations (met when matplotlib is imported) also are. So Sanic and matplotlib are imported
+# first, with DeprecationWarnings ignored.
+LAUNCH = (
+    "import sys, warnings, sanic.app; "
+    "warnings.filterwarnings('ignore', category=DeprecationWarning); "
+    "import matplotlib; "
+    "from rasa.__main__ import main; sys.argv[0] = 'rasa'; main()"
+)
 TRAINED_FROM = ("config.yml", "domain.yml", "data")
 
 
@@ -43,9 +54,25 @@ def model_path() -> Path:
     return BOT / "models" / f"{data_hash()}.tar.gz"
 
 
+# What Rasa's libraries say that nobody here can act on: TensorFlow's C++ notes, Python's
+# DeprecationWarnings (pkg_resources, Keras, pyparsing...) and SQLAlchemy 1.4's notice about 2.0.
+# The log keeps Rasa's own lines at INFO; set any of these in the environment to see them again
+# (LAUNCH silences DeprecationWarnings whatever PYTHONWARNINGS says).
+QUIET = {
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
+
+
+def rasa(*arguments: str) -> list[str]:
+    """The command line running Rasa with `arguments`, quietly (see LAUNCH)."""
+    return [str(PYTHON), "-c", LAUNCH, *arguments]
+
+
 def rasa_env() -> dict[str, str]:
-    # Rasa's telemetry would try to reach the internet; its TensorFlow logs are noise here.
-    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    # Rasa's telemetry would try to reach the internet.
+    return {**QUIET, **os.environ, "RASA_TELEMETRY_ENABLED": "false"}
 
 
 def train() -> Path:
@@ -55,10 +82,10 @@ def train() -> Path:
         return model
     print(f"bot: training {model.name} (the data changed)", flush=True)
     subprocess.run(
-        [str(RASA), "data", "validate", "--fail-on-warnings"], cwd=BOT, env=rasa_env(), check=True
+        rasa("data", "validate", "--fail-on-warnings"), cwd=BOT, env=rasa_env(), check=True
     )
     subprocess.run(
-        [str(RASA), "train", "--out", "models", "--fixed-model-name", data_hash()],
+        rasa("train", "--out", "models", "--fixed-model-name", data_hash()),
         cwd=BOT,
         env=rasa_env(),
         check=True,
@@ -96,14 +123,15 @@ def serve(port: int, portal_url: str) -> None:
     token = os.environ.get("FRONTDOOR_RASA_TOKEN", SANDBOX_RASA_TOKEN)
     os.chdir(BOT)
     os.execve(  # noqa: S606 - Rasa replaces this process, with its arguments as a list
-        str(RASA),
-        [
-            str(RASA),
+        str(PYTHON),
+        rasa(
             "run",
             "--model",
             str(model),
             "--endpoints",
             "endpoints.yml",
+            "--credentials",
+            "credentials.yml",
             "--interface",
             "127.0.0.1",
             "--port",
@@ -113,7 +141,7 @@ def serve(port: int, portal_url: str) -> None:
             token,
             "--log-file",
             str(ROOT / "var" / "bot.log"),
-        ],
+        ),
         env,
     )
 
@@ -125,8 +153,7 @@ def accuracy() -> int:
     for heldout in sorted((BOT / "tests" / "heldout").glob("*.yml")):
         with tempfile.TemporaryDirectory() as out:
             subprocess.run(
-                [
-                    str(RASA),
+                rasa(
                     "test",
                     "nlu",
                     "--model",
@@ -136,7 +163,7 @@ def accuracy() -> int:
                     "--out",
                     out,
                     "--no-plot",
-                ],
+                ),
                 cwd=BOT,
                 env=rasa_env(),
                 check=True,
