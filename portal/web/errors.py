@@ -19,6 +19,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from portal.i18n import current_locale, text_direction
 from portal.i18n import lazy_gettext as _l
 from portal.web.context import current_request_id
+from portal.web.ids import names_nothing
 
 log = structlog.get_logger(component="errors")
 
@@ -88,7 +89,7 @@ def to_sign_in(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 def error_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Turn any exception into a localized error page (or a small JSON body for API callers)."""
     if isinstance(exc, HTTPException):
-        status = exc.status_code
+        status = 404 if names_nothing(exc) else exc.status_code
         detail = str(exc.detail or "")
     else:
         status = HTTP_500_INTERNAL_SERVER_ERROR
