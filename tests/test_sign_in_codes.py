@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from sqlalchemy import select
 
 from conftest import Sandbox, migrate, run_async
+from portal.applications.references import new_reference
 from portal.database import make_engine
 from portal.identity.models import SignInCode
 from tests.support import csrf_token
@@ -148,3 +149,18 @@ def test_a_failing_sms_service_gets_a_clear_message(
     response = ask_for_code(portal, "+34600111328")
     assert response.status_code == 503
     assert "We could not send the code. Try again later." in response.text
+
+
+def test_a_code_sign_in_starts_a_fresh_session(portal: TestClient[Any], sandbox: Sandbox) -> None:
+    """Nothing this browser held before (here: a bill someone looked up) carries over."""
+    reference = new_reference("BL")
+    bill = {"reference": reference, "description": "Parking fine", "amount_minor": 6000}
+    httpx.post(f"{sandbox.url}/_sandbox/bills", json=bill).raise_for_status()
+    token = csrf_token(portal.get("/pay-a-bill").text)
+    portal.post("/pay-a-bill", data={"_csrf_token": token, "reference": reference})
+    assert portal.get(f"/pay-a-bill/{reference}", follow_redirects=False).status_code == 200
+    before = portal.cookies.get("frontdoor_session")
+    assert ask_for_code(portal, "600 111 333").status_code == 303
+    assert enter_code(portal, sms_code(sandbox, "+34600111333")[0]).status_code == 303
+    assert portal.cookies.get("frontdoor_session") not in {None, before}
+    assert portal.get(f"/pay-a-bill/{reference}", follow_redirects=False).status_code == 303
