@@ -32,6 +32,8 @@ class _Notes(HTMLParser):
         found = dict(attrs)
         if NOTE_CLASSES & set((found.get("class") or "").split()):
             self._open, self._text = [found.get("lang")], []
+        elif self._open is not None and found.get("lang"):  # the note's text, marked inside
+            self._open[0] = found["lang"]
 
     def handle_data(self, data: str) -> None:
         if self._open is not None:
