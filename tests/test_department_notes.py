@@ -7,15 +7,21 @@ from collections.abc import Callable
 from html.parser import HTMLParser
 from typing import Any
 
+import httpx
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import insert, select, update
 
-from conftest import Sandbox
+from conftest import Sandbox, run_async
 from portal.app import create_app
-from portal.settings import Settings
-from tests.journey_support import case_of, sent_application
+from portal.conversations.models import Conversation
+from portal.identity.models import Citizen
+from portal.settings import SANDBOX_BOT_SECRET, Settings
+from tests.journey_support import case_of, execute, run_worker, sent_application
 from tests.support import sign_in_as
 
+BOT = {"Authorization": f"Bearer {SANDBOX_BOT_SECRET}"}
+TWILIO = "/twilio/2010-04-01/Accounts/AC00000000000000000000000000000000/Messages.json"
 NOTE_CLASSES = {"fd-timeline__note", "fd-department-note"}
 
 
@@ -104,3 +110,59 @@ def test_a_note_without_the_readers_language_is_marked_as_english(
         ana.get(f"/language/{language}")
         page = ana.get(f"/applications/{reference}").text
     assert notes_on(page).count(("Send the lease", "en")) == 2, notes_on(page)
+
+
+def test_the_message_asking_for_information_says_what_in_the_citizens_language(
+    settings: Settings, sandbox: Sandbox, database_url: str
+) -> None:
+    """A text message that only said "more information needed" would send the citizen to the
+    site to find out what: the department's question comes with it, in their language."""
+    number = "+34600111777"
+    change = (
+        update(Citizen)
+        .where(Citizen.subject == "citizen-ana-0001")
+        .values(preferred_channel="sms", phone=number, language="es")
+    )
+    with TestClient(create_app(settings)) as ana:
+        assert sign_in_as(ana, "ana").status_code == 303
+        run_async(execute(database_url, change))
+        reference = _asked_for_a_site_plan(ana, settings, sandbox)
+        run_worker(settings)
+    auth = ("AC00000000000000000000000000000000", "sandbox-auth-token")
+    sent = httpx.get(f"{sandbox.url}{TWILIO}", params={"To": number}, auth=auth).json()
+    [asking] = [
+        m["body"] for m in sent["messages"] if reference in m["body"] and "plano" in m["body"]
+    ]
+    assert "Envíe un plano de situación del local" in asking
+
+
+@pytest.mark.parametrize(
+    ("language", "shown"),
+    [("es", "Envíe un plano de situación del local"), ("ar", "أرسلوا مخطط موقع المحل")],
+)
+def test_the_assistant_says_what_a_department_asks_in_the_conversations_language(
+    settings: Settings, sandbox: Sandbox, database_url: str, language: str, shown: str
+) -> None:
+    key = f"notes{language}".ljust(32, "0")
+    with TestClient(create_app(settings)) as ana:
+        assert sign_in_as(ana, "ana").status_code == 303
+        reference = _asked_for_a_site_plan(ana, settings, sandbox)
+        citizen = select(Citizen.id).where(Citizen.subject == "citizen-ana-0001").scalar_subquery()
+        chat = {"key": key, "channel": "web", "address": key, "language": language}
+        run_async(
+            execute(
+                database_url,
+                insert(Conversation).values(
+                    **chat, citizen_id=citizen, language_fixed=True, status="bot"
+                ),
+            )
+        )
+        asked = {
+            "next_action": "action_application_status",
+            "sender_id": key,
+            "tracker": {"latest_message": {"text": f"{reference}?"}},
+        }
+        answer = ana.post("/bot/actions", json=asked, headers=BOT)
+    assert answer.status_code == 200
+    [text] = [response["text"] for response in answer.json()["responses"]]
+    assert reference in text and shown in text

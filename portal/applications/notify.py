@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application, Notification, TimelineEvent
 from portal.applications.statuses import label
-from portal.applications.timeline import helped
+from portal.applications.timeline import department_note, helped
 from portal.catalogue.loader import Catalogue
 from portal.i18n import gettext as _
 from portal.i18n.locale import use_locale
@@ -85,6 +85,10 @@ def compose(
         )
     if assisted := helped(event):
         text = f"{text} {assisted}"
+    if event.status == "information_requested" and (
+        note := department_note(event, notification.language)
+    ):
+        text = f"{text} {note.text}"  # what the department asks, so the message says it
     link = f"{public_url}/applications/{application.reference}"
     details = _("Details: %(link)s", link=link)  # outside the f-string, where Babel finds it
     text = f"{text} {details}"

@@ -14,8 +14,9 @@ from sqlalchemy import select
 from portal.applications.models import Application, TimelineEvent
 from portal.applications.references import parse_reference
 from portal.applications.statuses import label
-from portal.applications.timeline import department_name
+from portal.applications.timeline import department_name, department_note
 from portal.conversations.turn import Outcome, Turn
+from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.i18n.formatting import format_date, format_minor
 from portal.identity.codes import CodeNotSent, Destination, SignInCodes, TooManyAttempts
@@ -131,6 +132,10 @@ async def _news(turn: Turn, application: Application) -> str:
     for department, event in latest.items():
         name = department_name(turn.catalogue.departments, department)
         lines.append(f"{name}: {label(event.status)} ({format_date(event.occurred_at)})")
+        if event.status == "information_requested" and (
+            note := department_note(event, current_locale())
+        ):
+            lines.append(note.text)  # what the department asks
         fee = event.data.get("fee") if event.status == "fee_due" else None
         if fee:
             amount = format_minor(fee["amount_minor"], fee["currency"])
