@@ -96,7 +96,7 @@ def test_an_agent_opens_a_business_for_a_caller_who_then_sees_it_marked_assisted
     journey.check()
     reference = REFERENCE.search(banner.inner_text())
     assert reference, banner.inner_text()
-    page.get_by_role("button", name="Stop acting for them").click()
+    page.get_by_role("button", name="Stop acting for Ana García").click()
 
     citizen = new_context(locale="es-ES").new_page()
     citizen.goto(f"/applications/{reference.group(0)}")

@@ -33,7 +33,7 @@ from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
 from portal.applications.routes import applications
 from portal.applications.webhooks import department_webhook
-from portal.assisted.acting import acting
+from portal.assisted.acting import acting, acting_here
 from portal.assisted.links import links_for_agents, links_for_citizens
 from portal.assisted.routes import access, activity, assisted
 from portal.audit import AuditLog
@@ -53,6 +53,7 @@ from portal.database.store import DatabaseStore
 from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues, plural_texts
+from portal.i18n.formatting import configure_dates
 from portal.i18n.routes import switch_language
 from portal.identity.codes import SignInCodes
 from portal.identity.routes import identity
@@ -66,6 +67,7 @@ from portal.payments.routes import payments
 from portal.payments.webhooks import payment_webhook
 from portal.settings import Settings
 from portal.staff.routes import staff
+from portal.staff.service import current_staff, staff_areas
 from portal.translations import preview
 from portal.translations.messages import load_messages
 from portal.translations.missing import MissingCounts
@@ -75,6 +77,7 @@ from portal.web.context import RequestContext, backend_headers
 from portal.web.cookies import cookie_names
 from portal.web.csrf import SessionCSRF
 from portal.web.errors import SignInRequired, error_response, to_sign_in
+from portal.web.ids import refuse_control_characters
 from portal.web.limits import Counters, RedisCounters, redis_client
 from portal.web.sessions import SessionConfig
 from portal.web.static import StaticFiles, static_file
@@ -98,12 +101,16 @@ def create_app(settings: Settings) -> Litestar:
     """Build the portal for `settings`."""
     configure_logging(settings.log_level, settings.log_json)
     load_catalogues(settings.locales_dir, settings.languages)
+    configure_dates(settings.date_locales, settings.time_zone)
     catalogue = load_catalogue(settings.catalogue_dir)
     static = StaticFiles(settings.static_dir)
     environment = build_environment(settings, static)
     environment.globals["feedback_answered"] = answered
     environment.globals["signed_in"] = signed_in
     environment.globals["acting_for"] = acting
+    environment.globals["acting_here"] = acting_here
+    environment.globals["staff_member"] = current_staff
+    environment.globals["staff_areas"] = staff_areas
     environment.globals["plural_texts"] = plural_texts
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
 
@@ -232,6 +239,7 @@ def create_app(settings: Settings) -> Litestar:
     async def current_catalogue(request: Request[Any, Any, Any]) -> None:
         """Every page is served with what editors have published (checked now and then);
         static files and probes have no text to translate."""
+        await refuse_control_characters(request)
         if not request.url.path.startswith(("/static/", "/healthz", "/readyz")):
             await request.app.state.overlay.refresh()
             await request.app.state.missing.save()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from pydantic import (
@@ -75,6 +76,11 @@ class Settings(BaseSettings):
     # The languages served, in the switcher's order; each needs its catalogue in locales_dir
     # (locales/<code>/LC_MESSAGES/messages.po, compiled by make translations). JSON list.
     languages: tuple[str, ...] = ("en", "es", "ar")
+    # How each language writes dates, as a Babel locale (JSON object); a language not listed
+    # writes them its own way. English as in Britain by default: 4 December 2026, 13:34.
+    date_locales: dict[str, str] = Field(default_factory=lambda: {"en": "en_GB"})
+    # The city's time zone: every date and time shown to a person is in it (IANA name).
+    time_zone: str = "Europe/Madrid"
     templates_dir: Path = ROOT / "templates"
     fonts_dir: Path = ROOT / "build" / "fonts"  # for PDF receipts (DejaVu, with Arabic)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -174,6 +180,25 @@ class Settings(BaseSettings):
         if "en" not in value:
             raise ValueError("must include en, the language every message is written in")
         return tuple(dict.fromkeys(value))
+
+    @field_validator("date_locales")
+    @classmethod
+    def _known_date_locales(cls, value: dict[str, str]) -> dict[str, str]:
+        for code in value.values():
+            try:
+                Locale.parse(code)
+            except (ValueError, UnknownLocaleError):
+                raise ValueError(f"{code!r} is not a locale Babel knows") from None
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ValueError, ZoneInfoNotFoundError):
+            raise ValueError(f"{value!r} is not a time zone (use an IANA name)") from None
+        return value
 
     @field_validator("database_url")
     @classmethod

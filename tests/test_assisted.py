@@ -14,12 +14,14 @@ from unittest.mock import ANY
 
 import httpx
 import pytest
+from litestar.routes import HTTPRoute
 from litestar.testing import TestClient
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Sandbox, run_async
 from portal.applications.models import Application, Notification
+from portal.assisted.found import SEARCH_FIRST
 from portal.assisted.links import make_token, read_token
 from portal.audit.models import AuditEvent
 from portal.database import make_engine
@@ -74,6 +76,11 @@ def _find(portal: TestClient[Any], query: str, purpose: str = PURPOSE, page: int
     token = csrf_token(portal.get("/staff/citizens").text)
     data = {"_csrf_token": token, "purpose": purpose, "query": query, "page": str(page)}
     return portal.post("/staff/citizens", data=data)
+
+
+def _refused(answer: httpx.Response) -> bool:
+    """Sent back to the search: no purpose under which the citizen was found."""
+    return answer.status_code == 303 and answer.headers["location"] == SEARCH_FIRST
 
 
 def _names(page: str) -> list[str]:
@@ -139,8 +146,9 @@ def test_a_search_needs_a_purpose_and_something_to_search_for(
     lee = _public_id(database_url, "citizen-lee-0003")
     portal.cookies.clear()
     sign_in_as(portal, "agent", "/staff", staff=True)
-    refused = portal.get(f"/staff/citizens/{lee}")
-    assert refused.status_code == 400 and "State the purpose and find the citizen" in refused.text
+    refused = portal.get(f"/staff/citizens/{lee}", follow_redirects=False)
+    assert refused.status_code == 303 and refused.headers["location"] == SEARCH_FIRST
+    assert "State the purpose and find the citizen" in portal.get(SEARCH_FIRST).text
     assert _audited(database_url, "citizen_viewed", "staff:staff-agent-01") == []
     # A purpose covers the citizens its search found, not anyone else.
     sign_in_as(portal, "ana")
@@ -149,7 +157,7 @@ def test_a_search_needs_a_purpose_and_something_to_search_for(
     sign_in_as(portal, "agent", "/staff", staff=True)
     assert "Lee Smith" in _names(_find(portal, "lee smith").text)
     assert portal.get(f"/staff/citizens/{lee}").status_code == 200
-    assert portal.get(f"/staff/citizens/{ana}").status_code == 400
+    assert _refused(portal.get(f"/staff/citizens/{ana}", follow_redirects=False))
 
 
 def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_everything(
@@ -186,7 +194,7 @@ def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_ever
     assert "Application sent" in text  # its timeline
     [viewed] = _audited(database_url, "citizen_viewed", "staff:staff-agent-01")[-1:]
     assert viewed.subject == ana and viewed.details["purpose"] == PURPOSE
-    assert portal.get("/staff/citizens/c_0000000000").status_code == 400  # not found under it
+    assert _refused(portal.get("/staff/citizens/c_0000000000", follow_redirects=False))
 
     portal.cookies.clear()
     sign_in_as(portal, "admin", "/staff", staff=True)
@@ -268,6 +276,7 @@ def test_an_agent_fills_in_an_application_for_a_citizen_with_consent(
         .headers["location"]
         .startswith("/sign-in")
     )  # not acting for anyone: the journeys are not the agent's
+    _find(portal, "Ana García")
     form = portal.get(f"/staff/citizens/{ana}/act")
     assert "Record the citizen" in form.text and "Never ask for their sign-in codes" in form.text
     refused = _act_for(portal, ana, "telepathy", " ")
@@ -356,6 +365,7 @@ def test_an_agent_texts_a_link_and_only_the_citizen_signed_in_can_use_it(
     ana = _public_id(database_url, "citizen-ana-0001")
     portal.cookies.clear()
     sign_in_as(portal, "agent", "/staff", staff=True)
+    _find(portal, "Ana García")
     _act_for(portal, ana, "phone", "She will finish it herself on the web")
     page = portal.get(f"/staff/citizens/{ana}/act").text
     assert "Text them a link to finish it" in page and "Email them a link to finish it" in page
@@ -407,6 +417,7 @@ def test_an_agent_texts_a_link_and_only_the_citizen_signed_in_can_use_it(
 
     portal.cookies.clear()
     sign_in_as(portal, "agent", "/staff", staff=True)
+    _find(portal, "Ana García")
     _act_for(portal, ana, "phone", "Send the link again")
     data["_csrf_token"] = csrf_token(portal.get(f"/staff/citizens/{ana}/act").text)
     notices = [
@@ -420,3 +431,58 @@ def test_an_agent_texts_a_link_and_only_the_citizen_signed_in_can_use_it(
         data={**data, "target": "draft:d_notherdraft", "channel": "sms"},
     )
     assert "No link was sent" in other.text
+
+
+def test_every_agent_route_naming_a_citizen_needs_a_purpose_they_were_found_under(
+    portal: TestClient[Any], database_url: str
+) -> None:
+    sign_in_as(portal, "ana")
+    ana = _public_id(database_url, "citizen-ana-0001")
+    portal.cookies.clear()
+    sign_in_as(portal, "agent-2", "/staff", staff=True)
+    token = csrf_token(portal.get("/staff/citizens").text)
+    naming = sorted(
+        (method, route.path)
+        for route in portal.app.routes
+        if isinstance(route, HTTPRoute) and route.path.startswith("/staff/")
+        for method in route.methods - {"HEAD", "OPTIONS"}
+        if "{public_id:str}" in route.path
+    )
+    assert len(naming) >= 4  # the summary, acting (page and consent), sending a link
+    form = {"_csrf_token": token, "how": "phone", "reason": "Help with her licence"}
+    form |= {"target": "draft:d_none", "channel": "email"}
+
+    def walk() -> dict[tuple[str, str], httpx.Response]:
+        return {
+            (method, path): portal.request(
+                method,
+                path.replace("{public_id:str}", ana),
+                data=form if method == "POST" else None,
+                follow_redirects=False,
+            )
+            for method, path in naming
+        }
+
+    def viewed() -> list[AuditEvent]:
+        events = _audited(database_url, "citizen_viewed", "staff:staff-agent-03")
+        return [event for event in events if event.subject == ana]
+
+    # No purpose at all, then a purpose under which someone else was found: every route
+    # sends the agent back to the search, and nothing of Ana's is opened or recorded.
+    for purpose_for in (None, "Lee Smith"):
+        if purpose_for:
+            _find(portal, purpose_for)
+        refused = {route: answer for route, answer in walk().items() if not _refused(answer)}
+        assert refused == {}, purpose_for
+    assert viewed() == []
+    assert _audited(database_url, "assisted_started", "staff:staff-agent-03") == []
+    assert "State the purpose and find the citizen" in portal.get(SEARCH_FIRST).text
+    # Found under the purpose: every route opens, and each time is recorded with it.
+    _find(portal, "Ana García")
+    answers = walk()
+    assert all(answer.status_code in (200, 303) for answer in answers.values()), answers
+    assert not any(_refused(answer) for answer in answers.values())
+    events = viewed()
+    assert len(events) == len(naming)
+    assert {event.details["purpose"] for event in events} == {PURPOSE}
+    assert {event.details["agent_name"] for event in events} == {"Sam Second"}

@@ -130,7 +130,7 @@ def test_the_message_template_matches_the_code(tmp_path: Path) -> None:
 def test_dates_and_money_follow_the_language() -> None:
     day = date(2026, 11, 23)
     use_locale("en")
-    assert format_date(day) == "November 23, 2026"
+    assert format_date(day) == "23 November 2026"  # as in Britain (FRONTDOOR_DATE_LOCALES)
     assert format_money(1234.5, "EUR") == "€1,234.50"
     use_locale("es")
     assert format_date(day) == "23 de noviembre de 2026"

@@ -86,7 +86,7 @@ def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Departme
                 if event.department
                 else "",
                 at=event.occurred_at,
-                when=format_datetime(event.occurred_at, "medium"),
+                when=format_datetime(event.occurred_at),
                 amount=amount,
                 note=Note(helped(event)) or department_note(event, reader),
             )

@@ -10,12 +10,15 @@ from typing import Any
 
 from litestar import Request
 
+from portal.assisted.service import current_purpose
 from portal.audit import AuditLog
 from portal.identity.models import Citizen
 from portal.staff.service import StaffMember, current_staff
 
 ACTING = "acting"
 ACTING_SECONDS = 2 * 3600  # one call, or one visit at the desk
+# A route option: pages that act for the citizen (their journeys), where the banner shows.
+ACTS_FOR_CITIZEN = "acts_for_citizen"
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class Acting:
     citizen: str  # the citizen's public id, as the audit log names them
     consent: str  # the consent's public id
     member: StaffMember
+    name: str = ""  # the citizen's name, for the banner ("" in sessions from before it was kept)
 
 
 def acting(request: Request[Any, Any, Any]) -> Acting | None:
@@ -34,11 +38,34 @@ def acting(request: Request[Any, Any, Any]) -> Acting | None:
         return None
     if time.time() - float(record["at"]) > ACTING_SECONDS:
         return None
-    return Acting(int(record["id"]), str(record["citizen"]), str(record["consent"]), member)
+    if current_purpose(request, str(record["citizen"])) is None:
+        return None  # acting needs the purpose the citizen was found under, like every look
+    return Acting(
+        int(record["id"]),
+        str(record["citizen"]),
+        str(record["consent"]),
+        member,
+        str(record.get("name") or ""),
+    )
+
+
+def acting_here(request: Request[Any, Any, Any]) -> Acting | None:
+    """Who the agent acts for, on the pages that act for them (the citizen's journeys) only:
+    not in the inbox, nor on another citizen's pages."""
+    handler = request.scope.get("route_handler")
+    if handler is None or not handler.opt.get(ACTS_FOR_CITIZEN):
+        return None
+    return acting(request)
 
 
 def start_acting(request: Request[Any, Any, Any], citizen: Citizen, consent: str) -> None:
-    record = {"id": citizen.id, "citizen": citizen.public_id, "consent": consent, "at": time.time()}
+    record = {
+        "id": citizen.id,
+        "citizen": citizen.public_id,
+        "name": citizen.name or "",
+        "consent": consent,
+        "at": time.time(),
+    }
     request.set_session({**request.session, ACTING: record})
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.http import BackendError
 from portal.applications.models import Application
-from portal.assisted.service import citizen_named
+from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.audit import AuditLog
 from portal.audit.models import AuditEvent
 from portal.catalogue import catalogue_of
@@ -97,14 +97,15 @@ async def _target(
 @post("/staff/citizens/{public_id:str}/link", name="assisted_send_link")
 async def send_link(
     request: Request[Any, Any, Any],
-    public_id: FromPath[str],
+    found: NamedDependency[FoundCitizen],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
 ) -> Response[Any]:
     """Send the citizen a link to a draft of theirs (to finish it) or an application (to pay
     its fee), by text message or email, in their language."""
-    citizen = await citizen_named(db, public_id)
+    citizen = found.citizen
+    public_id = citizen.public_id
     form = await request.form()
     target, channel = str(form.get("target") or ""), str(form.get("channel") or "")
     # Back where the agent was: acting for them (a draft), or their summary (a fee to pay).
@@ -124,8 +125,8 @@ async def send_link(
     agent_locale = current_locale()
     use_locale(citizen.language)  # the message is in the citizen's language
     try:
-        found = await _target(request, db, citizen, target)
-        if found is None or not address:
+        destination = await _target(request, db, citizen, target)
+        if destination is None or not address:
             return Redirect(f"{back}?link=refused", status_code=303)
         expires = time.time() + LINK_DAYS * 86400
         token = make_token(settings.secret(), citizen.public_id, target, expires)
@@ -133,11 +134,11 @@ async def send_link(
             "%(name)s from the city's call centre sent you this link to continue %(what)s. "
             "Sign in to use it. It works for %(days)s days: %(link)s",
             name=staff.name,
-            what=found[1],
+            what=destination[1],
             days=LINK_DAYS,
             link=f"{settings.public_url}/continue/{token}",
         )
-        subject = _("Continue %(what)s", what=found[1])
+        subject = _("Continue %(what)s", what=destination[1])
     finally:
         use_locale(agent_locale)
     try:
@@ -183,7 +184,8 @@ async def follow_link(
 links_for_agents = Router(
     path="/",
     route_handlers=[send_link],
-    dependencies={"staff": Provide(require_role("agent"))},
+    dependencies={"staff": Provide(require_role("agent")), "found": Provide(found_citizen)},
+    exception_handlers={PurposeRequired: search_first},
     include_in_schema=False,
 )
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromPath, FromQuery
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.applications.models import Application
 from portal.applications.timeline import timeline
 from portal.assisted.acting import acting, record_step, start_acting, stop_acting
+from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.assisted.models import Consent
 from portal.assisted.service import (
-    citizen_named,
     current_purpose,
+    example_phone,
     keep_purpose,
     read_purpose,
     read_query,
@@ -56,9 +57,11 @@ def _search_page(
     found: list[Citizen] | None = None,
     page: int = 1,
     more: bool = False,
+    status: int | None = None,
 ) -> Template:
     context = {
         "staff": staff,
+        "example_phone": example_phone(request.app.state.settings.phone_region),
         "purpose": purpose or current_purpose(request) or "",
         "typed": typed,
         "errors": errors or {},
@@ -66,13 +69,19 @@ def _search_page(
         "page": page,
         "more": more,
     }
-    return Template("assisted/search.html", context=context, status_code=400 if errors else 200)
+    if status is None:
+        status = 400 if errors else 200
+    return Template("assisted/search.html", context=context, status_code=status)
 
 
 @get("/", name="assisted_search")
 async def search_form(
-    request: Request[Any, Any, Any], staff: NamedDependency[StaffMember]
+    request: Request[Any, Any, Any], staff: NamedDependency[StaffMember], first: FromQuery[str] = ""
 ) -> Template:
+    """The search; `?first=purpose` when the agent was sent here from a citizen's page."""
+    if first == "purpose":
+        message = _("State the purpose and find the citizen before you look at their details")
+        return _search_page(request, staff, errors={"purpose": message}, status=200)
     return _search_page(request, staff)
 
 
@@ -126,33 +135,13 @@ async def find(
 @get("/{public_id:str}", name="assisted_citizen")
 async def citizen_summary(
     request: Request[Any, Any, Any],
-    public_id: FromPath[str],
+    found: NamedDependency[FoundCitizen],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     link: FromQuery[str] = "",
 ) -> Response[Any]:
-    """Everything the front door holds for the citizen, only for a purpose stated when they
-    were found (audited)."""
-    purpose = current_purpose(request, public_id)
-    if purpose is None:
-        return _search_page(
-            request,
-            staff,
-            errors={
-                "purpose": _(
-                    "State the purpose and find the citizen before you look at their details"
-                )
-            },
-        )
-    citizen = await citizen_named(db, public_id)
-    audit: AuditLog = request.app.state.audit
-    await audit.record(
-        "citizen_viewed",
-        actor=staff.actor,
-        subject=public_id,
-        agent_name=staff.name,  # the citizen's own view says who looked
-        purpose=purpose,
-    )
+    """Everything the front door holds for the citizen (found under a purpose, audited)."""
+    purpose, citizen = found.purpose, found.citizen
     held = await summary(db, citizen)
     departments = catalogue_of(request).departments
     context = {
@@ -224,7 +213,7 @@ def _consent_page(
 @get("/{public_id:str}/act", name="assisted_act")
 async def act_page(
     request: Request[Any, Any, Any],
-    public_id: FromPath[str],
+    found: NamedDependency[FoundCitizen],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     sent: FromQuery[str] = "",
@@ -232,7 +221,7 @@ async def act_page(
 ) -> Template:
     """Acting for the citizen: their consent first; then the services to start for them and
     what they have started, and what was just sent."""
-    citizen = await citizen_named(db, public_id)
+    citizen = found.citizen
     act = acting(request)
     if act is None or act.citizen_id != citizen.id:
         return _consent_page(staff, citizen)
@@ -263,12 +252,12 @@ async def act_page(
 @post("/{public_id:str}/act", name="assisted_consent")
 async def record_consent(
     request: Request[Any, Any, Any],
-    public_id: FromPath[str],
+    found: NamedDependency[FoundCitizen],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
 ) -> Response[Any]:
     """Record how the citizen agreed and why, then act for them in this session."""
-    citizen = await citizen_named(db, public_id)
+    citizen = found.citizen
     form = await request.form()
     how = str(form.get("how") or "")
     reason = " ".join(str(form.get("reason") or "").split())
@@ -289,9 +278,6 @@ async def record_consent(
     db.add(consent)
     await db.commit()
     start_acting(request, citizen, consent.public_id)
-    # What they asked for is why their details are open (unless a purpose covers them already).
-    if current_purpose(request, citizen.public_id) is None:
-        keep_purpose(request, reason, [citizen.public_id])
     act = acting(request)
     assert act is not None
     await record_step(request, act, "assisted_started", how=how, reason=reason)
@@ -378,7 +364,8 @@ async def access_log(
 assisted = Router(
     path="/staff/citizens",
     route_handlers=[search_form, find, citizen_summary, act_page, record_consent, end_acting],
-    dependencies={"staff": Provide(require_role("agent"))},
+    dependencies={"staff": Provide(require_role("agent")), "found": Provide(found_citizen)},
+    exception_handlers={PurposeRequired: search_first},
     include_in_schema=False,
 )
 

@@ -94,6 +94,17 @@ def read_query(text: str, region: str) -> Query | None:
     return Query("name", clean) if len(clean) >= 2 else None
 
 
+def example_phone(region: str) -> str:
+    """A mobile number as people write it in `region` (phonenumbers' own example), for hints:
+    the search accepts it, as it accepts any number of the region or in international form."""
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+    if number is None:
+        number = phonenumbers.example_number(region)
+    if number is None:
+        return "+34 612 34 56 78"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
 def _phone(text: str, region: str) -> Query | None:
     """A number as profiles keep it (E.164). A possible number is enough: profiles hold what
     the identity provider gave, and some real numbers (and test ranges) are not "valid"."""

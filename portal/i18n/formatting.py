@@ -1,23 +1,70 @@
-"""Dates, numbers and money formatted by Babel for the current language (Jinja filters)."""
+"""Dates, numbers and money formatted by Babel for the current language (Jinja filters).
+
+Every date and time a person reads (pages, staff pages, receipts, messages) goes through
+`format_date` or `format_datetime`: one style everywhere, in the city's time zone, in the
+convention the city chose for each language (English as in Britain by default:
+4 December 2026, 13:34). Both are set at start from FRONTDOOR_DATE_LOCALES and
+FRONTDOOR_TIME_ZONE.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
-from babel import dates, numbers
+from babel import Locale, dates, numbers
 
 from portal.i18n.locale import babel_locale, current_locale
 
+DEFAULT_DATE_LOCALES = {"en": "en_GB"}
+DEFAULT_TIME_ZONE = "Europe/Madrid"
+# Set by configure_dates (create_app, the worker): per language, the locale of its dates; the
+# city's time zone.
+_date_locales: dict[str, str] = dict(DEFAULT_DATE_LOCALES)
+_zone: list[ZoneInfo] = [ZoneInfo(DEFAULT_TIME_ZONE)]
 
-def format_date(value: date | datetime, format: str = "long") -> str:
-    """A date as the current language writes it (e.g. 23 November 2026, 23 de noviembre de 2026)."""
-    return dates.format_date(value, format=format, locale=babel_locale(current_locale()))
+
+def configure_dates(locales: Mapping[str, str], time_zone: str) -> None:
+    """Write each language's dates as `locales` says (a language not in it: its own way), in
+    `time_zone`."""
+    for code in locales.values():
+        Locale.parse(code)  # an unknown locale fails here, at start
+    _date_locales.clear()
+    _date_locales.update(locales)
+    _zone[0] = ZoneInfo(time_zone)
 
 
-def format_datetime(value: datetime, format: str = "medium") -> str:
-    """A date and time as the current language writes it."""
-    return dates.format_datetime(value, format=format, locale=babel_locale(current_locale()))
+def _date_locale() -> Locale:
+    language = current_locale()
+    return babel_locale(_date_locales.get(language, language))
+
+
+def city_time(value: datetime) -> datetime:
+    """`value` in the city's time zone (a naive value is UTC, as the database keeps it)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(_zone[0])
+
+
+def format_date(value: date | datetime) -> str:
+    """A date as the city writes it in the current language (4 December 2026,
+    4 de diciembre de 2026); a moment is first put in the city's time zone."""
+    day = city_time(value).date() if isinstance(value, datetime) else value
+    return dates.format_date(day, format="long", locale=_date_locale())
+
+
+def format_datetime(value: datetime) -> str:
+    """A moment as the city writes it in the current language: its date as `format_date`
+    writes it and the time to the minute, joined as the language joins them
+    (4 December 2026, 13:34)."""
+    locale = _date_locale()
+    local = city_time(value)
+    day = dates.format_date(local.date(), format="long", locale=locale)
+    time = dates.format_time(local, format="short", tzinfo=local.tzinfo, locale=locale)
+    pattern = str(dates.get_datetime_format("medium", locale=locale))
+    return pattern.replace("'", "").replace("{0}", time).replace("{1}", day)
 
 
 def format_number(value: int | float | Decimal) -> str:

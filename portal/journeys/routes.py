@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application
 from portal.applications.submit import submit_draft
-from portal.assisted.acting import acting, record_step
+from portal.assisted.acting import ACTS_FOR_CITIZEN, acting, record_step
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef, Service, Step
 from portal.database.engine import READ_ONLY
@@ -367,5 +367,6 @@ journeys = Router(
         submit,
     ],
     dependencies={"citizen": Provide(applicant)},
+    opt={ACTS_FOR_CITIZEN: True},  # an agent acting for the citizen sees the banner here
     include_in_schema=False,
 )

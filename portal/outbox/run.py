@@ -17,6 +17,7 @@ from portal.backends import make_backends
 from portal.catalogue.loader import load_catalogue
 from portal.database import make_engine
 from portal.i18n.catalogue import load_catalogues
+from portal.i18n.formatting import configure_dates
 from portal.logs import configure_logging
 from portal.outbox.worker import Outbox
 from portal.payments.work import PaymentWork
@@ -29,6 +30,7 @@ log = structlog.get_logger()
 def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
     """The worker's parts, also used by tests to run it in-process."""
     load_catalogues(settings.locales_dir, settings.languages)
+    configure_dates(settings.date_locales, settings.time_zone)
     catalogue = load_catalogue(settings.catalogue_dir)
     engine = make_engine(settings.database_url)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)

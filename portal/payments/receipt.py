@@ -28,7 +28,7 @@ def receipt_lines(payment: Payment) -> list[ReceiptLine]:
         ReceiptLine(_("Paid for"), payment.description),
         ReceiptLine(_("Reference"), payment.reference),
         ReceiptLine(_("Amount paid"), format_minor(payment.amount_minor, payment.currency)),
-        ReceiptLine(_("Date paid"), format_datetime(payment.paid_at, "long")),
+        ReceiptLine(_("Date paid"), format_datetime(payment.paid_at)),
         ReceiptLine(_("Payment reference"), payment.gateway_id or ""),
     ]
     if payment.card_last_four:

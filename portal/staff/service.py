@@ -3,22 +3,38 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 from litestar.exceptions import PermissionDeniedException
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
+from portal.audit.models import AuditEvent
+from portal.i18n import lazy_gettext as _l
 from portal.web.errors import SignInRequired
 from portal.web.sessions import fresh_session
 
 STAFF = "staff"
+SUBJECT_LENGTH = 200  # audit_events.subject
 ROLES = frozenset({"agent", "editor", "admin"})
 # RFC 8176 authentication method references that are a second factor.
 SECOND_FACTORS = frozenset(
     {"otp", "hwk", "swk", "sms", "tel", "face", "fpt", "iris", "retina", "sc", "mfa"}
+)
+
+
+# Each staff area, the role that opens it and its name: the staff header and home list them.
+AREAS: tuple[tuple[str, str, Any], ...] = (
+    ("agent", "/staff/citizens", _l("Find a citizen")),
+    ("agent", "/staff/inbox", _l("Hand-off inbox")),
+    ("editor", "/staff/translations", _l("Translations")),
+    ("admin", "/staff/audit", _l("Audit trail")),
+    ("admin", "/staff/access", _l("Access to citizens' details")),
+    ("admin", "/staff/payments", _l("Payments reconciliation")),
 )
 
 
@@ -38,6 +54,11 @@ class StaffMember:
     @property
     def actor(self) -> str:
         return f"staff:{self.subject}"
+
+
+def staff_areas(member: StaffMember) -> list[tuple[str, str]]:
+    """(path, name) of the areas this staff member's roles open, in the header's order."""
+    return [(path, str(name)) for role, path, name in AREAS if role in member.roles]
 
 
 def used_second_factor(claims: dict[str, Any], mfa_acr_values: tuple[str, ...]) -> bool:
@@ -84,8 +105,28 @@ async def staff_sign_in(
     }
     await fresh_session(request, {STAFF: record})
     audit: AuditLog = request.app.state.audit
-    await audit.record("staff_sign_in", actor=member.actor, subject=member.actor, roles=roles)
+    # The name goes in the log too: pages that list who did what show names (staff_names).
+    await audit.record(
+        "staff_sign_in", actor=member.actor, subject=member.actor, roles=roles, name=member.name
+    )
     return member
+
+
+async def staff_names(db: AsyncSession, actors: Iterable[str | None]) -> dict[str, str]:
+    """The name each staff member ("staff:<subject>") gave at their latest sign-in. Someone
+    not found (signed in before names were kept) is left out: pages show their id instead."""
+    wanted = {actor for actor in actors if actor and actor.startswith("staff:")}
+    if not wanted:
+        return {}
+    latest = (
+        select(func.max(AuditEvent.id))
+        .where(AuditEvent.action == "staff_sign_in", AuditEvent.actor.in_(wanted))
+        .group_by(AuditEvent.actor)
+    )
+    rows = await db.execute(
+        select(AuditEvent.actor, AuditEvent.details).where(AuditEvent.id.in_(latest))
+    )
+    return {actor: str(details["name"]) for actor, details in rows if details.get("name")}
 
 
 def require_role(*allowed: str) -> Callable[[Request[Any, Any, Any]], Awaitable[StaffMember]]:
@@ -97,8 +138,10 @@ def require_role(*allowed: str) -> Callable[[Request[Any, Any, Any]], Awaitable[
             raise StaffSignInRequired()
         if allowed and not member.roles.intersection(allowed):
             audit: AuditLog = request.app.state.audit
+            # The path as asked, cut to what the log holds (anyone signed in can make it long).
+            subject = request.url.path[:SUBJECT_LENGTH]
             await audit.record(
-                "role_denied", actor=member.actor, subject=request.url.path, needed=sorted(allowed)
+                "role_denied", actor=member.actor, subject=subject, needed=sorted(allowed)
             )
             raise PermissionDeniedException()
         return member

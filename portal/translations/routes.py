@@ -21,7 +21,7 @@ from portal.audit import AuditLog
 from portal.i18n import gettext as _
 from portal.i18n.catalogue import plural_count, plural_examples
 from portal.i18n.locale import native_name
-from portal.staff.service import StaffMember, require_role
+from portal.staff.service import StaffMember, require_role, staff_names
 from portal.translations import preview
 from portal.translations.checks import problems, segments
 from portal.translations.messages import Compiled, Message, Messages
@@ -30,6 +30,7 @@ from portal.translations.models import MissingTranslation, Publication, Translat
 from portal.translations.overlay import published_edits
 from portal.translations.po import Change, export_po, read_import
 from portal.translations.preview import as_sent
+from portal.web.ids import RowId
 from portal.web.urls import safe_next
 
 PAGE_SIZE = 50
@@ -231,6 +232,7 @@ async def _edit_page(
         "forms": (typed or row.forms + [""] * count)[:count],
         "examples": examples[:count],
         "history": history,
+        "names": await staff_names(db, [who for e in history for who in (e.author, e.reviewer)]),
         "live_id": live.id if live else None,
         "errors": errors or [],
         "preview": _preview_context(request, message, shown) if shown is not None else None,
@@ -349,7 +351,7 @@ async def publish(
     request: Request[Any, Any, Any],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
-    edit_id: FromPath[int],
+    edit_id: RowId,
 ) -> Response[Any]:
     """Four eyes: the author of a change may not publish it."""
     edit = await _draft(db, edit_id)
@@ -392,7 +394,7 @@ async def reject(
     request: Request[Any, Any, Any],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
-    edit_id: FromPath[int],
+    edit_id: RowId,
 ) -> Response[Any]:
     edit = await _draft(db, edit_id)
     language, key = edit.language, edit.key
@@ -418,7 +420,7 @@ async def restore(
     request: Request[Any, Any, Any],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
-    edit_id: FromPath[int],
+    edit_id: RowId,
 ) -> Response[Any]:
     """Roll back to an earlier version: a new draft with its text, reviewed like any other."""
     earlier = await _draft(db, edit_id)
