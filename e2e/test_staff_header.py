@@ -55,12 +55,12 @@ def test_a_signed_in_citizen_finds_their_applications_in_the_header(
 @pytest.mark.parametrize(
     ("who", "button", "areas", "not_theirs"),
     [
-        ("Alex Agent", "Alex Agent (agent)", ["Find a citizen", "Hand-off inbox"], "Translations"),
+        ("Alex Agent", "Alex Agent (agent)", ["Find a citizen", "Inbox"], "Translations"),
         ("Eli Editor", "Eli Editor (editor)", ["Translations"], "Find a citizen"),
         (
             "Ada Admin",
             "Ada Admin (admin)",
-            ["Audit trail", "Payments reconciliation"],
+            ["Audit trail", "Access log", "Payments"],
             "Find a citizen",
         ),
     ],

@@ -27,14 +27,14 @@ SECOND_FACTORS = frozenset(
 )
 
 
-# Each staff area, the role that opens it and its name: the staff header and home list them.
+# Each staff area, the role that opens it and its short name in the staff header.
 AREAS: tuple[tuple[str, str, Any], ...] = (
     ("agent", "/staff/citizens", _l("Find a citizen")),
-    ("agent", "/staff/inbox", _l("Hand-off inbox")),
+    ("agent", "/staff/inbox", _l("Inbox")),
     ("editor", "/staff/translations", _l("Translations")),
     ("admin", "/staff/audit", _l("Audit trail")),
-    ("admin", "/staff/access", _l("Access to citizens' details")),
-    ("admin", "/staff/payments", _l("Payments reconciliation")),
+    ("admin", "/staff/access", _l("Access log")),
+    ("admin", "/staff/payments", _l("Payments")),
 )
 
 
