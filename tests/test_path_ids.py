@@ -84,3 +84,22 @@ def test_an_edit_id_past_the_database_is_not_found(
     )
     assert answer.status_code == (404 if method == "POST" else 405)
     assert "Page not found" in answer.text or method == "GET"
+
+
+@pytest.mark.parametrize(
+    ("visitor", "path"),
+    [
+        (None, "/chat/log?after={bad}"),
+        ("editor", "/staff/translations?page={bad}"),
+        ("admin", "/staff/access?before={bad}"),
+    ],
+)
+def test_ids_in_queries_are_refused_not_a_server_error(
+    postgres_portal: TestClient[Any], visitor: str | None, path: str
+) -> None:
+    portal = postgres_portal
+    if visitor is not None:
+        sign_in_as(portal, visitor, "/staff", staff=True)
+    for bad in BAD_IDS:
+        answer = portal.get(path.format(bad=bad), follow_redirects=False)
+        assert answer.status_code < 500, (path, bad)

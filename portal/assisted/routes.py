@@ -41,6 +41,7 @@ from portal.identity.service import require_citizen
 from portal.journeys.models import Draft
 from portal.settings import Settings
 from portal.staff.service import StaffMember, require_role
+from portal.web.ids import RowCursor
 
 MOST_PAGES = 20
 ACCESS_ACTIONS = ("citizen_search", "citizen_viewed", "conversation_viewed")
@@ -328,7 +329,7 @@ async def access_log(
     db: NamedDependency[AsyncSession],
     citizen: FromQuery[str] = "",
     member: FromQuery[str] = "",
-    before: FromQuery[int] = 0,
+    before: RowCursor = 0,
 ) -> Template:
     """Who looked at whom: staff searches and looks at citizens, newest first, by citizen or
     by staff member."""

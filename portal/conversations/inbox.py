@@ -28,6 +28,7 @@ from portal.i18n import lazy_gettext as _l
 from portal.i18n.formatting import format_number
 from portal.identity.models import Citizen
 from portal.staff.service import StaffMember, require_role
+from portal.web.ids import RowCursor
 
 QUEUE_LIMIT = 100
 SHOWN_MESSAGES = 100
@@ -227,7 +228,7 @@ async def messages_fragment(
     key: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
-    after: FromQuery[int] = 0,
+    after: RowCursor = 0,
 ) -> Template:
     """The messages after `after`, for htmx polling (what the agent is typing stays)."""
     conversation = await _conversation(db, key)

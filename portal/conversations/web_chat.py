@@ -10,7 +10,6 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from sqlalchemy import func, select
@@ -23,6 +22,7 @@ from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale
 from portal.identity.service import current_citizen
 from portal.web.context import current_client_ip
+from portal.web.ids import RowCursor
 from portal.web.limits import Limit, within_limits
 
 SESSION_KEY = "chat"
@@ -79,7 +79,7 @@ async def chat_page(request: Request[Any, Any, Any], db: NamedDependency[AsyncSe
 
 @get("/chat/log", name="chat_log")
 async def chat_log(
-    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], after: FromQuery[int] = 0
+    request: Request[Any, Any, Any], db: NamedDependency[AsyncSession], after: RowCursor = 0
 ) -> Template:
     """The conversation so far, fetched by htmx when the panel is opened; with `after`, what
     came since (the poller's question while a person has the conversation)."""

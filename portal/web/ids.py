@@ -19,6 +19,9 @@ MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer, the type of our primary keys
 RowId = Annotated[int, Parameter(ge=1, le=MAX_ROW_ID)]
 """An integer id (or 1-based position) in a path: `edit_id: RowId`, with `{edit_id:int}`."""
 
+RowCursor = Annotated[int, Parameter(ge=0, le=MAX_ROW_ID)]
+"""An id to page from in a query (`?before=`, `?after=`; 0: from the start); out of range: 400."""
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
