@@ -495,6 +495,17 @@ def test_admins_reconcile_a_day_of_payments_and_export_it(
     line = next(line for line in export.text.splitlines() if reference in line)
     assert line.endswith(",created,success,States differ")
     assert admin.get("/staff/payments", params={"day": "2026-02-30"}).status_code == 400
+    # Days are the city's (Europe/Madrid): 23:30 UTC on the 4th is 00:30 on the 5th there.
+    late = datetime(2026, 12, 4, 23, 30, tzinfo=UTC)
+    run_async(
+        execute(
+            database_url,
+            update(Payment).where(Payment.reference == reference).values(created_at=late),
+        )
+    )
+    assert reference not in admin.get("/staff/payments", params={"day": "2026-12-04"}).text
+    fifth = admin.get("/staff/payments", params={"day": "2026-12-05"}).text
+    assert reference in fifth and "5 December 2026, 00:30" in fifth
     for user in ("agent", "editor"):
         other = portal_factory(database_url=database_url)
         sign_in_as(other, user, "/staff", staff=True)

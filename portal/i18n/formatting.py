@@ -41,6 +41,11 @@ def _date_locale() -> Locale:
     return babel_locale(_date_locales.get(language, language))
 
 
+def city_zone() -> ZoneInfo:
+    """The city's time zone: its days are the days staff pages count by."""
+    return _zone[0]
+
+
 def city_time(value: datetime) -> datetime:
     """`value` in the city's time zone (a naive value is UTC, as the database keeps it)."""
     if value.tzinfo is None:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend_clients.http import BackendError
 from backend_clients.payments import Payment as GatewayPayment
 from portal.i18n import gettext as _
+from portal.i18n.formatting import city_zone
 from portal.journeys.inputs import backends_of
 from portal.payments.models import Payment
 from portal.payments.service import mismatch
@@ -53,8 +54,9 @@ class Row:
 
 
 def _day(text: str | None) -> date | None:
+    """The day asked for; today in the city when none is."""
     if not text:
-        return datetime.now(UTC).date()
+        return datetime.now(city_zone()).date()
     try:
         return date.fromisoformat(text)
     except ValueError:
@@ -62,11 +64,13 @@ def _day(text: str | None) -> date | None:
 
 
 async def _rows(request: Request[Any, Any, Any], db: AsyncSession, day: date) -> list[Row]:
-    start = datetime.combine(day, time.min, tzinfo=UTC)
+    # The city's day (23 or 25 hours when the clocks change), as its pages show the times.
+    start = datetime.combine(day, time.min, tzinfo=city_zone()).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=city_zone()).astimezone(UTC)
     payments = (
         await db.scalars(
             select(Payment)
-            .where(Payment.created_at >= start, Payment.created_at < start + timedelta(days=1))
+            .where(Payment.created_at >= start, Payment.created_at < end)
             .order_by(Payment.created_at)
             .limit(MOST_PER_DAY)
         )
@@ -131,7 +135,7 @@ async def export(
     db: NamedDependency[AsyncSession],
     day: FromQuery[str | None] = None,
 ) -> Response[str]:
-    chosen = _day(day) or datetime.now(UTC).date()
+    chosen = _day(day) or datetime.now(city_zone()).date()
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
