@@ -355,3 +355,23 @@ def test_the_queue_is_sent_again_only_when_it_changed(
     changed = portal.get(poll)
     assert changed.status_code == 200 and "¿sigue ahí?" in changed.text
     assert portal.get(poll_of(changed.text)).status_code == 204
+
+
+def test_todays_figures_count_the_citys_day(database_url: str) -> None:
+    """Europe/Madrid: 23:30 UTC on 14 January is already the 15th there, 22:30 is not."""
+    conversation = _handed_off(database_url)
+    now = datetime(2030, 1, 14, 23, 45, tzinfo=UTC)  # 00:45 on the 15th in the city
+    asked = [datetime(2030, 1, 14, 22, 30, tzinfo=UTC), datetime(2030, 1, 14, 23, 30, tzinfo=UTC)]
+
+    async def run() -> handoff.Figures:
+        engine = make_engine(database_url)
+        async with AsyncSession(engine) as db:
+            for at in asked:
+                db.add(Handoff(conversation_id=conversation.id, reason="asked", requested_at=at))
+            await db.commit()
+            figures = await handoff.figures_today(db, now)
+        await engine.dispose()
+        return figures
+
+    figures: handoff.Figures = run_async(run())
+    assert figures.requested == 1

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.audit import AuditLog
 from portal.conversations.models import Conversation, Handoff
 from portal.database.engine import utcnow
+from portal.i18n.formatting import city_zone
 from portal.staff.service import StaffMember
 
 
@@ -123,14 +124,15 @@ class Figures:
 
 
 async def figures_today(db: AsyncSession, now: datetime | None = None) -> Figures:
-    """Today's (UTC) hand-offs: how long citizens waited, how long agents took."""
-    now = now or datetime.now(UTC)
-    start = datetime.combine(now.date(), time.min, tzinfo=UTC)
+    """Today's hand-offs (the city's day, FRONTDOOR_TIME_ZONE): how long citizens waited, how
+    long agents took."""
+    zone = city_zone()
+    day = (now or datetime.now(UTC)).astimezone(zone).date()
+    start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
     today = (
         await db.scalars(
-            select(Handoff).where(
-                Handoff.requested_at >= start, Handoff.requested_at < start + timedelta(days=1)
-            )
+            select(Handoff).where(Handoff.requested_at >= start, Handoff.requested_at < end)
         )
     ).all()
     waits = [_seconds(h.claimed_at, h.requested_at) for h in today if h.claimed_at]
