@@ -21,7 +21,7 @@ def test_the_panel_on_any_page_talks_to_the_bot(
 ) -> None:
     page = new_context(locale=LOCALES[language]).new_page()
     page.goto("/services")
-    page.get_by_text(in_language(language, "Ask our assistant")).click()
+    page.locator("summary").get_by_text(in_language(language, "Ask our assistant")).click()
     page.get_by_label(in_language(language, "Your message")).fill(HELLO[language])
     page.get_by_role("button", name=in_language(language, "Send")).click()
     reply = page.locator(".fd-chat__message--theirs").last
@@ -46,7 +46,9 @@ def test_the_chat_works_without_javascript(
 ) -> None:
     page = new_context(locale="en-GB", java_script_enabled=False).new_page()
     page.goto("/")
-    page.get_by_text("Ask our assistant").click()  # a details element opens by itself
+    page.locator("summary").get_by_text(
+        "Ask our assistant"
+    ).click()  # a details element opens by itself
     page.get_by_label("Your message").fill("I'd like to pay BL-2PWA-H5RA")
     page.get_by_role("button", name="Send").click()
     assert "/chat" in page.url

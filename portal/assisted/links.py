@@ -10,21 +10,19 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.http import BackendError
 from portal.applications.models import Application
 from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.audit import AuditLog
-from portal.audit.models import AuditEvent
 from portal.catalogue import catalogue_of
 from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale, use_locale
@@ -33,6 +31,7 @@ from portal.identity.service import require_citizen
 from portal.journeys.models import Draft
 from portal.settings import Settings
 from portal.staff.service import StaffMember, require_role
+from portal.web.limits import within_limit
 
 LINK_DAYS = 3
 PER_CITIZEN_PER_HOUR = 5  # links to one citizen, by all agents: a message is not spam
@@ -112,21 +111,16 @@ async def send_link(
     page = "act" if str(form.get("back")) == "act" else ""
     back = f"/staff/citizens/{public_id}/{page}".rstrip("/")
     address = {"sms": citizen.phone, "email": citizen.email}.get(channel)
-    hour_ago = datetime.now(UTC) - timedelta(hours=1)
-    recent = await db.scalar(
-        select(func.count(AuditEvent.id)).where(
-            AuditEvent.action == "assisted_link_sent",
-            AuditEvent.subject == citizen.public_id,
-            AuditEvent.at >= hour_ago,
-        )
-    )
-    if (recent or 0) >= PER_CITIZEN_PER_HOUR:
+    # Counted atomically, so agents sending at the same moment cannot pass the limit together.
+    limit_key = f"assisted-links:{citizen.public_id}"
+    if not await within_limit(request.app.state.counters, limit_key, PER_CITIZEN_PER_HOUR, 3600):
         return Redirect(f"{back}?link=limit", status_code=303)
     agent_locale = current_locale()
     use_locale(citizen.language)  # the message is in the citizen's language
     try:
         destination = await _target(request, db, citizen, target)
         if destination is None or not address:
+            await request.app.state.counters.take_back(limit_key)  # nothing was sent
             return Redirect(f"{back}?link=refused", status_code=303)
         expires = time.time() + LINK_DAYS * 86400
         token = make_token(settings.secret(), citizen.public_id, target, expires)
@@ -149,6 +143,7 @@ async def send_link(
         else:
             await request.app.state.mail.send(to=address, subject=subject, text=text)
     except BackendError:
+        await request.app.state.counters.take_back(limit_key)  # nothing was sent
         return Redirect(f"{back}?link=failed", status_code=303)
     audit: AuditLog = request.app.state.audit
     await audit.record(
