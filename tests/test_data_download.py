@@ -5,13 +5,15 @@ their messages, consents, what they did and who looked at their record. Nobody e
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from conftest import run_async
+from conftest import migrate, run_async
 from portal.applications.models import (
     Application,
     DepartmentRequest,
@@ -151,9 +153,19 @@ async def _give_everything(database_url: str, user: str) -> None:
     await engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def own_database(request: pytest.FixtureRequest, fresh_database: Callable[[str], str]) -> str:
+    """A database of this test's own: it gives Ana and Omar one of everything and then counts
+    them exactly, which the session's shared database (other tests' applications) would spoil."""
+    url = fresh_database(request.param)
+    migrate(url)
+    return url
+
+
 def test_the_download_holds_everything_about_the_citizen_and_nothing_of_anyone_else(
-    portal_factory: Any, database_url: str
+    portal_factory: Any, own_database: str
 ) -> None:
+    database_url = own_database
     ana, omar = portal_factory(database_url=database_url), portal_factory(database_url=database_url)
     sign_in_as(ana, "ana")
     sign_in_as(omar, "omar")

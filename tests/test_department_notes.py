@@ -123,11 +123,20 @@ def test_the_message_asking_for_information_says_what_in_the_citizens_language(
         .where(Citizen.subject == "citizen-ana-0001")
         .values(preferred_channel="sms", phone=number, language="es")
     )
+    # Ana's details are shared by every test of the session: put them back as they were.
+    restore = (
+        update(Citizen)
+        .where(Citizen.subject == "citizen-ana-0001")
+        .values(preferred_channel=None, phone="+34600111222", language="es")
+    )
     with TestClient(create_app(settings)) as ana:
         assert sign_in_as(ana, "ana").status_code == 303
         run_async(execute(database_url, change))
-        reference = _asked_for_a_site_plan(ana, settings, sandbox)
-        run_worker(settings)
+        try:
+            reference = _asked_for_a_site_plan(ana, settings, sandbox)
+            run_worker(settings)
+        finally:
+            run_async(execute(database_url, restore))
     auth = ("AC00000000000000000000000000000000", "sandbox-auth-token")
     sent = httpx.get(f"{sandbox.url}{TWILIO}", params={"To": number}, auth=auth).json()
     [asking] = [
