@@ -121,9 +121,17 @@ async def _give_everything(database_url: str, user: str) -> None:
             language="en",
         )
         whatsapp = Conversation(
-            key=f"wa-{user}", channel="whatsapp", address=PHONES[user], language="en"
+            key=f"wa-{user}",
+            channel="whatsapp",
+            address=PHONES[user],
+            citizen_id=citizen.id,
+            language="en",
         )
-        db.add_all([web, whatsapp])
+        # Someone else's texts from the number on the profile (a number nobody proved is theirs).
+        stranger = Conversation(
+            key=f"sms-{user}", channel="sms", address=PHONES[user], language="en"
+        )
+        db.add_all([web, whatsapp, stranger])
         await db.flush()
         db.add_all(
             [
@@ -138,6 +146,12 @@ async def _give_everything(database_url: str, user: str) -> None:
                     direction="in",
                     author="citizen",
                     body=f"{user}-whatsapp",
+                ),
+                ChatMessage(
+                    conversation_id=stranger.id,
+                    direction="in",
+                    author="citizen",
+                    body="a stranger's text",
                 ),
                 Handoff(
                     conversation_id=whatsapp.id, reason=f"{user}-handoff", agent_name="Alex Agent"
@@ -192,4 +206,5 @@ def test_the_download_holds_everything_about_the_citizen_and_nothing_of_anyone_e
     assert "sign_in" in {event["action"] for event in data["activity"]}
     text = json.dumps(data, ensure_ascii=False)
     assert "omar" not in text.lower() and "Haddad" not in text and PHONES["omar"] not in text
+    assert "stranger" not in text and "sms" not in chats  # a number's texts are not the account's
     assert "secret-ana" not in text and "web-ana" not in text  # bearer links and chat keys stay

@@ -27,7 +27,6 @@ from portal.applications.models import (
 from portal.assisted.models import Consent
 from portal.audit.models import AuditEvent
 from portal.conversations.models import ChatMessage, Conversation, Handoff
-from portal.conversations.transcript import of_citizen
 from portal.identity.models import Citizen
 from portal.journeys.models import Draft
 from portal.payments.models import Payment
@@ -117,7 +116,9 @@ async def _conversations(db: AsyncSession, citizen: Citizen) -> list[dict[str, A
     conversations = await _all(
         db,
         select(Conversation)
-        .where(of_citizen(citizen.id, citizen.phone))
+        # Only conversations bound to the account: a profile's phone is not proven to be theirs,
+        # so the conversations of that number stay out of what anyone can download.
+        .where(Conversation.citizen_id == citizen.id)
         .order_by(Conversation.created_at),
     )
     ids = [conversation.id for conversation in conversations]
