@@ -6,15 +6,20 @@ id: templates show it through gettext, `make extract` puts it in the catalogue f
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 FieldId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 # Journey addresses a step could clash with (/drafts/<id>/<step>).
-RESERVED_STEP_IDS = frozenset({"check", "submit", "delete", "check-field"})
+RESERVED_STEP_IDS = frozenset({"check", "submit", "delete", "check-field", "stop"})
+# Where a stop page may send the citizen instead: a page of the portal or another site (https);
+# never //host, which would leave the portal without saying https.
+HREF = re.compile(r"/([A-Za-z0-9._~-][A-Za-z0-9._~/?=&%#-]*)?|https://[^\s<>\"'\\]+")
+MAX_FILES = 20
 
 
 class Strict(BaseModel):
@@ -48,6 +53,17 @@ class FieldErrors(Strict):
 
     required: Text | None = None
     invalid: Text | None = None
+    # Dates with `earliest`/`latest`: the wording when the date is out of range, with %(date)s.
+    too_early: Text | None = None
+    too_late: Text | None = None
+
+    @model_validator(mode="after")
+    def date_placeholder(self) -> FieldErrors:
+        for key in ("too_early", "too_late"):
+            text = getattr(self, key)
+            if text is not None and "%(date)s" not in text:
+                raise ValueError(f"errors.{key} must say where the date goes with %(date)s")
+        return self
 
 
 class FieldDef(Strict):
@@ -76,6 +92,11 @@ class FieldDef(Strict):
     minimum: float | None = None
     maximum: float | None = None
     past_only: bool = False
+    # Dates: the first and last day allowed, in days from the city's today (negative: past).
+    earliest: int | None = Field(default=None, ge=-36_500, le=36_500)
+    latest: int | None = Field(default=None, ge=-36_500, le=36_500)
+    # Documents: how many files the citizen may give (above 1: one at a time, with a list).
+    max_files: int = Field(default=1, ge=1, le=MAX_FILES)
     autocomplete: str | None = None
     width: Literal[2, 3, 4, 5, 10, 20, 30] | None = None
     # Tell us once: the citizen's saved detail that answers this question, with consent.
@@ -96,6 +117,27 @@ class FieldDef(Strict):
             raise ValueError(f"a {self.type} field takes no options")
         return self
 
+    @model_validator(mode="after")
+    def rules_fit_the_type(self) -> FieldDef:
+        ranged = self.earliest is not None or self.latest is not None
+        if ranged and self.type != "date":
+            raise ValueError("earliest and latest are for date fields only; remove them")
+        if ranged and self.past_only:
+            raise ValueError("use either past_only or earliest/latest, not both")
+        if self.earliest is not None and self.latest is not None and self.earliest > self.latest:
+            raise ValueError(
+                f"earliest ({self.earliest}) is after latest ({self.latest}): "
+                "earliest must be the same number of days or fewer"
+            )
+        if self.max_files != 1 and self.type != "file":
+            raise ValueError("max_files is for file fields only; remove it")
+        return self
+
+    @property
+    def many_files(self) -> bool:
+        """A document field that takes several files, one at a time."""
+        return self.type == "file" and self.max_files > 1
+
 
 class Repeat(Strict):
     """A repeatable group (GOV.UK 'add another'): each item answers `fields`."""
@@ -103,6 +145,33 @@ class Repeat(Strict):
     item_label: Text  # "Partner": shown as "Partner 1", "Partner 2"
     add_another: Text  # "Do you need to add another partner?"
     max_items: int = Field(default=10, ge=1, le=50)
+
+
+class Stop(Strict):
+    """GOV.UK 'check before you start': when `when` holds, the journey ends here with a message
+    and where to go instead."""
+
+    when: Condition
+    title: Text
+    body: Text
+    link_label: Text | None = None
+    link_href: str | None = Field(default=None, max_length=500)
+
+    @field_validator("link_href")
+    @classmethod
+    def portal_path_or_https(cls, href: str | None) -> str | None:
+        if href is not None and not HREF.fullmatch(href):
+            raise ValueError(
+                f"{href!r} is not a link we can offer: give a page of the portal starting with "
+                "/ (like /services/visitor-parking) or a full address starting with https://"
+            )
+        return href
+
+    @model_validator(mode="after")
+    def link_whole(self) -> Stop:
+        if (self.link_label is None) != (self.link_href is None):
+            raise ValueError("give both link_label and link_href, or neither")
+        return self
 
 
 class Step(Strict):
@@ -114,6 +183,7 @@ class Step(Strict):
     fields: tuple[FieldDef, ...] = Field(min_length=1, max_length=8)
     when: Condition | None = None
     repeat: Repeat | None = None
+    stop: Stop | None = None  # an eligibility question that can end the journey
 
     @model_validator(mode="after")
     def heading(self) -> Step:
@@ -121,6 +191,13 @@ class Step(Strict):
             raise ValueError("a step with several fields or a repeat needs a title")
         if self.repeat and any(field.type in ("file", "address") for field in self.fields):
             raise ValueError("a repeated group holds simple fields only (no file or address)")
+        if self.repeat and self.stop:
+            raise ValueError("a repeated group cannot stop the journey; give the stop its own step")
+        if any(field.many_files for field in self.fields) and len(self.fields) > 1:
+            raise ValueError(
+                "a file field with max_files above 1 must be the only field of its step; "
+                "move the other fields to a step of their own"
+            )
         return self
 
     @property
@@ -177,6 +254,11 @@ class Service(Strict):
                 if field.id in seen:
                     raise ValueError(f"field id {field.id!r} is used twice")
                 seen.add(field.id)
+            if step.stop and step.stop.when.field not in seen:
+                raise ValueError(
+                    f"step {step.id!r}: stop.when names {step.stop.when.field!r}, which neither "
+                    "this step nor an earlier one asks"
+                )
         for delivery in self.deliver_to:
             named = {*delivery.answers, *([delivery.when.field] if delivery.when else [])}
             if delivery.open311:
