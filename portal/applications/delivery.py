@@ -146,11 +146,7 @@ class ApplicationWork:
 
     async def _documents(self, db: AsyncSession, answers: dict[str, Any]) -> dict[str, str]:
         """Our document ids in the answers -> the document service's ids."""
-        ours = [
-            value["document"]
-            for value in answers.values()
-            if isinstance(value, dict) and "document" in value
-        ]
+        ours = [str(item["document"]) for item in engine.documents_in(answers)]
         if not ours:
             return {}
         rows = await db.execute(
@@ -224,6 +220,8 @@ class ApplicationWork:
         assert fields is not None
         place = answers.get(fields.place) or {}
         photo = answers.get(fields.photo) if fields.photo else None
+        if isinstance(photo, list):  # several photos: Open311 takes one
+            photo = photo[0] if photo else None
         media = None
         if isinstance(photo, dict) and photo.get("document") in stored:
             media = f"{self.settings.documents_url}/documents/{stored[photo['document']]}"

@@ -11,6 +11,7 @@ from typing import Any
 from portal.catalogue.models import Condition, Delivery, Service, Step
 
 CHECK = "check"
+STOP = "stop"  # the page that ends a journey whose eligibility question said no
 
 
 def holds(condition: Condition | None, answers: dict[str, Any]) -> bool:
@@ -30,6 +31,30 @@ def holds(condition: Condition | None, answers: dict[str, Any]) -> bool:
 def visible_steps(service: Service, answers: dict[str, Any]) -> list[Step]:
     """The steps this citizen is asked, given what they answered so far."""
     return [step for step in service.steps if holds(step.when, answers)]
+
+
+def stopping_step(service: Service, answers: dict[str, Any]) -> Step | None:
+    """The first step whose answers end the journey (its `stop.when` holds), if any: nothing
+    after it can be seen, answered, checked or sent while it holds."""
+    return next(
+        (
+            step
+            for step in visible_steps(service, answers)
+            if step.stop and holds(step.stop.when, answers)
+        ),
+        None,
+    )
+
+
+def is_beyond_stop(service: Service, answers: dict[str, Any], step_id: str) -> bool:
+    """Whether `step_id` (or CHECK) lies after the step that ends the journey."""
+    stopping = stopping_step(service, answers)
+    if stopping is None:
+        return False
+    ids = [step.id for step in visible_steps(service, answers)]
+    if step_id not in ids:
+        return True
+    return ids.index(step_id) > ids.index(stopping.id)
 
 
 def find_step(service: Service, step_id: str) -> Step | None:
@@ -56,13 +81,20 @@ def step_after(
         from_profile = prefilled and all(field.id in prefilled for field in step.fields)
         if from_profile and is_answered(step, answers):
             continue
-        return step.id
-    return CHECK
+        return _unless_stopped(service, answers, step.id)
+    return _unless_stopped(service, answers, CHECK)
+
+
+def _unless_stopped(service: Service, answers: dict[str, Any], step_id: str) -> str:
+    return STOP if is_beyond_stop(service, answers, step_id) else step_id
 
 
 def step_before(service: Service, answers: dict[str, Any], step_id: str) -> str | None:
     """Where the Back link goes: the previous step, or None for the service's start page."""
     ids = [step.id for step in visible_steps(service, answers)]
+    if step_id == STOP:
+        stopping = stopping_step(service, answers)
+        return stopping.id if stopping else None
     if step_id == CHECK:
         return ids[-1] if ids else None
     index = ids.index(step_id) if step_id in ids else 0
@@ -74,6 +106,8 @@ def next_to_answer(service: Service, answers: dict[str, Any]) -> str:
     for step in visible_steps(service, answers):
         if not is_answered(step, answers):
             return step.id
+        if step.stop and holds(step.stop.when, answers):
+            return STOP
     return CHECK
 
 
@@ -89,6 +123,16 @@ def relevant_answers(service: Service, answers: dict[str, Any]) -> dict[str, Any
             if field.id in answers:
                 kept[field.id] = answers[field.id]
     return kept
+
+
+def documents_in(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every file in the answers: a single upload is one dict, several are a list of them."""
+    found: list[dict[str, Any]] = []
+    for value in answers.values():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, dict) and "document" in item:
+                found.append(item)
+    return found
 
 
 def answers_for(service: Service, delivery: Delivery, answers: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -18,7 +18,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from portal.catalogue.models import FieldDef
 from portal.i18n import gettext as _
-from portal.i18n.formatting import format_date, format_money, format_number
+from portal.i18n.formatting import city_zone, format_date, format_money, format_number
 from portal.identity.codes import parse_destination
 
 Form = Mapping[str, list[Any]]
@@ -39,6 +39,20 @@ class Reading:
     value: Any = None
     error: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+
+
+def city_today() -> date:
+    """Today in the city (FRONTDOOR_TIME_ZONE): date rules count the city's days, not UTC's."""
+    return datetime.now(city_zone()).date()
+
+
+def date_range(definition: FieldDef, today: date) -> tuple[date | None, date | None]:
+    """The first and last day a date field allows (`earliest`/`latest` days from today)."""
+    earliest = (
+        today + timedelta(days=definition.earliest) if definition.earliest is not None else None
+    )
+    latest = today + timedelta(days=definition.latest) if definition.latest is not None else None
+    return earliest, latest
 
 
 def first(form: Form, name: str) -> str:
@@ -155,6 +169,23 @@ def _date(definition: FieldDef, form: Form, today: date) -> Reading:
         return Reading(None, _invalid(definition, _("Enter a real date")), raw)
     if definition.past_only and day >= today:
         return Reading(None, _("The date must be in the past"), raw)
+    earliest, latest = date_range(definition, today)
+    if earliest is not None and day < earliest:
+        wording = definition.errors.too_early
+        message = (
+            _(wording, date=format_date(earliest))
+            if wording
+            else _("The date must be on or after %(date)s", date=format_date(earliest))
+        )
+        return Reading(None, message, raw)
+    if latest is not None and day > latest:
+        wording = definition.errors.too_late
+        message = (
+            _(wording, date=format_date(latest))
+            if wording
+            else _("The date must be on or before %(date)s", date=format_date(latest))
+        )
+        return Reading(None, message, raw)
     return Reading(day.isoformat(), None, raw)
 
 
@@ -236,7 +267,7 @@ def read_field(
     if kind == "money":
         return _money(definition, first(form, definition.id))
     if kind == "date":
-        return _date(definition, form, today or date.today())
+        return _date(definition, form, today or city_today())
     if kind in ("radios", "checkboxes", "select", "yes_no"):
         return _choice(definition, form)
     if kind == "address":
@@ -265,5 +296,6 @@ def shown(definition: FieldDef, value: Any) -> str:
     if kind == "address":
         return str(value.get("label", ""))
     if kind == "file":
-        return str(value.get("filename", ""))
+        files = value if isinstance(value, list) else [value]
+        return ", ".join(str(item.get("filename", "")) for item in files)
     return str(value)

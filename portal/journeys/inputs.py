@@ -77,26 +77,19 @@ def clean_filename(name: str) -> str:
     return "".join(char for char in base if char.isprintable())[:200] or "file"
 
 
-async def store_upload(
+async def upload_one(
     request: Request[Any, Any, Any],
     field: FieldDef,
     form: Form,
-    draft: Draft,
     citizen: Citizen,
     db: AsyncSession,
 ) -> Reading:
-    """Check the file (real type from its bytes, size) and keep it in the document service."""
+    """The file chosen in the form, checked (real type from its bytes, size) and kept in the
+    document service; no value and no error when none was chosen."""
     upload = next((item for item in form.get(field.id, []) if isinstance(item, UploadFile)), None)
-    content = await upload.read() if upload is not None and upload.filename else b""
-    existing = draft.answers.get(field.id)
     if upload is None or not upload.filename:
-        if existing:
-            return Reading(existing)
-        if not field.required:
-            return Reading(None)
-        return Reading(
-            None, _(field.errors.required) if field.errors.required else _("Select a file")
-        )
+        return Reading(None)
+    content = await upload.read()
     filename = clean_filename(upload.filename)
     problem = check_upload(field, filename, content)
     if problem:
@@ -115,3 +108,28 @@ async def store_upload(
         "size": document.size,
     }
     return Reading(value)
+
+
+def required_file(field: FieldDef) -> str:
+    """What to say when a document is needed and none was given."""
+    return _(field.errors.required) if field.errors.required else _("Select a file")
+
+
+async def store_upload(
+    request: Request[Any, Any, Any],
+    field: FieldDef,
+    form: Form,
+    draft: Draft,
+    citizen: Citizen,
+    db: AsyncSession,
+) -> Reading:
+    """One document: the new file, else the one given before (kept unless replaced)."""
+    reading = await upload_one(request, field, form, citizen, db)
+    if reading.value is not None or reading.error:
+        return reading
+    existing = draft.answers.get(field.id)
+    if existing:
+        return Reading(existing)
+    if not field.required:
+        return Reading(None)
+    return Reading(None, required_file(field))

@@ -8,12 +8,14 @@ from typing import Any
 
 from litestar import Request
 from litestar.response import Template
+from markupsafe import Markup
 
 from portal.catalogue.models import FieldDef, Service, Step
 from portal.i18n import gettext as _
 from portal.i18n.bidi import isolate
+from portal.i18n.formatting import format_date
 from portal.journeys import engine
-from portal.journeys.fields import Reading, shown
+from portal.journeys.fields import Reading, city_today, date_range, shown
 from portal.journeys.models import Draft
 
 
@@ -36,6 +38,27 @@ class FieldView:
             typed = self.raw.get("line1") or self.raw.get("town") or self.raw.get("postcode")
             return f"{self.definition.id}-{'line1' if typed else 'query'}"
         return self.definition.id
+
+    @property
+    def range_hint(self) -> str | None:
+        """The days a date may take, said under the question (earliest/latest)."""
+        earliest, latest = date_range(self.definition, city_today())
+        if earliest and latest:
+            return _(
+                "The date must be between %(earliest)s and %(latest)s",
+                earliest=format_date(earliest),
+                latest=format_date(latest),
+            )
+        if earliest:
+            return _("The date must be on or after %(date)s", date=format_date(earliest))
+        if latest:
+            return _("The date must be on or before %(date)s", date=format_date(latest))
+        return None
+
+    @property
+    def files(self) -> list[dict[str, Any]]:
+        """The documents given so far, for a field that takes several."""
+        return [item for item in self.value or [] if isinstance(item, dict)]
 
     @property
     def date_parts(self) -> dict[str, str]:
@@ -82,8 +105,9 @@ class FieldView:
 
 
 def is_heading(step: Step) -> bool:
-    """One question on its own page: its label is the page's heading."""
-    return len(step.fields) == 1 and step.repeat is None
+    """One question on its own page: its label is the page's heading (several documents have
+    the heading above their list, and the file box its own label)."""
+    return len(step.fields) == 1 and step.repeat is None and not step.fields[0].many_files
 
 
 def _views(
@@ -105,8 +129,12 @@ def summary_rows(
     """GOV.UK summary list rows for a step's answers, with a Change link when given one."""
     rows = []
     for field in step.fields:
-        text = shown(field, answers.get(field.id)) or _("Not given")
-        value = isolate(text, "ltr" if field.type == "phone" else "auto")
+        given = answers.get(field.id)
+        if field.type == "file" and isinstance(given, list) and given:
+            value = _file_list(given)
+        else:
+            text = shown(field, given) or _("Not given")
+            value = isolate(text, "ltr" if field.type == "phone" else "auto")
         row: dict[str, Any] = {"key": {"text": _(field.label)}, "value": {"html": value}}
         if change:
             row["actions"] = {
@@ -116,6 +144,14 @@ def summary_rows(
             }
         rows.append(row)
     return rows
+
+
+def _file_list(files: list[dict[str, Any]]) -> Markup:
+    """Several documents, one per line."""
+    items = Markup("").join(
+        Markup("<li>{}</li>").format(isolate(item.get("filename", ""))) for item in files
+    )
+    return Markup('<ul class="govuk-list">{}</ul>').format(items)
 
 
 def _back(service: Service, draft: Draft, step_id: str, change: bool) -> str:
@@ -220,6 +256,21 @@ def check_page(request: Request[Any, Any, Any], service: Service, draft: Draft) 
         "from_account": set(draft.prefilled),
     }
     return Template("journeys/check.html", context=context)
+
+
+def stop_page(
+    request: Request[Any, Any, Any], service: Service, draft: Draft, step: Step
+) -> Template:
+    """GOV.UK 'check before you start': the answer given means this service is not for them;
+    say why, where to go instead, and let them change the answer."""
+    context = {
+        "service": service,
+        "draft": draft,
+        "step": step,
+        "stop": step.stop,
+        "change": f"/drafts/{draft.public_id}/{step.id}",
+    }
+    return Template("journeys/stop.html", context=context)
 
 
 def field_fragment(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
@@ -22,6 +23,9 @@ from portal.assisted.acting import ACTS_FOR_CITIZEN, acting, record_step
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef, Service, Step
 from portal.database.engine import READ_ONLY
+from portal.i18n import gettext as _
+from portal.i18n import ngettext
+from portal.i18n.formatting import format_number
 from portal.identity.models import Citizen
 from portal.journeys import engine
 from portal.journeys.drafts import (
@@ -33,9 +37,9 @@ from portal.journeys.drafts import (
     service_of,
 )
 from portal.journeys.fields import Form, Reading, first, read_field
-from portal.journeys.inputs import resolve_address, store_upload
+from portal.journeys.inputs import required_file, resolve_address, store_upload, upload_one
 from portal.journeys.models import Draft
-from portal.journeys.pages import check_page, field_fragment, group_page, step_page
+from portal.journeys.pages import check_page, field_fragment, group_page, step_page, stop_page
 from portal.settings import Settings
 from portal.web.ids import RowId
 
@@ -46,7 +50,7 @@ async def _form(request: Request[Any, Any, Any]) -> Form:
 
 
 def _to(draft: Draft, step_id: str, back_to_check: bool = False) -> Redirect:
-    suffix = "?change=1" if back_to_check and step_id != engine.CHECK else ""
+    suffix = "?change=1" if back_to_check and step_id not in (engine.CHECK, engine.STOP) else ""
     return Redirect(f"/drafts/{draft.public_id}/{step_id}{suffix}", status_code=303)
 
 
@@ -118,6 +122,11 @@ async def show_step(
 ) -> Response[Any]:
     _citizen, draft = await owned_draft(request, db, draft_id)
     service = service_of(catalogue_of(request), draft)
+    if step_id == engine.STOP:
+        stopping = engine.stopping_step(service, draft.answers)
+        if stopping is None:  # the answer was changed: the journey goes on
+            return _to(draft, engine.next_to_answer(service, draft.answers))
+        return stop_page(request, service, draft, stopping)
     if step_id == engine.CHECK:
         missing = engine.next_to_answer(service, draft.answers)
         if missing != engine.CHECK:  # nothing is checked before everything is answered
@@ -127,6 +136,8 @@ async def show_step(
     visible = {s.id for s in engine.visible_steps(service, draft.answers)}
     if step is None or step.id not in visible:
         return _to(draft, engine.next_to_answer(service, draft.answers))
+    if engine.is_beyond_stop(service, draft.answers, step.id):
+        return _to(draft, engine.STOP)
     if step.repeat:
         items = draft.answers.get(step.id) or []
         if not items:
@@ -149,9 +160,13 @@ async def save_step(
     step = engine.find_step(service, step_id)
     if step is None:
         raise NotFoundException()
+    if engine.is_beyond_stop(service, draft.answers, step.id):
+        return _to(draft, engine.STOP)  # the journey ended before this step
     form = await _form(request)
     if step.repeat:
         return await _save_group_choice(request, service, draft, step, form, change)
+    if step.fields[0].many_files:
+        return await _save_files(request, service, draft, step, form, citizen, db, change)
     searching = _searching(step, form)
     readings = await _read_step(request, step, form, draft, citizen, db, settings, searching)
     errors = {field.id: readings[field.id].error for field in step.fields}
@@ -160,9 +175,89 @@ async def save_step(
             request, service, draft, step, readings=readings, change=change, searching=searching
         )
     await save_answers(db, draft, {key: reading.value for key, reading in readings.items()})
+    return _onwards(service, draft, step, change)
+
+
+def _onwards(service: Service, draft: Draft, step: Step, change: bool) -> Redirect:
+    """After a step is saved: back to the check page when changing an answer, else on."""
     if change:
         return _to(draft, engine.next_to_answer(service, draft.answers), back_to_check=True)
     return _to(draft, engine.step_after(service, draft.answers, step.id, set(draft.prefilled)))
+
+
+async def _save_files(
+    request: Request[Any, Any, Any],
+    service: Service,
+    draft: Draft,
+    step: Step,
+    form: Form,
+    citizen: Citizen,
+    db: AsyncSession,
+    change: bool,
+) -> Response[Any]:
+    """Several documents, one at a time: 'Upload file' adds the chosen one and stays on the
+    page (with the list of files so far); 'Continue' adds one if chosen and goes on."""
+    field = step.fields[0]
+    files = list(draft.answers.get(field.id) or [])
+    uploading = first(form, "action") == "upload"
+
+    def again(error: str) -> Response[Any]:
+        readings = {field.id: Reading(files, error)}
+        return step_page(request, service, draft, step, readings=readings, change=change)
+
+    chosen = any(isinstance(item, UploadFile) and item.filename for item in form.get(field.id, []))
+    if chosen and len(files) >= field.max_files:
+        return again(_too_many_files(field.max_files))
+    reading = await upload_one(request, field, form, citizen, db)
+    if reading.error:
+        return again(reading.error)
+    if reading.value is not None:
+        files.append(reading.value)
+        await save_answers(db, draft, {field.id: files})
+    if uploading:
+        if reading.value is None:
+            return again(_("Select a file"))
+        return _to(draft, step.id, back_to_check=change)
+    if not files and field.required:
+        return again(required_file(field))
+    await save_answers(db, draft, {field.id: files})
+    return _onwards(service, draft, step, change)
+
+
+def _too_many_files(limit: int) -> str:
+    return ngettext(
+        "You can upload %(count)s file at most. Remove one to add another.",
+        "You can upload %(count)s files at most. Remove one to add another.",
+        limit,
+        count=format_number(limit),
+    )
+
+
+@post(
+    "/drafts/{draft_id:str}/{step_id:str}/files/{document:str}/remove", name="journey_file_remove"
+)
+async def remove_file(
+    request: Request[Any, Any, Any],
+    draft_id: FromPath[str],
+    step_id: FromPath[str],
+    document: FromPath[str],
+    db: NamedDependency[AsyncSession],
+    change: FromQuery[bool] = False,
+) -> Redirect:
+    """Take one of several documents off the list (the others stay)."""
+    _citizen, draft = await owned_draft(request, db, draft_id)
+    service = service_of(catalogue_of(request), draft)
+    step = engine.find_step(service, step_id)
+    if step is None or not step.fields[0].many_files:
+        raise NotFoundException()
+    if engine.is_beyond_stop(service, draft.answers, step.id):
+        return _to(draft, engine.STOP)
+    field = step.fields[0]
+    files = list(draft.answers.get(field.id) or [])
+    kept = [item for item in files if item.get("document") != document]
+    if len(kept) != len(files):  # a second click on the same Remove changes nothing
+        await save_answers(db, draft, {field.id: kept})
+    return _to(draft, step.id, back_to_check=change)
 
 
 async def _save_group_choice(
@@ -215,6 +310,8 @@ async def show_item(
 ) -> Response[Any]:
     _citizen, draft = await owned_draft(request, db, draft_id)
     service, step, _items = _group(request, draft, step_id, item)
+    if engine.is_beyond_stop(service, draft.answers, step.id):
+        return _to(draft, engine.STOP)
     return step_page(request, service, draft, step, item=item, change=change)
 
 
@@ -230,6 +327,8 @@ async def save_item(
 ) -> Response[Any]:
     _citizen, draft = await owned_draft(request, db, draft_id)
     service, step, items = _group(request, draft, step_id, item)
+    if engine.is_beyond_stop(service, draft.answers, step.id):
+        return _to(draft, engine.STOP)
     form = await _form(request)
     readings = {f.id: read_field(f, form, region=settings.phone_region) for f in step.fields}
     if any(reading.error for reading in readings.values()):
@@ -361,6 +460,7 @@ journeys = Router(
         show_item,
         save_item,
         remove_item,
+        remove_file,
         check_field,
         confirm_delete,
         delete_draft,
