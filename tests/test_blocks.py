@@ -137,10 +137,38 @@ def test_the_test_service_uses_every_block() -> None:
             "must be the only field of its step",
         ),
         (lambda d: _step(d, "district").update(id="stop"), "step ids must be unique and none of"),
+        (
+            lambda d: _step(d, "district")["fields"][0]["options"].append(
+                {"value": "east", "label": "East"}
+            ),
+            "no department receives the application when 'district' is 'east': add a deliver_to",
+        ),
+        (
+            lambda d: _step(d, "district")["fields"][0].update(required=False),
+            "no department receives the application when 'district' is not answered",
+        ),
     ],
 )
 def test_a_wrong_new_key_is_refused_with_what_to_do(change: Any, message: str) -> None:
     assert message in _refused(change)
+
+
+def test_departments_that_all_depend_on_other_things_are_not_second_guessed() -> None:
+    """Only one choice question deciding alone is checked; a department always sent, or
+    conditions on several questions, pass."""
+
+    def always_tax(data: dict[str, Any]) -> None:
+        _step(data, "district")["fields"][0]["options"].append({"value": "east", "label": "E"})
+        data["deliver_to"].append({"department": "environment"})
+
+    def two_questions(data: dict[str, Any]) -> None:
+        _step(data, "district")["fields"][0]["options"].append({"value": "east", "label": "E"})
+        data["deliver_to"].append(
+            {"department": "environment", "when": {"field": "delivery", "equals": "post"}}
+        )
+
+    assert len(_service(always_tax).deliver_to) == 3
+    assert len(_service(two_questions).deliver_to) == 3
 
 
 def test_the_new_texts_go_to_the_translators_and_links_and_rules_do_not() -> None:
@@ -450,6 +478,9 @@ def test_post_asks_an_address_and_the_district_picks_the_only_department(
         f"{base}/submit", data={"_csrf_token": csrf_token(check)}, follow_redirects=False
     )
     reference = reference_of(sent)
+    shown_page = omar.get(f"/applications/{reference}").text
+    assert "Documents you sent" in shown_page
+    assert "<bdi>lease.pdf</bdi>" in shown_page and "<bdi>bill.png</bdi>" in shown_page
     run_worker(make_settings(database_url=own_database, catalogue_dir=catalogue_dir))
     case = case_of(sandbox, "tax", reference)  # south
     data = case["request"]["data"]

@@ -31,6 +31,7 @@ from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
 from portal.identity.service import citizen_and_own, require_citizen
+from portal.journeys.engine import documents_in
 from portal.journeys.fields import check_upload
 from portal.journeys.inputs import backends_of, clean_filename
 from portal.journeys.models import Draft
@@ -170,6 +171,7 @@ async def _page(
         "asking": asking,
         "fees": {department: fee for department, fee in fees.items() if fee},
         "paid": paid,
+        "documents": documents_in(application.answers),  # every file sent, several per question too
         "questions": questions,
         "label": label,
         "state": Summary(

@@ -266,7 +266,36 @@ class Service(Strict):
             unknown = named
             if unknown - seen:
                 raise ValueError(f"deliver_to {delivery.department!r} names unknown fields")
+        self._someone_receives_it()
         return self
+
+    def _someone_receives_it(self) -> None:
+        """When every department depends on one choice question always asked, each of its
+        answers must send the application somewhere. (Other mixes of conditions are not
+        checked: in general that needs every combination of answers.)"""
+        conditions = [delivery.when for delivery in self.deliver_to]
+        fields = {condition.field for condition in conditions if condition}
+        if None in conditions or len(fields) != 1:
+            return
+        field_id = fields.pop()
+        step = next(step for step in self.steps if any(f.id == field_id for f in step.fields))
+        field = self.fields()[field_id]
+        if step.when or step.repeat or field.type not in ("radios", "select", "yes_no"):
+            return
+        values = ["yes", "no"] if field.type == "yes_no" else [o.value for o in field.options]
+        covered: set[str] = set()
+        for condition in conditions:
+            assert condition is not None
+            if condition.greater_than is not None:
+                return
+            covered |= {condition.equals} if condition.equals else set(condition.one_of or ())
+        missed = [value for value in values if value not in covered]
+        if missed or not field.required:
+            when = f"is {', '.join(map(repr, missed))}" if missed else "is not answered"
+            raise ValueError(
+                f"no department receives the application when {field_id!r} {when}: "
+                "add a deliver_to for it, or one without `when`"
+            )
 
     def fields(self) -> dict[str, FieldDef]:
         return {field.id: field for step in self.steps for field in step.fields}
