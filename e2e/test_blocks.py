@@ -288,6 +288,9 @@ def test_post_asks_for_an_address_and_the_district_picks_the_department(
     expect(page.locator(".govuk-panel")).to_be_visible()
     reference = REFERENCE.search(page.locator(".govuk-panel").inner_text())
     assert reference
+    page.goto(f"/applications/{reference.group(0)}")
+    expect(page.locator("main li", has_text="lease.pdf")).to_be_visible()  # Documents you sent
+    clean(page)
     # The worker sends it to the south's department only.
     cases: dict[str, list[Any]] = {}
     for _ in range(40):
