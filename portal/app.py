@@ -12,6 +12,7 @@ from typing import Any
 
 import anyio
 import httpx
+import structlog
 from litestar import Litestar, Request
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
@@ -38,6 +39,7 @@ from portal.assisted.links import links_for_agents, links_for_citizens
 from portal.assisted.routes import access, activity, assisted
 from portal.audit import AuditLog
 from portal.backends import make_backends
+from portal.catalogue.live import LiveCatalogue
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.routes import catalogue_routes
 from portal.conversations.bot_api import nlg, run_action
@@ -50,6 +52,7 @@ from portal.database import make_engine, provide_session
 from portal.database.counters import DatabaseCounters
 from portal.database.engine import read_only_sessions
 from portal.database.store import DatabaseStore
+from portal.design.seed import seed
 from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues, plural_texts
@@ -69,7 +72,7 @@ from portal.settings import Settings
 from portal.staff.routes import staff
 from portal.staff.service import current_staff, staff_areas
 from portal.translations import preview
-from portal.translations.messages import load_messages
+from portal.translations.messages import load_messages, with_versions
 from portal.translations.missing import MissingCounts
 from portal.translations.overlay import CatalogueOverlay
 from portal.translations.routes import translations
@@ -95,6 +98,30 @@ def _shared_state(settings: Settings, engine: AsyncEngine) -> tuple[Store, Count
         redis = redis_client(settings.redis_url)
         return RedisStore(redis, namespace="frontdoor-sessions"), RedisCounters(redis)
     return DatabaseStore(engine), DatabaseCounters(engine)
+
+
+async def _services_from_database(app: Litestar, settings: Settings) -> None:
+    """The repository's service files join the database's services (every worker may do it at
+    once), then the catalogue is served from there."""
+    try:
+        await seed(app.state.sessionmaker, settings.catalogue_dir)
+    except Exception:  # no migrated database: the repository's files alone, as before
+        structlog.get_logger().warning("services_not_seeded", exc_info=True)
+    app.state.live = LiveCatalogue(
+        app.state.catalogue, app.state.reader, settings.catalogue_check_seconds
+    )
+    app.state.base_messages = app.state.messages
+    await _current_services(app, force=True)
+
+
+async def _current_services(app: Litestar, *, force: bool = False) -> None:
+    """This worker's catalogue as designers last published it (a small query a second); the
+    editors' list of messages gains each version's texts when they change."""
+    live: LiveCatalogue = app.state.live
+    seen = live.generation
+    app.state.catalogue = await live.refresh(force=force)
+    if live.generation != seen:
+        app.state.messages = with_versions(app.state.base_messages, live.sources)
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -131,6 +158,7 @@ def create_app(settings: Settings) -> Litestar:
         app.state.counters = counters
         app.state.audit = AuditLog(app.state.sessionmaker)
         app.state.overlay = CatalogueOverlay(app.state.reader, settings.catalogue_check_seconds)
+        await _services_from_database(app, settings)
         app.state.missing = MissingCounts(
             app.state.sessionmaker,
             set(app.state.messages.by_key),
@@ -242,6 +270,7 @@ def create_app(settings: Settings) -> Litestar:
         await refuse_control_characters(request)
         if not request.url.path.startswith(("/static/", "/healthz", "/readyz")):
             await request.app.state.overlay.refresh()
+            await _current_services(request.app)
             await request.app.state.missing.save()
             preview.apply(request)  # an editor's draft, on the pages they open to see it
 

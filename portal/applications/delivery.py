@@ -92,6 +92,7 @@ class ApplicationWork:
     twilio: TwilioClient
     mail: MailClient
     overlay: CatalogueOverlay | None = None  # editors' published texts, for notifications
+    live: Any = None  # the LiveCatalogue that keeps `catalogue` current (the worker's)
 
     def handlers(self) -> dict[str, Any]:
         return {
@@ -129,7 +130,8 @@ class ApplicationWork:
             raise LookupError(f"department request {request_id} is gone")
         application = await db.get(Application, request.application_id)
         assert application is not None
-        service = self.catalogue.services.get(application.service_id)
+        # The version the citizen answered, even if a newer one is served now (or it is retired).
+        service = self.catalogue.version(application.service_id, application.service_version)
         delivery = next(
             (
                 d

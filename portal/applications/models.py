@@ -22,6 +22,7 @@ class Application(Base):
     # One application per draft: a double click or a resubmit finds this row, never a second.
     draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id"), unique=True)
     service_id: Mapped[str] = mapped_column(String(64))
+    service_version: Mapped[int | None] = mapped_column()  # the draft's
     answers: Mapped[dict[str, Any]] = mapped_column(JSON)
     language: Mapped[str] = mapped_column(String(8))
     channel: Mapped[str] = mapped_column(String(16), default="web")

@@ -64,7 +64,7 @@ def compose(
 ) -> tuple[str, str]:
     """(subject, text) of the update in the citizen's language."""
     use_locale(notification.language)
-    service = catalogue.services.get(application.service_id)
+    service = catalogue.version(application.service_id, application.service_version)
     service_title = _(service.title) if service else application.service_id
     department = catalogue.departments.get(event.department or "")
     status = label(event.status)

@@ -28,6 +28,23 @@ class Catalogue:
     departments: dict[str, Department]
     topics: dict[str, Topic]
     links: dict[str, Link] = field(default_factory=dict)
+    # From the database (portal.catalogue.live): every readable version of every service, the
+    # number of the version served, the services retired, each version's English fallbacks.
+    versions: dict[tuple[str, int], Service] = field(default_factory=dict)
+    numbers: dict[str, int] = field(default_factory=dict)
+    retired: frozenset[str] = frozenset()
+    fallbacks: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict)
+
+    def version(self, service_id: str, number: int | None) -> Service | None:
+        """Version `number` of a service (published, or a draft for its preview); None: the one
+        served. The repository's files alone (no database yet) are every version."""
+        if number is None or not self.versions:
+            return self.services.get(service_id)
+        return self.versions.get((service_id, number))
+
+    def number_of(self, service_id: str) -> int | None:
+        """The number of the version served, if the database knows it."""
+        return self.numbers.get(service_id)
 
     def entries(self) -> list[Entry]:
         """The services, then the pages that are not journeys."""

@@ -13,6 +13,7 @@ from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.database.counters import LimitCounter
 from portal.database.engine import Base
 from portal.database.store import StoredValue
+from portal.design.models import DesignedService, ServiceVersion
 from portal.feedback.models import PageFeedback
 from portal.identity.models import Citizen, SignInCode
 from portal.journeys.models import Draft
@@ -29,6 +30,7 @@ __all__ = [
     "Consent",
     "Conversation",
     "DepartmentRequest",
+    "DesignedService",
     "Document",
     "Draft",
     "Handoff",
@@ -38,6 +40,7 @@ __all__ = [
     "PageFeedback",
     "Payment",
     "Publication",
+    "ServiceVersion",
     "SignInCode",
     "StoredValue",
     "TimelineEvent",

@@ -26,6 +26,8 @@ class Draft(Base):
     )
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
     service_id: Mapped[str] = mapped_column(String(64))
+    # The version of the service it started with: it keeps it after a new one is published.
+    service_version: Mapped[int | None] = mapped_column()
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Field ids answered from the citizen's saved details (tell us once), not asked again.
     prefilled: Mapped[list[str]] = mapped_column(JSON, default=list)

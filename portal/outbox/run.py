@@ -14,12 +14,14 @@ from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.twilio import TwilioClient
 from portal.applications.delivery import ApplicationWork
 from portal.backends import make_backends
+from portal.catalogue.live import LiveCatalogue
 from portal.catalogue.loader import load_catalogue
 from portal.database import make_engine
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.formatting import configure_dates
 from portal.logs import configure_logging
-from portal.outbox.worker import Outbox
+from portal.outbox.models import OutboxMessage
+from portal.outbox.worker import Handler, Outbox
 from portal.payments.work import PaymentWork
 from portal.settings import Settings
 from portal.translations.overlay import CatalogueOverlay
@@ -55,13 +57,26 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
         ),
     )
     work.overlay = CatalogueOverlay(sessionmaker, settings.catalogue_check_seconds)
+    # Services come from the database as designers publish them: checked before every message.
+    work.live = LiveCatalogue(catalogue, sessionmaker, settings.catalogue_check_seconds)
     payments = PaymentWork(sessionmaker, work.backends, catalogue)
-    handlers = {**work.handlers(), **payments.handlers()}
-    return work, Outbox(sessionmaker, handlers, work.failure_handlers())
+
+    def current(handler: Handler) -> Handler:
+        async def handle(message: OutboxMessage) -> None:
+            work.catalogue = payments.catalogue = await work.live.refresh()
+            await handler(message)
+
+        return handle
+
+    handlers = {kind: current(h) for kind, h in {**work.handlers(), **payments.handlers()}.items()}
+    failures = {kind: current(h) for kind, h in work.failure_handlers().items()}
+    return work, Outbox(sessionmaker, handlers, failures)
 
 
 async def periodic(work: ApplicationWork) -> None:
     """Now and then: ask quiet departments for news and the gateway about unfinished payments."""
+    if work.live is not None:
+        work.catalogue = await work.live.refresh()
     await work.check_cases()
     await PaymentWork(work.sessionmaker, work.backends, work.catalogue).reconcile()
 

@@ -122,3 +122,36 @@ def previous_sources(po: str) -> dict[str, str]:
                 found[key] = "".join(previous)
             previous, context, msgid, current = [], None, None, None
     return found
+
+
+def with_versions(base: Messages, sources: dict[tuple[str, int], str]) -> Messages:
+    """The messages of the compiled catalogue plus every text of the services' versions in the
+    database, each placed as "service <id>, version <n>" (editors find them by that), so they
+    are translated and published like any other message."""
+    import yaml
+
+    from portal.catalogue.extract import texts_in
+
+    places: dict[str, list[str]] = {}
+    texts: dict[str, str] = {}
+    for (service_id, number), source in sorted(sources.items()):
+        try:
+            found = texts_in(source)
+        except yaml.YAMLError:  # a draft that does not read yet: no texts to offer
+            continue
+        for line, text in found:
+            key = message_key(text, None)
+            texts[key] = text
+            places.setdefault(key, []).append(f"service {service_id}, version {number}:{line}")
+    items = []
+    for message in base.items:
+        extra = places.pop(message.key, None)
+        if extra:
+            locations = (*message.locations, *extra)
+            message = Message(
+                message.key, message.msgid, message.plural, message.context, locations
+            )
+        items.append(message)
+    for key, extra in places.items():
+        items.append(Message(key, texts[key], None, None, tuple(extra)))
+    return Messages(items, {message.key: message for message in items}, base.base)

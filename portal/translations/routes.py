@@ -160,6 +160,8 @@ async def overview(
             not query
             or query in row.message.msgid.casefold()
             or any(query in form.casefold() for form in row.forms)
+            # "service dog-licence, version 2": a service version's texts, found by its place
+            or any(query in place.casefold() for place in row.message.locations)
         )
         and (
             show == "all"
