@@ -489,6 +489,12 @@ def test_open311_lists_its_services(sandbox: Sandbox) -> None:
         "street-light",
         "missed-bin",
         "graffiti",
+        "street-light-day",
+        "street-light-damaged",
+        "noise-music",
+        "noise-works",
+        "noise-alarm",
+        "noise-other",
     ]
     assert all(item["metadata"] is False and item["type"] == "realtime" for item in services)
 

@@ -1,4 +1,4 @@
-"""The department case API for trade-licence, tax, environment and employer (CONTRACTS.md §1).
+"""The department case API for every department of the catalogue (CONTRACTS.md §1).
 
 Each department follows a script of statuses; a case moves on its own (see `tick`, called by the
 app's clock) or on command (`POST /_sandbox/departments/{d}/cases/{id}/advance`), and stops
@@ -76,6 +76,165 @@ def _script(*statuses: str | Step) -> tuple[Step, ...]:
     return tuple(item if isinstance(item, Step) else Step(item) for item in statuses)
 
 
+def _note(status: str, en: str, es: str, ar: str) -> Step:
+    return Step(status, en, {"es": es, "ar": ar})
+
+
+# The departments of the city's other services (issue 18): some push, some are polled; a few
+# ask for a fee (the services whose cost a department quotes) or write a note on the way.
+CATALOGUE_DEPARTMENTS = (
+    Department(
+        "parking",
+        "PK",
+        True,
+        _script(
+            "received",
+            "in_review",
+            "approved",
+            _note(
+                "certificate_issued",
+                "Your permit is active from today",
+                "Su permiso está activo desde hoy",
+                "تصريحكم ساري المفعول اعتبارًا من اليوم",
+            ),
+        ),
+    ),
+    Department(
+        "waste",
+        "WS",
+        False,
+        _script(
+            "received",
+            _note(
+                "approved",
+                "Collection booked: leave the items outside by 7am on the day",
+                "Recogida reservada: deje los objetos fuera antes de las 7:00 de ese día",
+                "تم حجز موعد الجمع: ضعوا الأغراض في الخارج قبل الساعة 7 صباحًا في ذلك اليوم",
+            ),
+        ),
+    ),
+    Department(
+        "register-office",
+        "RO",
+        True,
+        _script(
+            "received",
+            "in_review",
+            _note(
+                "certificate_issued",
+                "Certificate copy prepared",
+                "Copia del certificado preparada",
+                "تم إعداد نسخة الشهادة",
+            ),
+        ),
+    ),
+    Department(
+        "planning",
+        "PL",
+        True,
+        _script(
+            "received",
+            "in_review",
+            _note(
+                "approved",
+                "This work does not need planning permission",
+                "Esta obra no necesita licencia urbanística",
+                "هذه الأعمال لا تحتاج إلى ترخيص تخطيط",
+            ),
+        ),
+    ),
+    Department(
+        "building-control",
+        "BC",
+        False,
+        _script("received", "in_review", "fee_due", FEE_RECEIVED, "approved"),
+    ),
+    Department("police", "PO", False, _script("received", "in_review", "approved")),
+    Department(
+        "highways",
+        "HW",
+        True,
+        _script(
+            "received",
+            "in_review",
+            _note(
+                "approved",
+                "Road closure approved for the date of your event",
+                "Corte de calle aprobado para la fecha de su evento",
+                "تمت الموافقة على إغلاق الطريق في تاريخ فعاليتكم",
+            ),
+        ),
+    ),
+    Department(
+        "fire",
+        "FR",
+        False,
+        _script(
+            "received",
+            _note(
+                "approved",
+                "Fire safety advice sent by email",
+                "Recomendaciones de seguridad contra incendios enviadas por correo electrónico",
+                "أُرسلت إرشادات السلامة من الحرائق بالبريد الإلكتروني",
+            ),
+        ),
+    ),
+    Department(
+        "markets",
+        "MK",
+        True,
+        _script("received", "in_review", "fee_due", FEE_RECEIVED, "approved"),
+    ),
+    Department(
+        "animal-welfare",
+        "AW",
+        False,
+        _script(
+            "received",
+            _note(
+                "approved",
+                "Licence tag posted",
+                "Placa de la licencia enviada por correo postal",
+                "أُرسلت قلادة الترخيص بالبريد",
+            ),
+        ),
+    ),
+    Department(
+        "schools-north",
+        "SN",
+        True,
+        _script(
+            "received",
+            "in_review",
+            _note(
+                "approved",
+                "Bus pass posted to your address",
+                "Abono de autobús enviado a su dirección",
+                "أُرسلت بطاقة الحافلة إلى عنوانكم",
+            ),
+        ),
+    ),
+    Department("schools-south", "SS", False, _script("received", "in_review", "approved")),
+    Department(
+        "water",
+        "WA",
+        True,
+        _script(
+            "received",
+            _note(
+                "in_review",
+                "Site survey booked",
+                "Visita técnica programada",
+                "تم حجز موعد المعاينة الفنية للموقع",
+            ),
+            "fee_due",
+            FEE_RECEIVED,
+            "approved",
+        ),
+    ),
+)
+
+
 DEPARTMENTS = {
     department.name: department
     for department in (
@@ -99,6 +258,7 @@ DEPARTMENTS = {
             ),
         ),
         Department("employer", "EM", False, _script("received", "in_review", "approved")),
+        *CATALOGUE_DEPARTMENTS,
     )
 }
 

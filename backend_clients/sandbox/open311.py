@@ -1,4 +1,5 @@
-"""Open311 GeoReport v2 for public works (CONTRACTS.md §4), JSON only, with an Idempotency-Key.
+"""Open311 GeoReport v2 for public works and environmental health (CONTRACTS.md §4), JSON only,
+with an Idempotency-Key.
 
 Reports move Received -> Scheduled for repair -> Fixed (closed), on the app's clock or by
 `POST /_sandbox/open311/requests/{id}/advance`. Open311 cannot push: the portal polls.
@@ -45,8 +46,49 @@ SERVICES = (
         "description": "Graffiti on a public building, wall or street furniture.",
         "group": "cleaning",
     },
+    {
+        "service_code": "street-light-day",
+        "service_name": "Street light on during the day",
+        "description": "A street light that stays on in daylight.",
+        "group": "streets",
+    },
+    {
+        "service_code": "street-light-damaged",
+        "service_name": "Damaged street light",
+        "description": "A street light column or lamp that is damaged, leaning or open.",
+        "group": "streets",
+    },
+    {
+        "service_code": "noise-music",
+        "service_name": "Noise: music or parties",
+        "description": "Loud music, parties or voices from a home or business.",
+        "group": "noise",
+    },
+    {
+        "service_code": "noise-works",
+        "service_name": "Noise: building work",
+        "description": "Building, demolition or road work outside the permitted hours.",
+        "group": "noise",
+    },
+    {
+        "service_code": "noise-alarm",
+        "service_name": "Noise: alarm",
+        "description": "A burglar or car alarm ringing for a long time.",
+        "group": "noise",
+    },
+    {
+        "service_code": "noise-other",
+        "service_name": "Noise: other",
+        "description": "Barking dogs, machinery or other noise.",
+        "group": "noise",
+    },
 )
 SERVICE_NAMES = {service["service_code"]: service["service_name"] for service in SERVICES}
+# The city's Open311 endpoint is shared: the agency depends on the kind of request.
+AGENCIES = {"noise": "Riverside Environmental Health"}
+SERVICE_AGENCIES = {
+    service["service_code"]: AGENCIES.get(service["group"], AGENCY) for service in SERVICES
+}
 NOTICE = "Thank you. Riverside Public Works looks at new reports within 2 working days."
 
 
@@ -124,7 +166,7 @@ def _new_report(form: dict[str, str], request_id: str) -> Report | str:
         "service_name": SERVICE_NAMES[code],
         "service_code": code,
         "description": description,
-        "agency_responsible": AGENCY,
+        "agency_responsible": SERVICE_AGENCIES[code],
         "requested_datetime": now,
         "updated_datetime": now,
         "address": address or None,
