@@ -1,0 +1,499 @@
+"""Every service of the city's catalogue completed in a real browser, as a citizen would, in
+English and in Arabic (issue 18, item 8): start page, each question, check page, confirmation,
+then the application at the right departments of the sandbox. axe finds nothing on every page
+in English, and on the start, first question, check and confirmation pages in Arabic.
+
+The portal runs on a database of its own, so the sandbox citizens signed in here (Lee in English,
+Omar in Arabic) may send as many applications as the tests need. Each language signs in once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+from conftest import ROOT, Sandbox, free_port, migrate, wait_for
+from e2e.conftest import axe_violations, look_for_escaped_tag, watch_for_escaped_tags
+from e2e.test_journeys import SIGN_IN
+from portal.catalogue.loader import load_catalogue
+from tests.journey_support import PDF, PNG
+
+SHOTS = Path(os.environ.get("FRONTDOOR_SHOTS", "/work/notes/shots/services"))
+REFERENCE = re.compile(r"FD-[0-9A-Z]{4}-[0-9A-Z]{4}")
+CITY = ZoneInfo("Europe/Madrid")
+USERS = {"en": "lee", "ar": "omar"}
+CATALOGUE = load_catalogue(ROOT / "portal" / "catalogue" / "definitions")
+
+Action = Callable[[Page], None]
+
+
+def radio(field_id: str, number: int = 1) -> Action:
+    """Choose the `number`th option (1: the first; for yes/no, 1 is Yes and 2 is No)."""
+    selector = f"#{field_id}" if number == 1 else f"#{field_id}-{number}"
+    return lambda page: page.locator(selector).check()
+
+
+def text(field_id: str, value: str) -> Action:
+    return lambda page: page.locator(f"#{field_id}").fill(value)
+
+
+def choose(field_id: str, value: str) -> Action:
+    return lambda page: page.locator(f"#{field_id}").select_option(value)
+
+
+def date(field_id: str, days: int) -> Action:
+    """A date `days` from the city's today."""
+
+    def act(page: Page) -> None:
+        day = datetime.now(CITY).date() + timedelta(days=days)
+        page.locator(f"#{field_id}-day").fill(str(day.day))
+        page.locator(f"#{field_id}-month").fill(str(day.month))
+        page.locator(f"#{field_id}-year").fill(str(day.year))
+
+    return act
+
+
+def birthday(field_id: str, day: int, month: int, year: int) -> Action:
+    def act(page: Page) -> None:
+        page.locator(f"#{field_id}-day").fill(str(day))
+        page.locator(f"#{field_id}-month").fill(str(month))
+        page.locator(f"#{field_id}-year").fill(str(year))
+
+    return act
+
+
+def address(field_id: str) -> Action:
+    """Search the sandbox geocoder and pick the first address found."""
+
+    def act(page: Page) -> None:
+        page.locator(f"#{field_id}-query").fill("plaza espana")
+        page.locator('button[name="action"][value="find"]').click()
+        page.locator(f'input[name="{field_id}-choice"]').first.check()
+
+    return act
+
+
+def document(field_id: str, name: str) -> Action:
+    """One file for a question that takes one."""
+    kind = "application/pdf" if name.endswith(".pdf") else "image/png"
+    content = PDF if name.endswith(".pdf") else PNG
+    return lambda page: page.locator(f"#{field_id}").set_input_files(
+        {"name": name, "mimeType": kind, "buffer": content}
+    )
+
+
+def documents(field_id: str, *names: str) -> Action:
+    """Several files, added one at a time (the question takes up to `max_files`)."""
+
+    def act(page: Page) -> None:
+        for name in names:
+            document(field_id, name)(page)
+            page.locator('button[name="action"][value="upload"]').click()
+            expect(page.locator("main")).to_contain_text(name)
+
+    return act
+
+
+def contact(phone: bool = False, email: bool = True) -> list[Action]:
+    actions = [text("contact_name", "Sam Rivera")]
+    if email:
+        actions.append(text("contact_email", "sam.rivera@example.org"))
+    if phone:
+        actions.append(text("contact_phone", "+34 600 111 222"))
+    return actions
+
+
+@dataclass(frozen=True)
+class Script:
+    """How a citizen answers one service: each page's step id and what they do there; which
+    departments must receive it (Open311 ones by their request); texts the check page shows."""
+
+    steps: list[tuple[str, list[Action]]]
+    departments: list[str]
+    shows: list[str] = field(default_factory=list)
+    open311_code: str | None = None
+
+
+SCRIPTS: dict[str, Script] = {
+    "open-business": Script(
+        [
+            ("business-name", [text("business_name", "Rivera Books")]),
+            ("legal-form", [radio("legal_form", 1)]),
+            ("activity", [radio("activity", 1)]),
+            ("activity-description", [text("activity_description", "New and used books.")]),
+            ("premises", [address("premises_address")]),
+            ("floor-area", [text("floor_area", "60")]),
+            ("opening-date", [date("opening_date", 30)]),
+            ("opening-days", [radio("opening_days", 1)]),
+            ("has-employees", [radio("has_employees", 2)]),
+            ("turnover", [text("expected_turnover", "40000")]),
+            ("tax-scheme", [choose("tax_scheme", "simplified")]),
+            ("premises-proof", [document("premises_proof", "lease.pdf")]),
+            ("contact", contact()),
+        ],
+        ["trade-licence", "tax"],
+        ["Rivera Books"],
+    ),
+    "report-a-problem": Script(
+        [
+            ("category", [radio("category", 1)]),
+            ("place", [address("place")]),
+            ("description", [text("description", "A deep pothole by the bus stop.")]),
+            ("photo", []),
+        ],
+        [],
+        ["A deep pothole by the bus stop."],
+        open311_code="pothole",
+    ),
+    "building-work-notice": Script(
+        [
+            ("property", [address("property_address")]),
+            ("owner", [radio("is_owner", 1)]),
+            ("work-type", [radio("work_type", 1)]),
+            ("work-description", [text("work_description", "A kitchen extension, 4 by 3 m.")]),
+            ("start-date", [date("start_date", 14)]),
+            ("plans", [documents("plans", "ground-floor.pdf", "elevations.png")]),
+            ("builder", [text("builder_name", "Riverside Builders")]),
+            ("contact", contact()),
+        ],
+        ["planning", "building-control"],
+        ["A kitchen extension, 4 by 3 m.", "ground-floor.pdf", "elevations.png"],
+    ),
+    "street-party-permit": Script(
+        [
+            ("event-name", [text("event_name", "Mill Lane summer party")]),
+            ("event-type", [radio("event_type", 1)]),
+            ("event-date", [date("event_date", 40)]),
+            ("street", [address("street")]),
+            ("times", [text("closure_start", "11am"), text("closure_end", "8pm")]),
+            ("attendance", [text("attendance", "80")]),
+            ("fire-risks", [radio("fire_risks", 1)]),
+            ("contact", contact(phone=True)),
+        ],
+        ["police", "highways", "fire"],
+        ["Mill Lane summer party", "11am"],
+    ),
+    "school-transport": Script(
+        [
+            ("district", [radio("district", 2)]),
+            ("distance", [radio("distance", 3)]),
+            (
+                "child",
+                [text("child_name", "Alex Rivera"), birthday("child_birth_date", 14, 9, 2016)],
+            ),
+            ("school", [text("school_name", "Southbank Primary School")]),
+            ("home", [address("home_address")]),
+            ("contact", contact()),
+        ],
+        ["schools-south"],
+        ["Alex Rivera", "Southbank Primary School"],
+    ),
+    "noise-complaint": Script(
+        [
+            ("noise-type", [radio("noise_type", 1)]),
+            ("place", [address("place")]),
+            ("noise-times", [radio("noise_times", 2)]),
+            ("description", [text("description", "Loud music every night until 3am.")]),
+        ],
+        [],
+        ["Loud music every night until 3am."],
+        open311_code="noise-music",
+    ),
+    "street-light-fault": Script(
+        [
+            ("fault", [radio("fault", 2)]),
+            ("place", [address("place")]),
+            ("details", [text("details", "Lamp post number 27, outside the library.")]),
+            ("photo", [document("photo", "lamp.png")]),
+        ],
+        [],
+        ["Lamp post number 27, outside the library."],
+        open311_code="street-light-day",
+    ),
+    "water-connection": Script(
+        [
+            ("site", [address("site_address")]),
+            ("building-type", [radio("building_type", 2)]),
+            ("homes", [text("homes_count", "12")]),
+            ("needed-by", [date("needed_by", 60)]),
+            ("site-plan", [documents("site_plan", "site-plan.pdf")]),
+            ("contact", contact(phone=True)),
+        ],
+        ["water"],
+        ["site-plan.pdf"],
+    ),
+    "market-stall-licence": Script(
+        [
+            ("market", [choose("market", "riverside")]),
+            ("goods", [radio("goods", 1)]),
+            ("goods-description", [text("goods_description", "Homemade jams and chutneys.")]),
+            ("hygiene", [document("hygiene_certificate", "hygiene.pdf")]),
+            ("start", [date("start_date", 10)]),
+            ("pitch-size", [radio("pitch_size", 1)]),
+            ("contact", contact()),
+        ],
+        ["markets"],
+        ["Homemade jams and chutneys.", "hygiene.pdf"],
+    ),
+    "property-tax-discount": Script(
+        [
+            ("others", [radio("other_adults", 2)]),
+            ("account", [text("account_number", "40123456")]),
+            ("address", [address("home_address")]),
+            ("since", [birthday("alone_since", 1, 10, 2026)]),
+            ("contact", contact()),
+        ],
+        ["tax"],
+        ["40123456"],
+    ),
+    "register-a-birth": Script(
+        [
+            ("born-here", [radio("born_here", 1)]),
+            ("baby", [text("baby_name", "Lucía Rivera"), date("baby_birth_date", -10)]),
+            ("parents-married", [radio("parents_married", 1)]),
+            ("appointment", [date("appointment_date", 7)]),
+            ("contact", contact()),
+        ],
+        ["register-office"],
+        ["Lucía Rivera"],
+    ),
+    "disabled-parking-badge": Script(
+        [
+            ("reason", [radio("reason", 1)]),
+            ("condition", [text("condition", "I can walk about 50 metres before I must stop.")]),
+            ("evidence", [documents("evidence", "doctor-letter.pdf", "clinic-report.png")]),
+            ("photo", [document("photo", "face.png")]),
+            ("address", [address("home_address")]),
+            ("contact", contact()),
+        ],
+        ["parking"],
+        ["doctor-letter.pdf", "clinic-report.png"],
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def services_url(
+    sandbox_process: Sandbox,
+    postgres_database: Callable[[], str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """The portal (and its outbox worker) with the city's catalogue, on a database of its own."""
+    database = postgres_database()
+    migrate(database)
+    port = free_port()
+    sandbox = sandbox_process.url
+    env = {
+        **os.environ,
+        "FRONTDOOR_ENV": "test",
+        "FRONTDOOR_PORT": str(port),
+        "FRONTDOOR_WORKERS": "1",
+        "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "FRONTDOOR_DATABASE_URL": database,
+        "FRONTDOOR_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        "FRONTDOOR_TWILIO_API_URL": f"{sandbox}/twilio",
+        "FRONTDOOR_SMTP_PORT": str(sandbox_process.smtp_port),
+        "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox}/oidc/citizen",
+        "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox}/oidc/staff",
+        "FRONTDOOR_DEPARTMENTS_URL": f"{sandbox}/departments",
+        "FRONTDOOR_GIS_URL": f"{sandbox}/gis",
+        "FRONTDOOR_DOCUMENTS_URL": f"{sandbox}/documents",
+        "FRONTDOOR_OPEN311_URL": f"{sandbox}/open311",
+        "FRONTDOOR_PAYMENTS_URL": f"{sandbox}/payments",
+        "FRONTDOOR_BILLS_URL": f"{sandbox}/bills",
+        "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
+    }
+    log = (tmp_path_factory.mktemp("logs") / "services-portal.log").open("wb")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "portal", command],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for command in ("serve", "worker")
+    ]
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", processes[0])
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=10)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def citizens(services_url: str, browser: Browser) -> Iterator[dict[str, BrowserContext]]:
+    """One browser profile per language, signed in once (on its first Start now)."""
+    contexts: dict[str, BrowserContext] = {}
+    escaped: list[str] = []
+    for language in USERS:
+        context = browser.new_context(base_url=services_url, locale=language)
+        watch_for_escaped_tags(context, escaped, True)
+        contexts[language] = context
+    yield contexts
+    for context in contexts.values():
+        for page in context.pages:
+            look_for_escaped_tag(page, escaped)
+        context.close()
+    assert not escaped, escaped
+
+
+def clean(page: Page) -> None:
+    assert axe_violations(page) == [], page.url
+
+
+def go_on(page: Page, step: str) -> None:
+    """Press Continue and arrive on `step`."""
+    page.locator("main form button.govuk-button:not(.govuk-button--secondary)").last.click()
+    expect(page).to_have_url(re.compile(rf"/{re.escape(step)}(\?.*)?$"))
+
+
+def begin(page: Page, service_id: str, language: str) -> None:
+    """From the start page to the first question, signing in if this profile has not yet."""
+    page.locator(f'a[href="/services/{service_id}/apply"]').click()
+    sign_in = page.get_by_role("button", name=SIGN_IN[language])
+    first = CATALOGUE.services[service_id].steps[0].id
+    expect(page).to_have_url(re.compile(rf"(/sign-in\?.*|/{re.escape(first)})$"))
+    if sign_in.count():
+        sign_in.click()
+        page.get_by_role("button", name=re.compile(rf"\({USERS[language]}\)")).click()
+    expect(page).to_have_url(re.compile(rf"/drafts/d_[0-9a-f]+/{re.escape(first)}$"))
+
+
+def delivered(page: Page, sandbox: Sandbox, reference: str, script: Script) -> None:
+    """The outbox worker has sent the application to each department of the script (an
+    Open311 one: the report with its code and description)."""
+    missing = set(script.departments) | ({"open311"} if script.open311_code else set())
+    for _ in range(60):
+        for department in sorted(missing - {"open311"}):
+            cases = sandbox.cases(department)
+            if any(case["request"]["application_reference"] == reference for case in cases):
+                missing.discard(department)
+        if "open311" in missing:
+            reports = httpx.get(f"{sandbox.url}/open311/requests.json").json()
+            if any(
+                report["service_code"] == script.open311_code
+                and report["description"] == script.shows[0]
+                for report in reports
+            ):
+                missing.discard("open311")
+        if not missing:
+            return
+        page.wait_for_timeout(200)  # the worker polls its outbox every 0.2 s
+    pytest.fail(f"{reference} did not reach {sorted(missing)}")
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+@pytest.mark.parametrize("service_id", sorted(SCRIPTS))
+def test_a_citizen_completes_the_service(
+    citizens: dict[str, BrowserContext],
+    sandbox_process: Sandbox,
+    service_id: str,
+    language: str,
+) -> None:
+    service = CATALOGUE.services[service_id]
+    script = SCRIPTS[service_id]
+    english = language == "en"
+    page = citizens[language].new_page()
+    page.goto(f"/services/{service_id}")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr" if english else "rtl")
+    if english:
+        expect(page.locator("h1")).to_have_text(service.title)
+        expect(page.locator("main")).to_contain_text(service.cost)
+    clean(page)
+    begin(page, service_id, language)
+    if english:  # an answer left out: the error names what to do
+        first = service.steps[0].fields[0]
+        if first.errors.required:
+            go_on(page, service.steps[0].id)
+            expect(page.locator(".govuk-error-summary")).to_contain_text(first.errors.required)
+    clean(page)
+    for index, (step, actions) in enumerate(script.steps):
+        expect(page).to_have_url(re.compile(rf"/{re.escape(step)}(\?.*)?$"))
+        if english and index:
+            clean(page)
+        for act in actions:
+            act(page)
+        following = script.steps[index + 1][0] if index + 1 < len(script.steps) else "check"
+        go_on(page, following)
+    for shown in script.shows:
+        expect(page.locator("main")).to_contain_text(shown)
+    clean(page)
+    page.locator('form[action$="/submit"] button').click()
+    panel = page.locator(".govuk-panel")
+    expect(panel).to_be_visible()
+    clean(page)
+    if english:
+        expect(page.locator("main")).to_contain_text(service.what_happens_next)
+    reference = REFERENCE.search(panel.inner_text())
+    assert reference, panel.inner_text()
+    if english:
+        delivered(page, sandbox_process, reference.group(0), script)
+    page.close()
+
+
+@pytest.mark.parametrize(
+    ("service_id", "answer"),
+    [
+        ("school-transport", [radio("district", 1), radio("distance", 1)]),
+        ("property-tax-discount", [radio("other_adults", 1)]),
+        ("building-work-notice", [address("property_address"), radio("is_owner", 3)]),
+    ],
+    ids=["school-transport", "property-tax-discount", "building-work-notice"],
+)
+def test_an_eligibility_answer_ends_the_journey_with_a_reason(
+    citizens: dict[str, BrowserContext], service_id: str, answer: list[Action]
+) -> None:
+    service = CATALOGUE.services[service_id]
+    stop = next(step.stop for step in service.steps if step.stop)
+    page = citizens["en"].new_page()
+    page.goto(f"/services/{service_id}")
+    begin(page, service_id, "en")
+    steps = [step.id for step in service.steps]
+    for index, act in enumerate(answer):
+        act(page)
+        go_on(page, "stop" if index == len(answer) - 1 else steps[index + 1])
+    expect(page.locator("h1")).to_have_text(stop.title)
+    expect(page.locator("main")).to_contain_text(stop.body)
+    if stop.link_href:
+        expect(page.locator(f'main a[href="{stop.link_href}"]')).to_have_text(stop.link_label or "")
+    clean(page)
+    page.close()
+
+
+def test_screenshots_of_the_catalogue(citizens: dict[str, BrowserContext]) -> None:
+    """The home page, a topic and two start pages, in English and Arabic, for people to look at;
+    the home page and the list of services show every service."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for language, context in citizens.items():
+        page = context.new_page()
+        for name, path in (
+            ("home", "/"),
+            ("services", "/services"),
+            ("topic-housing", "/services/topics/housing"),
+            ("start-street-party-permit", "/services/street-party-permit"),
+            ("start-school-transport", "/services/school-transport"),
+        ):
+            page.goto(path)
+            page.screenshot(path=str(SHOTS / f"{name}-{language}.png"), full_page=True)
+            if name in ("home", "services"):
+                for service_id in CATALOGUE.services:
+                    expect(
+                        page.locator(f'main a[href="/services/{service_id}"]').first
+                    ).to_be_visible()
+            clean(page)
+        page.close()
