@@ -52,6 +52,7 @@ from portal.database import make_engine, provide_session
 from portal.database.counters import DatabaseCounters
 from portal.database.engine import read_only_sessions
 from portal.database.store import DatabaseStore
+from portal.design.notice import english_fallback
 from portal.design.seed import seed
 from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
@@ -139,6 +140,7 @@ def create_app(settings: Settings) -> Litestar:
     environment.globals["staff_member"] = current_staff
     environment.globals["staff_areas"] = staff_areas
     environment.globals["plural_texts"] = plural_texts
+    environment.globals["english_fallback"] = english_fallback
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
 
     engine = make_engine(settings.database_url)

@@ -102,7 +102,15 @@ async def my_applications(
         mine = [r for r in requests if r.application_id == application.id]
         state = overall([r.status for r in mine], [r.finished for r in mine])
         summaries.append(Summary(application, state))
-    services = catalogue_of(request).services
+    catalogue = catalogue_of(request)
+    services = dict(catalogue.services)
+    started = [(d.service_id, d.service_version) for d in drafts] + [
+        (a.service_id, a.service_version) for a in applications
+    ]
+    for service_id, number in started:  # a retired service's go on with their version
+        pinned = catalogue.version(service_id, number)
+        if pinned is not None:
+            services.setdefault(service_id, pinned)
     context = {
         "drafts": [d for d in drafts if d.service_id in services],
         "summaries": summaries,
@@ -162,7 +170,7 @@ async def _page(
     }
     context = {
         "application": application,
-        "service": catalogue.services.get(application.service_id),
+        "service": catalogue.version(application.service_id, application.service_version),
         "requests": requests,
         "timeline": timeline(events, catalogue.departments),
         "names": {
@@ -204,7 +212,9 @@ async def confirmation(
     requests = await _requests(db, [application.id])
     context = {
         "application": application,
-        "service": catalogue_of(request).services.get(application.service_id),
+        "service": catalogue_of(request).version(
+            application.service_id, application.service_version
+        ),
         "departments": [catalogue_of(request).departments[r.department] for r in requests],
         "citizen": citizen,
     }

@@ -9,7 +9,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from portal.catalogue import catalogue_of
+from portal.catalogue import Catalogue, catalogue_of
 from portal.catalogue.search import search
 
 
@@ -41,6 +41,8 @@ async def service_page(request: Request[Any, Any, Any], service_id: FromPath[str
     """The start page: what the service does, who it is for, what you need, Start now."""
     catalogue = catalogue_of(request)
     service = catalogue.services.get(service_id)
+    if service is None and service_id in catalogue.retired:
+        return retired_page(catalogue, service_id)
     if service is None:
         raise NotFoundException()
     context = {
@@ -52,6 +54,14 @@ async def service_page(request: Request[Any, Any, Any], service_id: FromPath[str
         "conditional": {d.department for d in service.deliver_to if d.when},
     }
     return Template("catalogue/service.html", context=context)
+
+
+def retired_page(catalogue: Catalogue, service_id: str) -> Template:
+    """A retired service says so (410 Gone), with the way to the others; drafts and
+    applications made with it go on elsewhere."""
+    service = catalogue.version(service_id, catalogue.number_of(service_id))
+    context = {"service": service, "service_id": service_id}
+    return Template("catalogue/retired.html", context=context, status_code=410)
 
 
 catalogue_routes = Router(

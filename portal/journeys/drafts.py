@@ -64,7 +64,9 @@ def assisted(draft: Draft, act: Acting) -> None:
 
 
 def service_of(catalogue: Catalogue, draft: Draft) -> Service:
-    service = catalogue.services.get(draft.service_id)
+    """The version of the service the draft started with (published since or not, retired or
+    not): its pages, answers and departments stay the ones the citizen began."""
+    service = catalogue.version(draft.service_id, draft.service_version)
     if service is None:  # a definition removed while drafts of it remained
         raise NotFoundException()
     return service
@@ -90,8 +92,10 @@ def prefill(service: Service, citizen: Citizen) -> tuple[dict[str, Any], list[st
     return answers, list(answers)
 
 
-async def open_draft(db: AsyncSession, citizen: Citizen, service: Service) -> Draft:
-    """The draft the citizen left for this service, or a new one."""
+async def open_draft(
+    db: AsyncSession, citizen: Citizen, service: Service, version: int | None = None
+) -> Draft:
+    """The draft the citizen left for this service, or a new one on `version` (the one served)."""
     draft = await db.scalar(
         select(Draft)
         .where(
@@ -105,7 +109,11 @@ async def open_draft(db: AsyncSession, citizen: Citizen, service: Service) -> Dr
     if draft is None:
         answers, prefilled = prefill(service, citizen)
         draft = Draft(
-            citizen_id=citizen.id, service_id=service.id, answers=answers, prefilled=prefilled
+            citizen_id=citizen.id,
+            service_id=service.id,
+            service_version=version,
+            answers=answers,
+            prefilled=prefilled,
         )
         db.add(draft)
         await db.commit()

@@ -22,6 +22,7 @@ from portal.applications.submit import submit_draft
 from portal.assisted.acting import ACTS_FOR_CITIZEN, acting, record_step
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef, Service, Step
+from portal.catalogue.routes import retired_page
 from portal.database.engine import READ_ONLY
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
@@ -60,12 +61,16 @@ async def apply(
     service_id: FromPath[str],
     citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
-) -> Redirect:
+) -> Redirect | Template:
     """Start the service, or carry on with the draft already started (save and resume)."""
-    service = catalogue_of(request).services.get(service_id)
+    catalogue = catalogue_of(request)
+    service = catalogue.services.get(service_id)
+    if service is None and service_id in catalogue.retired:
+        return retired_page(catalogue, service_id)
     if service is None:
         raise NotFoundException()
-    draft = await open_draft(db, citizen, service)
+    draft = await open_draft(db, citizen, service, catalogue.number_of(service_id))
+    service = service_of(catalogue, draft)  # one started earlier goes on with its version
     if (act := acting(request)) is not None:  # an agent starting or resuming it for them
         assisted(draft, act)
         await db.commit()
