@@ -20,6 +20,7 @@ RESERVED_STEP_IDS = frozenset({"check", "submit", "delete", "check-field", "stop
 # never //host, which would leave the portal without saying https.
 HREF = re.compile(r"/([A-Za-z0-9._~-][A-Za-z0-9._~/?=&%#-]*)?|https://[^\s<>\"'\\]+")
 MAX_FILES = 20
+MONEY = re.compile(r"[0-9]{1,7}\.[0-9]{2}")
 
 
 class Strict(BaseModel):
@@ -223,6 +224,45 @@ class Delivery(Strict):
     open311: Open311Fields | None = None  # for departments speaking Open311
 
 
+class FeeRule(Strict):
+    """A fee that depends on the answers: the first rule whose `when` holds sets the amount."""
+
+    when: Condition
+    amount: str
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def two_places(cls, amount: object) -> str:
+        return money_text(amount)
+
+
+class Fee(Strict):
+    """Paid as the last step, before the application is sent (never twice)."""
+
+    description: Text  # shown on the payment and the receipt
+    amount: str  # "50.00", in the city's currency
+    rules: tuple[FeeRule, ...] = ()
+    per: FieldId | None = None  # a number field multiplying the amount (copies, weeks)
+    department: Slug | None = None  # the department the payment is for
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def two_places(cls, amount: object) -> str:
+        return money_text(amount)
+
+
+def money_text(amount: object) -> str:
+    """A positive amount with two decimal places, written as text ("50.00"): YAML would read
+    50.00 as a float and lose the cents' meaning."""
+    text = str(amount).strip() if isinstance(amount, str | int | float) else ""
+    if not MONEY.fullmatch(text) or float(text) <= 0:
+        raise ValueError(
+            f"{amount!r} is not an amount: write a positive amount with two decimal places "
+            'in quotes, like "50.00"'
+        )
+    return text
+
+
 class Service(Strict):
     id: Slug
     topic: Slug
@@ -238,6 +278,7 @@ class Service(Strict):
     what_happens_next: Text
     steps: tuple[Step, ...] = Field(min_length=1)
     deliver_to: tuple[Delivery, ...] = Field(min_length=1)
+    fee: Fee | None = None  # paid before sending (the last step)
 
     @model_validator(mode="after")
     def consistent(self) -> Service:
@@ -267,6 +308,7 @@ class Service(Strict):
             if unknown - seen:
                 raise ValueError(f"deliver_to {delivery.department!r} names unknown fields")
         self._someone_receives_it()
+        self._fee_names_fields()
         return self
 
     def _someone_receives_it(self) -> None:
@@ -295,6 +337,30 @@ class Service(Strict):
             raise ValueError(
                 f"no department receives the application when {field_id!r} {when}: "
                 "add a deliver_to for it, or one without `when`"
+            )
+
+    def _fee_names_fields(self) -> None:
+        """A fee's rules and `per` must name questions the service asks (`per` a number)."""
+        if self.fee is None:
+            return
+        fields = self.fields()
+        for index, rule in enumerate(self.fee.rules):
+            if rule.when.field not in fields:
+                raise ValueError(
+                    f"fee.rules[{index}].when names {rule.when.field!r}, which no step asks: "
+                    "name a field of one of the steps"
+                )
+        per = self.fee.per
+        if per is not None and (per not in fields or fields[per].type != "number"):
+            raise ValueError(
+                f"fee.per names {per!r}, which is not a number field of this service: "
+                "name a question of type number (like how many copies)"
+            )
+        named = {delivery.department for delivery in self.deliver_to}
+        if self.fee.department is not None and self.fee.department not in named:
+            raise ValueError(
+                f"fee.department names {self.fee.department!r}, which no deliver_to sends the "
+                f"application to: name one of {sorted(named)} or leave it out"
             )
 
     def fields(self) -> dict[str, FieldDef]:

@@ -10,13 +10,16 @@ from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup
 
+from portal.assisted.acting import acting
 from portal.catalogue.models import FieldDef, Service, Step
 from portal.i18n import gettext as _
 from portal.i18n.bidi import isolate
-from portal.i18n.formatting import format_date
+from portal.i18n.formatting import format_date, format_minor
+from portal.identity.models import Citizen
 from portal.journeys import engine
 from portal.journeys.fields import Reading, city_today, date_range, shown
 from portal.journeys.models import Draft
+from portal.payments.upfront import Notice, currency, fee_minor
 
 
 @dataclass
@@ -234,8 +237,16 @@ def _add_another_error() -> str:
     return _("Select yes if you need to add another")
 
 
-def check_page(request: Request[Any, Any, Any], service: Service, draft: Draft) -> Template:
-    """Check your answers, with a Change link for each, then the declaration and Send."""
+def check_page(
+    request: Request[Any, Any, Any],
+    service: Service,
+    draft: Draft,
+    *,
+    citizen: Citizen | None = None,
+    notice: Notice | None = None,
+) -> Template:
+    """Check your answers, with a Change link for each, then the declaration and Send (or, for
+    a service with a fee, the fee these answers come to and Continue to payment)."""
     sections = []
     for step in engine.visible_steps(service, draft.answers):
         if step.repeat:
@@ -254,8 +265,18 @@ def check_page(request: Request[Any, Any, Any], service: Service, draft: Draft) 
         "sections": sections,
         "back": _back(service, draft, engine.CHECK, False),
         "from_account": set(draft.prefilled),
+        "fee": _fee_text(service, draft),
+        "notice": notice,
+        "citizen": citizen,
+        "is_acting": acting(request) is not None,  # an agent: the citizen pays, by a link
     }
     return Template("journeys/check.html", context=context)
+
+
+def _fee_text(service: Service, draft: Draft) -> str | None:
+    """The fee to pay before sending, in the reader's number format (None: no fee)."""
+    amount = fee_minor(service, draft.answers)
+    return None if amount is None else format_minor(amount, currency())
 
 
 def stop_page(

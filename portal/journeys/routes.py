@@ -41,6 +41,8 @@ from portal.journeys.fields import Form, Reading, first, read_field
 from portal.journeys.inputs import required_file, resolve_address, store_upload, upload_one
 from portal.journeys.models import Draft
 from portal.journeys.pages import check_page, field_fragment, group_page, step_page, stop_page
+from portal.payments.routes import pay_for_draft
+from portal.payments.upfront import check_notice, live_payment, paid_payment
 from portal.settings import Settings
 from portal.web.ids import RowId
 
@@ -136,7 +138,8 @@ async def show_step(
         missing = engine.next_to_answer(service, draft.answers)
         if missing != engine.CHECK:  # nothing is checked before everything is answered
             return _to(draft, missing)
-        return check_page(request, service, draft)
+        notice = await check_notice(db, draft, request.query_params.get("payment"))
+        return check_page(request, service, draft, citizen=_citizen, notice=notice)
     step = engine.find_step(service, step_id)
     visible = {s.id for s in engine.visible_steps(service, draft.answers)}
     if step is None or step.id not in visible:
@@ -411,6 +414,9 @@ async def delete_draft(
 ) -> Redirect:
     """Throw away answers not sent yet, once the citizen has confirmed it."""
     _citizen, draft = await owned_draft(request, db, draft_id)
+    if live := await live_payment(db, draft) or await paid_payment(db, draft):
+        # Its fee is being paid or was paid: the draft is sent, never thrown away.
+        return Redirect(f"/payments/{live.public_id}", status_code=303)
     await db.delete(draft)
     await db.commit()
     return Redirect("/applications", status_code=303)
@@ -432,6 +438,12 @@ async def submit(
     missing = engine.next_to_answer(service, draft.answers)
     if missing != engine.CHECK:
         return _to(draft, missing)
+    if service.fee is not None:
+        if acting(request) is not None:  # the citizen pays themselves (an agent sends a link)
+            return _to(draft, engine.CHECK)
+        return await pay_for_draft(
+            request, db, citizen, service, draft, lambda ref: _sent(request, citizen, ref)
+        )
     reference = await submit_draft(request, db, citizen, service, draft)
     return _sent(request, citizen, reference)
 

@@ -8,6 +8,7 @@ browser session that started it; anyone else gets 404.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -23,13 +24,27 @@ from portal.applications.models import DepartmentRequest, TimelineEvent
 from portal.applications.routes import owned_application
 from portal.applications.timeline import department_name
 from portal.catalogue import catalogue_of
+from portal.catalogue.models import Service
 from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale
+from portal.identity.models import Citizen
 from portal.identity.service import CITIZEN, citizen_and_own
 from portal.journeys.inputs import backends_of
+from portal.journeys.models import Draft
 from portal.payments.models import FINISHED, LIVE, Payment
 from portal.payments.receipt import receipt_lines, receipt_pdf
 from portal.payments.service import Due, PaymentMismatch, apply, start
+from portal.payments.upfront import (
+    currency,
+    department_of,
+    draft_id_of,
+    fee_minor,
+    live_payment,
+    paid_payment,
+    purpose_of,
+    reference_for,
+    send_paid,
+)
 from portal.payments.words import outcome_message
 from portal.settings import Settings
 from portal.web.errors import SignInRequired
@@ -154,21 +169,71 @@ async def pay_fee(
     return await send_to_gateway(request, db, due, back)
 
 
+async def pay_for_draft(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    citizen: Citizen,
+    service: Service,
+    draft: Draft,
+    sent: Callable[[str], Response[Any]],
+) -> Response[Any]:
+    """'Continue to payment' on the check page of a service with a fee: pay the amount these
+    answers come to, then the draft is sent (`sent` says where the citizen goes then). A fee
+    already paid is never asked again: the draft is sent as paid."""
+    check = f"/drafts/{draft.public_id}/check"
+    if paid := await paid_payment(db, draft):
+        reference = await send_paid(db, catalogue_of(request), request.app.state.audit, paid)
+        return sent(reference) if reference else Redirect(check, status_code=303)
+    amount = fee_minor(service, draft.answers)
+    assert amount is not None and service.fee is not None
+    live = await live_payment(db, draft)
+    if live is not None and live.amount_minor != amount:
+        # Started for other answers: never resumed for a new amount. Ask the gateway how it is.
+        await refresh(request, db, live)
+        if live.status == "success":
+            return await pay_for_draft(request, db, citizen, service, draft, sent)
+        if live.status in LIVE:
+            return Redirect(f"{check}?payment={live.public_id}", status_code=303)
+    due = Due(
+        purpose=purpose_of(draft),
+        kind="fee",
+        reference=await reference_for(db, draft),
+        description=_(service.fee.description),
+        amount_minor=amount,
+        currency=currency(),
+        citizen_id=citizen.id,
+        department=department_of(service, draft.answers),
+    )
+    return await send_to_gateway(request, db, due, check)
+
+
+async def refresh(request: Request[Any, Any, Any], db: AsyncSession, payment: Payment) -> bool:
+    """Ask the gateway about an attempt in play; False when it could not be asked now."""
+    if payment.status not in LIVE or not payment.gateway_id:
+        return True
+    try:
+        found = await backends_of(request).payments.get_payment(payment.gateway_id)
+        await apply(db, catalogue_of(request), request.app.state.audit, payment, found)
+    except (BackendError, PaymentMismatch):
+        return False  # the page says we are still checking; the worker will ask again
+    return True
+
+
 @get("/payments/{public_id:str}", name="payment")
 async def payment_page(
     request: Request[Any, Any, Any],
     public_id: FromPath[str],
     db: NamedDependency[AsyncSession],
-) -> Template:
+) -> Response[Any]:
     """Where the gateway sends the citizen back: what happened is asked of the gateway."""
     payment = await viewable(request, db, public_id)
-    checked = True
-    if payment.status in LIVE and payment.gateway_id:
-        try:
-            found = await backends_of(request).payments.get_payment(payment.gateway_id)
-            await apply(db, catalogue_of(request), request.app.state.audit, payment, found)
-        except (BackendError, PaymentMismatch):
-            checked = False  # the page says we are still checking; the worker will ask again
+    checked = await refresh(request, db, payment)
+    sent = None
+    if (draft := draft_id_of(payment)) is not None:
+        if payment.status == "success":  # paid first: sent now (once, whoever is first)
+            sent = await send_paid(db, catalogue_of(request), request.app.state.audit, payment)
+        elif payment.status in FINISHED:  # back to check the answers and try again
+            return Redirect(f"/drafts/{draft}/check?payment={public_id}", status_code=303)
     view, heading = page_state(payment, checked)
     return Template(
         "payments/show.html",
@@ -180,6 +245,7 @@ async def payment_page(
             "message": outcome_message(payment.status, payment.code),
             "again": again_action(payment),
             "back": back_link(payment),
+            "sent": sent,
         },
     )
 
@@ -201,10 +267,14 @@ def again_action(payment: Payment) -> str:
     """Where "Try again" posts: the same fee or bill, which starts a new attempt."""
     if payment.kind == "bill":
         return f"/pay-a-bill/{payment.reference}/pay"
+    if (draft := draft_id_of(payment)) is not None:
+        return f"/drafts/{draft}/submit"
     return f"/applications/{payment.reference}/fees/{payment.department}/pay"
 
 
 def back_link(payment: Payment) -> str:
+    if payment.application_id is None and (draft := draft_id_of(payment)) is not None:
+        return f"/drafts/{draft}/check"
     return "/pay-a-bill" if payment.kind == "bill" else f"/applications/{payment.reference}"
 
 

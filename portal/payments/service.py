@@ -247,4 +247,9 @@ async def _settle(
             data={"fee": fee, "payment": payment.public_id},
         )
         await add_news(db, request, [news], catalogue.certifies(request.department))
+    if payment.purpose.startswith("draft:"):
+        # Paid before sending: the draft is sent now by whoever comes first (the return, the
+        # webhook) and by the worker in any case; sending links the payment to the application.
+        enqueue(db, "send_paid_draft", key=f"send-paid-{payment.public_id}", payment_id=payment.id)
+        return
     enqueue(db, "payment_report", key=f"payment-report-{payment.public_id}", payment_id=payment.id)

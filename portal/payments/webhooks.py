@@ -15,6 +15,7 @@ from sqlalchemy import or_, select
 from backend_clients.payments import SIGNATURE_HEADER, WebhookMessage, verify
 from portal.payments.models import Payment
 from portal.payments.service import PaymentMismatch, apply
+from portal.payments.upfront import draft_id_of, send_paid
 
 log = structlog.get_logger()
 
@@ -37,6 +38,8 @@ async def _apply(app: Litestar, message: WebhookMessage) -> None:
             return
         try:
             await apply(db, app.state.catalogue, app.state.audit, payment, found)
+            if payment.status == "success" and draft_id_of(payment):
+                await send_paid(db, app.state.catalogue, app.state.audit, payment)
         except PaymentMismatch:
             return  # logged and audited by apply
         except Exception:  # the gateway has its answer; the worker will ask again later

@@ -22,6 +22,7 @@ from portal.catalogue.loader import Catalogue
 from portal.outbox.models import OutboxMessage
 from portal.payments.models import LIVE, Payment
 from portal.payments.service import PaymentMismatch, apply
+from portal.payments.upfront import send_paid
 
 log = structlog.get_logger()
 # An attempt nobody came back from is asked about after this long...
@@ -38,7 +39,17 @@ class PaymentWork:
     catalogue: Catalogue
 
     def handlers(self) -> dict[str, Any]:
-        return {"payment_report": self.report}
+        return {"payment_report": self.report, "send_paid_draft": self.send_paid_draft}
+
+    async def send_paid_draft(self, message: OutboxMessage) -> None:
+        """A draft whose fee was paid is sent even if the citizen never came back."""
+        async with self.sessionmaker() as db:
+            payment = await db.get(Payment, message.payload["payment_id"])
+            if payment is None or payment.status != "success":
+                raise LookupError(f"payment {message.payload['payment_id']} is not a success")
+            reference = await send_paid(db, self.catalogue, AuditLog(self.sessionmaker), payment)
+            if reference is None:
+                raise LookupError(f"payment {payment.public_id}: its draft cannot be sent")
 
     async def report(self, message: OutboxMessage) -> None:
         """Tell the owner of the fee or bill that it was paid; the key makes a repeat harmless."""
