@@ -75,7 +75,8 @@ class LiveCatalogue:
         self.generation = 0  # bumped at every rebuild (messages for editors follow it)
         # Parsed versions by row id and time saved: a rebuild reads only what changed.
         self._parsed: dict[int, tuple[datetime, str, Service | None]] = {}
-        # The YAML of every readable version, by (service, number): its texts for editors.
+        # The YAML of the versions editors translate, by (service, number): the one served of
+        # each service and those being written or reviewed (not older ones, replaced).
         self.sources: dict[tuple[str, int], str] = {}
 
     async def refresh(self, *, force: bool = False) -> Catalogue:
@@ -95,6 +96,10 @@ class LiveCatalogue:
         self.stamp = current
         self.generation += 1
         return self.current
+
+    def _source(self, service_id: str, number: int, rows: Any) -> str:
+        row = next(row for row in rows if (row.service_id, row.number) == (service_id, number))
+        return self._parsed[row.id][1]
 
     async def _build(self, db: AsyncSession) -> Catalogue:
         services = {row.id: row for row in await db.scalars(select(DesignedService))}
@@ -131,7 +136,8 @@ class LiveCatalogue:
         for row in rows:
             _, source, parsed = self._parsed[row.id]
             key = (row.service_id, row.number)
-            sources[key] = source
+            if row.state in ("draft", "in_review"):
+                sources[key] = source
             fallbacks[key] = tuple(row.fallback_languages or ())
             if parsed is None or parsed.id != row.service_id:
                 continue
@@ -155,6 +161,7 @@ class LiveCatalogue:
             from_files = service_id in self.base.services
             if service_id not in retired and (from_files or service_id in designed):
                 live[service_id] = service
+                sources[(service_id, number)] = self._source(service_id, number, rows)
         self.sources = sources
         return replace(
             self.base,
