@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from conftest import migrate, run_async
-from portal.audit.models import AuditEvent
 from portal.catalogue.loader import Catalogue
 from portal.database import make_engine
 from portal.design import store
@@ -141,11 +139,7 @@ def test_a_designer_cannot_publish_their_own_version_and_the_attempt_is_audited(
         await store.set_fallback(db, draft, ["es", "ar"], A)
         assert not (await store.submit_for_review(db, draft, A, catalogue)).problems
         refused = await store.publish(db, draft, A, catalogue)
-        actions = list(
-            await db.scalars(
-                select(AuditEvent.action).where(AuditEvent.subject == "service:design-permit")
-            )
-        )
+        actions = [event.action for event in await store.history(db, "design-permit")]
         return refused, actions, draft.state
 
     refused, actions, state = with_db(database, work)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.audit import AuditLog
+from portal.audit.models import AuditEvent
 from portal.catalogue.loader import Catalogue
 from portal.design.checking import CheckResult, Problem, check, problem_text
 from portal.design.models import DesignedService, ServiceVersion
@@ -523,6 +524,20 @@ async def retire(
     record.retired_by, record.retired_at = actor, _now()
     await db.commit()
     await _audit(db, audit).record("service_retired", actor=actor, subject=f"service:{service_id}")
+
+
+async def history(db: AsyncSession, service_id: str, limit: int = 200) -> list[AuditEvent]:
+    """Who changed what and when, newest first: the audit trail's entries for the service
+    (created, new version, imported, submitted, published, refused, fallback, restored, retired).
+    Staff names for the actors: portal.staff.service.staff_names."""
+    return list(
+        await db.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject == f"service:{service_id}")
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def export_yaml(version: ServiceVersion) -> str:
