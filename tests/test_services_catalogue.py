@@ -59,6 +59,19 @@ def test_texts_hold_no_stray_percent_sign() -> None:
             assert "%" not in text.replace("%(date)s", ""), f"{path.name}:{line}: {text}"
 
 
+def test_services_that_charge_first_say_so_and_pay_their_department() -> None:
+    """The fee is paid before sending: its department receives the application, and the start
+    page's cost says that you pay when you apply."""
+    charged = {s.id: s for s in CATALOGUE.services.values() if s.fee is not None}
+    assert {"resident-parking-permit", "bulky-waste-collection"} <= set(charged)
+    assert {"birth-certificate-copy", "dog-licence"} <= set(charged)
+    for service in charged.values():
+        assert service.fee is not None
+        departments = {delivery.department for delivery in service.deliver_to}
+        assert service.fee.department in departments, service.id
+        assert "You pay when" in service.cost, service.id
+
+
 def test_the_home_page_and_every_topic_list_the_services(web: Any) -> None:
     home = web.get("/").text
     for service in CATALOGUE.services.values():
@@ -76,7 +89,11 @@ def test_the_home_page_and_every_topic_list_the_services(web: Any) -> None:
 @pytest.mark.parametrize(
     ("query", "service_id"),
     [
+        ("parking", "resident-parking-permit"),
         ("parking", "disabled-parking-badge"),
+        ("sofa", "bulky-waste-collection"),
+        ("birth certificate", "birth-certificate-copy"),
+        ("dog", "dog-licence"),
         ("noise", "noise-complaint"),
         ("street light", "street-light-fault"),
         ("school bus", "school-transport"),
