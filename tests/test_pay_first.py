@@ -30,6 +30,7 @@ from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Service
 from portal.database import make_engine
 from portal.i18n.locale import use_locale
+from portal.identity.models import Citizen
 from portal.payments.models import Payment
 from portal.payments.service import apply
 from portal.payments.upfront import fee_minor, send_paid
@@ -402,3 +403,35 @@ def test_no_application_is_sent_without_its_payment(
     assert run_async(applications()) == len(count)
     assert omar.get(f"{base}/check").status_code == 200  # still a draft
     cancel(omar, started.headers["location"])
+
+
+def test_an_agent_sees_the_fee_but_the_citizen_pays_with_a_link(
+    omar: TestClient[Any], own_database: str
+) -> None:
+    """Agents never pay for citizens (as with a department's fee): the check page says the
+    fee and offers the link to finish and pay; pressing send anyway starts no payment."""
+    omar.cookies.clear()
+    assert sign_in_as(omar, "lee").status_code == 303  # the citizen exists
+    omar.cookies.clear()
+    sign_in_as(omar, "agent", "/staff", staff=True)
+    token = csrf_token(omar.get("/staff/citizens").text)
+    omar.post(
+        "/staff/citizens",
+        data={"_csrf_token": token, "purpose": "Call 12: a parking permit", "query": "Lee Smith"},
+    )
+    lee = rows(own_database, Citizen, Citizen.subject.like("%lee%"))[0].public_id
+    token = csrf_token(omar.get(f"/staff/citizens/{lee}/act").text)
+    acting = omar.post(
+        f"/staff/citizens/{lee}/act",
+        data={"_csrf_token": token, "how": "phone", "reason": "A parking permit"},
+        follow_redirects=False,
+    )
+    assert acting.status_code == 303, acting.text[:500]
+    base = fill(omar)
+    check = omar.get(f"{base}/check").text
+    assert "€100.00" in check and "The citizen pays this fee themselves" in check
+    assert "Continue to payment" not in check
+    assert f'value="draft:{draft_id(base)}"' in check  # the link to finish and pay
+    refused = press(omar, base, check)
+    assert refused.headers["location"] == f"{base}/check"
+    assert payments_of(own_database, base) == []
