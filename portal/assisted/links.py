@@ -87,7 +87,9 @@ async def _target(
             )
         )
         if application is not None:
-            service = services.get(application.service_id)
+            service = catalogue_of(request).version(
+                application.service_id, application.service_version
+            )
             title = _(service.title) if service else application.service_id
             return f"/applications/{application.reference}", f"{title} {application.reference}"
     return None

@@ -121,7 +121,7 @@ async def _news(turn: Turn, application: Application) -> str:
     for event in events:
         if event.department:
             latest.setdefault(event.department, event)
-    service = turn.catalogue.services.get(application.service_id)
+    service = turn.catalogue.version(application.service_id, application.service_version)
     title = _(service.title) if service else application.service_id
     link = f"{turn.public_url}/applications/{application.reference}"
     lines = [
