@@ -31,6 +31,7 @@ from portal.catalogue.models import Service
 from portal.database import make_engine
 from portal.i18n.locale import use_locale
 from portal.identity.models import Citizen
+from portal.journeys import engine
 from portal.payments.models import Payment
 from portal.payments.service import apply
 from portal.payments.upfront import fee_minor, send_paid
@@ -60,6 +61,21 @@ def _service(change: Callable[[dict[str, Any]], Any] | None = None) -> Service:
 
 
 # The definition.
+
+
+def test_the_department_paid_gets_the_fee_even_when_it_asks_for_some_answers_only() -> None:
+    def two_departments(data: dict[str, Any]) -> None:
+        data["deliver_to"] = [
+            {"department": "trade-licence", "answers": ["copies"]},
+            {"department": "tax", "answers": ["copies"]},
+        ]
+
+    service = _service(two_departments)
+    paid = {"amount": "50.00", "reference": "pay_1"}
+    answers = {"vehicle_type": "petrol", "copies": 1, engine.PAID_KEY: paid}
+    licence, tax = service.deliver_to
+    assert engine.answers_for(service, licence, answers) == {"copies": 1, "_fee": paid}
+    assert engine.answers_for(service, tax, answers) == {"copies": 1}
 
 
 @pytest.mark.parametrize(

@@ -161,7 +161,7 @@ async def _write(
     return application.reference
 
 
-PAID_KEY = "_fee"  # never a field id (those start with a letter)
+PAID_KEY = engine.PAID_KEY
 
 
 def paid_answer(payment: Payment) -> dict[str, Any]:

@@ -11,6 +11,9 @@ from typing import Any
 from portal.catalogue.models import Condition, Delivery, Service, Step
 
 CHECK = "check"
+# Where a fee paid before sending is kept in the answers (never a field id: those start with a
+# letter); the department paid receives it even when it gets only some answers.
+PAID_KEY = "_fee"
 STOP = "stop"  # the page that ends a journey whose eligibility question said no
 
 
@@ -147,6 +150,9 @@ def answers_for(service: Service, delivery: Delivery, answers: dict[str, Any]) -
         for field in step.fields:
             if field.id in wanted and field.id in answers:
                 shared[field.id] = answers[field.id]
+    paid_to = service.fee.department if service.fee else None
+    if PAID_KEY in answers and paid_to in (None, delivery.department):
+        shared[PAID_KEY] = answers[PAID_KEY]
     return shared
 
 
