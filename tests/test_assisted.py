@@ -23,6 +23,7 @@ from conftest import Sandbox, run_async
 from portal.applications.models import Application, Notification
 from portal.assisted.found import SEARCH_FIRST
 from portal.assisted.links import make_token, read_token
+from portal.assisted.models import Consent
 from portal.audit.models import AuditEvent
 from portal.database import make_engine
 from portal.identity.models import Citizen
@@ -344,6 +345,29 @@ def test_an_agent_fills_in_an_application_for_a_citizen_with_consent(
         "Alex Agent stopped acting for you",
     ):
         assert line in activity, line
+
+
+def test_stopping_after_the_purpose_ran_out_still_ends_the_consent_and_says_so(
+    portal: TestClient[Any], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in_as(portal, "ana")
+    ana = _public_id(database_url, "citizen-ana-0001")
+    portal.cookies.clear()
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    _find(portal, "Ana García")
+    started = _act_for(portal, ana, "phone", "Help with a form over the phone")
+    acting_page = portal.get(started.headers["location"]).text
+    monkeypatch.setattr("portal.assisted.service.PURPOSE_SECONDS", -1)  # the call ran long
+    ended = portal.post("/staff/citizens/act/end", data={"_csrf_token": csrf_token(acting_page)})
+    assert ended.status_code == 200
+    [(ended_at,)] = _rows(
+        database_url,
+        select(Consent.ended_at)
+        .join(Citizen, Citizen.id == Consent.citizen_id)
+        .where(Citizen.public_id == ana, Consent.reason == "Help with a form over the phone"),
+    )
+    assert ended_at is not None
+    assert _audited(database_url, "assisted_ended", "staff:staff-agent-01")
 
 
 def test_a_link_is_signed_and_expires() -> None:

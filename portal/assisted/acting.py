@@ -40,6 +40,10 @@ def acting(request: Request[Any, Any, Any]) -> Acting | None:
         return None
     if current_purpose(request, str(record["citizen"])) is None:
         return None  # acting needs the purpose the citizen was found under, like every look
+    return _from_record(record, member)
+
+
+def _from_record(record: dict[str, Any], member: StaffMember) -> Acting:
     return Acting(
         int(record["id"]),
         str(record["citizen"]),
@@ -70,7 +74,11 @@ def start_acting(request: Request[Any, Any, Any], citizen: Citizen, consent: str
 
 
 def stop_acting(request: Request[Any, Any, Any]) -> Acting | None:
-    found = acting(request)
+    """End acting and say for whom, even when the time or the purpose ran out meanwhile: the
+    consent is still closed and the end recorded."""
+    member = current_staff(request)
+    record = request.session.get(ACTING)
+    found = _from_record(record, member) if member is not None and record else None
     request.set_session({k: v for k, v in request.session.items() if k != ACTING})
     return found
 
