@@ -138,7 +138,7 @@ def test_creates_need_a_key_and_a_client_reference_and_an_applicant_name(
     assert create(sandbox, "tax", no_name).status_code == 422
     not_json = httpx.post(url, content=b"{", headers={"Idempotency-Key": "x"})
     assert not_json.status_code == 422
-    assert create(sandbox, "parking", case_body()).status_code == 404
+    assert create(sandbox, "no-such-office", case_body()).status_code == 404
     assert httpx.get(f"{url}/TX-999999").status_code == 404
 
 
