@@ -18,6 +18,9 @@ from portal.catalogue.loader import Catalogue
 from portal.database import make_engine
 from portal.design import store
 from portal.design.seed import seed
+from portal.design.translations import untranslated
+from portal.translations.messages import message_key
+from portal.translations.models import Publication, TranslationEdit
 from tests.conftest import PortalFactory
 from tests.design_support import (
     DEFINITIONS,
@@ -239,3 +242,78 @@ def test_every_repository_service_is_exported_as_it_was_imported(
         assert every[service_id] == [source, source], service_id
         assert every[f"{service_id}-copy"] == [store.with_id(source, f"{service_id}-copy")]
         assert every[f"{service_id}-copy"][0].replace(f"{service_id}-copy", service_id, 1) == source
+
+
+def test_clone_restore_and_the_designers_overview(
+    portal_factory: PortalFactory, database: str, catalogue_dir: Path
+) -> None:
+    portal_factory(database_url=database, catalogue_dir=catalogue_dir)
+    catalogue = catalogue_in(catalogue_dir)
+    second = changed(PERMIT, "It is free.", "It costs 5 euros.")
+    assert publish_new(database, catalogue, second) == 2
+
+    async def work(db: AsyncSession) -> dict[str, Any]:
+        copy = await store.clone(db, "design-permit", "design-copy", A)
+        with pytest.raises(store.DesignError):
+            await store.clone(db, "design-permit", "design-copy", A)  # the id is taken
+        restored = await store.restore(db, "design-permit", 1, A)
+        await store.set_fallback(db, restored, ["es", "ar"], A)
+        await store.submit_for_review(db, restored, A, catalogue)
+        published = await store.publish(db, restored, B, catalogue)
+        rows = {row.id: row for row in await store.overview(db)}
+        return {
+            "copy": (copy.service_id, copy.number, copy.state, copy.based_on),
+            "copy_source": copy.source,
+            "restored": (restored.number, restored.source, restored.based_on, published),
+            "rows": rows,
+        }
+
+    found = with_db(database, work)
+    assert found["copy"] == ("design-copy", 1, "draft", "design-permit v2")
+    assert found["copy_source"] == second.replace("id: design-permit", "id: design-copy", 1)
+    assert found["restored"] == (3, PERMIT, "design-permit v1", [])
+    permit, copy = found["rows"]["design-permit"], found["rows"]["design-copy"]
+    assert (permit.state, permit.live_version, permit.newest_version) == ("live", 3, 3)
+    assert (copy.state, copy.live_version, copy.newest_state) == ("draft", None, "draft")
+
+
+def test_texts_translated_by_editors_let_a_version_be_published(
+    portal_factory: PortalFactory, database: str, catalogue_dir: Path
+) -> None:
+    portal_factory(database_url=database, catalogue_dir=catalogue_dir)
+    catalogue = catalogue_in(catalogue_dir)
+    source = changed(PERMIT, "It is free.", "It is free on Sundays.")
+
+    async def work(db: AsyncSession) -> tuple[list[str], list[str]]:
+        draft = await store.new_draft(db, "design-permit", A)
+        await store.save(db, draft, source, A, catalogue)
+        await store.submit_for_review(db, draft, A, catalogue)
+        missing = await untranslated(db, source)
+        for language, texts in missing.items():
+            for text in texts:
+                edit = TranslationEdit(
+                    language=language,
+                    key=message_key(text, None),
+                    msgid=text,
+                    forms=[f"[{language}] {text}"],
+                    status="published",
+                    author="staff:editor",
+                )
+                db.add(edit)
+                await db.flush()
+                db.add(
+                    Publication(
+                        edit_id=edit.id,
+                        language=language,
+                        key=edit.key,
+                        published_by="staff:reviewer",
+                    )
+                )
+        await db.commit()
+        return [t for texts in missing.values() for t in texts], await store.publish(
+            db, draft, B, catalogue
+        )
+
+    translated, published = with_db(database, work)
+    assert "It is free on Sundays." in translated
+    assert published == []

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Service
 from portal.design.models import DesignedService, ServiceVersion
+from portal.design.store import aware
 
 log = structlog.get_logger()
 
@@ -145,7 +146,7 @@ class LiveCatalogue:
             if row.state == "published":
                 if row.origin != "repository":
                     designed.add(row.service_id)
-                order = (row.published_at, row.number)
+                order = (aware(row.published_at), row.number)
                 if row.service_id not in served or order > served[row.service_id][0]:
                     served[row.service_id] = (order, row.number, parsed)
         retired = frozenset(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.catalogue.live import parse
 from portal.design.models import DesignedService, ServiceVersion
+from portal.design.store import aware
 
 log = structlog.get_logger()
 LOCK_KEY = 0x46443A5345454453  # "FD:SEEDS"
@@ -67,7 +68,7 @@ async def _seed(db: AsyncSession, sources: dict[str, str]) -> None:
             await db.flush()
         published = sorted(
             (v for v in versions if v.state == "published"),
-            key=lambda v: (v.published_at or now, v.number),
+            key=lambda v: (aware(v.published_at), v.number),
         )
         newest = published[-1] if published else None
         if newest is not None and newest.origin != REPOSITORY:

@@ -66,14 +66,19 @@ def service_state(record: DesignedService, versions: list[ServiceVersion]) -> st
     return "in_review" if newest is not None and newest.state == "in_review" else "draft"
 
 
+def aware(moment: datetime | None) -> datetime:
+    """A stored time with its zone (SQLite gives it back without); None: the earliest."""
+    if moment is None:
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def live_of(versions: list[ServiceVersion]) -> ServiceVersion | None:
     """The version served: the one published last."""
     published = [version for version in versions if version.state == "published"]
-    return (
-        max(published, key=lambda v: (v.published_at or datetime.min.replace(tzinfo=UTC), v.number))
-        if published
-        else None
-    )
+    if not published:
+        return None
+    return max(published, key=lambda version: (aware(version.published_at), version.number))
 
 
 async def _versions(db: AsyncSession, service_id: str | None = None) -> list[ServiceVersion]:
@@ -96,7 +101,7 @@ async def overview(db: AsyncSession) -> list[ServiceRow]:
             continue
         newest = versions[-1]
         live = live_of(versions)
-        changed = max(versions, key=lambda version: version.updated_at)
+        changed = max(versions, key=lambda version: aware(version.updated_at))
         rows.append(
             ServiceRow(
                 id=service_id,
