@@ -317,3 +317,25 @@ def test_texts_translated_by_editors_let_a_version_be_published(
     translated, published = with_db(database, work)
     assert "It is free on Sundays." in translated
     assert published == []
+
+
+def test_two_designers_opening_the_next_version_at_once_share_it(
+    portal_factory: PortalFactory, database: str, catalogue_dir: Path
+) -> None:
+    portal_factory(database_url=database, catalogue_dir=catalogue_dir)
+
+    async def both() -> list[int]:
+        engines = [make_engine(database) for _ in range(2)]
+        try:
+
+            async def open_next(engine: Any, who: str) -> int:
+                async with async_sessionmaker(engine, expire_on_commit=False)() as db:
+                    return (await store.new_draft(db, "design-permit", who)).number
+
+            return list(await asyncio.gather(open_next(engines[0], A), open_next(engines[1], B)))
+        finally:
+            for engine in engines:
+                await engine.dispose()
+
+    assert run_async(both()) == [2, 2]
+    assert [n for n, *_ in numbers(database)] == [2, 1]

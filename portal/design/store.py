@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from portal.audit import AuditLog
@@ -230,11 +231,20 @@ async def create(
                 id=service_id,
             )
         )
-    db.add(DesignedService(id=service_id, created_by=author, created_at=_now()))
-    await db.flush()
     created = _new_version(service_id, 1, source, author, origin, based_on)
-    db.add(created)
-    await db.commit()
+    try:
+        db.add(DesignedService(id=service_id, created_by=author, created_at=_now()))
+        await db.flush()
+        db.add(created)
+        await db.commit()
+    except IntegrityError:  # another designer made it a moment ago
+        await db.rollback()
+        raise DesignError(
+            _(
+                "There is already a service called %(id)s: give the new one another id",
+                id=service_id,
+            )
+        ) from None
     await _audit(db, audit).record(
         "service_created",
         actor=author,
@@ -314,7 +324,14 @@ async def _add_draft(
     based_on = f"{service_id} v{copied.number}" if copied else None
     draft = _new_version(service_id, number, source, author, origin, based_on)
     db.add(draft)
-    await db.commit()
+    try:
+        await db.commit()
+    except IntegrityError:  # another designer opened the next version a moment ago: that one
+        await db.rollback()
+        existing = await _open_version(db, service_id)
+        if existing is None:
+            raise
+        return existing
     await _audit(db, audit).record(
         "service_version_created",
         actor=author,
