@@ -74,8 +74,15 @@ def test_services_that_charge_first_say_so_and_pay_their_department() -> None:
 
 def test_the_home_page_and_every_topic_list_the_services(web: Any) -> None:
     home = web.get("/").text
+    popular = [service for service in CATALOGUE.services.values() if service.popular]
+    assert 3 <= len(popular) <= 6  # a few, not the whole catalogue
     for service in CATALOGUE.services.values():
-        assert f'href="/services/{service.id}"' in home, service.id
+        assert (f'href="/services/{service.id}"' in home) == service.popular, service.id
+    for topic in CATALOGUE.topics.values():
+        assert f'href="/services/topics/{topic.id}"' in home, topic.id
+    listing = web.get("/services").text
+    for service in CATALOGUE.services.values():
+        assert f'href="/services/{service.id}"' in listing, service.id
     for topic in CATALOGUE.topics.values():
         page = web.get(f"/services/topics/{topic.id}")
         assert page.status_code == 200

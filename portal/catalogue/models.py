@@ -269,6 +269,8 @@ class Service(Strict):
     title: Text
     summary: Text
     keywords: tuple[Text, ...] = ()
+    # Also on the home page, among the few services most people come for.
+    popular: bool = False
     you_need: tuple[Text, ...] = ()
     eligibility: tuple[Text, ...] = ()
     duration: Text

@@ -19,8 +19,8 @@ STATEMENT_PREPARED = date(2026, 11, 23)
 @get("/", name="home")
 async def home(request: Request[Any, Any, Any]) -> Template:
     catalogue = catalogue_of(request)
-    popular = [link for link in catalogue.links.values() if link.popular]
-    context = {"services": [*catalogue.services.values(), *popular]}
+    popular = [entry for entry in catalogue.entries() if entry.popular]
+    context = {"services": popular, "topics": list(catalogue.topics.values())}
     return Template("pages/home.html", context=context)
 
 
