@@ -22,6 +22,8 @@ from portal.design.checking import CheckResult, Problem, check, problem_text
 from portal.design.models import DesignedService, ServiceVersion
 from portal.design.translations import untranslated
 from portal.i18n import gettext as _
+from portal.i18n import ngettext
+from portal.i18n.formatting import format_number
 from portal.i18n.locale import languages, native_name
 
 OPEN = ("draft", "in_review")  # versions still being written or reviewed
@@ -448,11 +450,14 @@ async def publish(
         return [problem_text(problem) for problem in result.problems]
     missing = await untranslated(db, version.source)
     problems = [
-        _(
+        ngettext(
+            "%(language)s lacks %(count)s text of this version: have it translated in "
+            "Translations, or mark %(language)s to be shown in English",
             "%(language)s lacks %(count)s texts of this version: have them translated in "
             "Translations, or mark %(language)s to be shown in English",
+            len(texts),
             language=native_name(language),
-            count=len(texts),
+            count=format_number(len(texts)),
         )
         for language, texts in missing.items()
         if texts and language not in (version.fallback_languages or [])
