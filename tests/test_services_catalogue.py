@@ -5,17 +5,24 @@ and by the assistant's suggestions."""
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
 from backend_clients.sandbox.departments import DEPARTMENTS
 from backend_clients.sandbox.open311 import SERVICE_NAMES
+from conftest import run_async
 from portal.catalogue.extract import texts_in
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.search import suggest
-from portal.settings import ROOT
+from portal.conversations.models import Conversation
+from portal.settings import ROOT, SANDBOX_BOT_SECRET
+from tests.journey_support import execute
 from tests.test_catalogue import results
+
+BOT = {"Authorization": f"Bearer {SANDBOX_BOT_SECRET}"}
 
 DEFINITIONS = ROOT / "portal" / "catalogue" / "definitions"
 CATALOGUE = load_catalogue(DEFINITIONS)
@@ -138,3 +145,28 @@ def test_start_pages_name_every_department(web: Any) -> None:
 def test_the_assistant_suggests_the_right_service(sentence: str, service_id: str) -> None:
     """suggest() ranks among all the services, not only the first two."""
     assert suggest(CATALOGUE, sentence)[0].id == service_id
+
+
+@pytest.mark.parametrize(
+    ("said", "offered"),
+    [
+        ("I want a parking permit for my street", ["resident-parking-permit"]),
+        ("zzzz qqqq", [s.id for s in CATALOGUE.services.values() if s.popular][:3]),
+    ],
+)
+def test_the_assistant_offers_the_matching_service_or_else_the_popular_ones(
+    portal: Any, database_url: str, said: str, offered: list[str]
+) -> None:
+    key = secrets.token_hex(16)
+    chat = {"key": key, "channel": "web", "address": key, "language": "en", "status": "bot"}
+    run_async(execute(database_url, insert(Conversation).values(**chat)))
+    asked = {
+        "next_action": "action_find_service",
+        "sender_id": key,
+        "tracker": {"latest_message": {"text": said}},
+    }
+    answer = portal.post("/bot/actions", json=asked, headers=BOT)
+    assert answer.status_code == 200
+    [text] = [response["text"] for response in answer.json()["responses"]]
+    linked = re.findall(r"/services/([a-z0-9-]+)", text)
+    assert linked[: len(offered)] == offered

@@ -19,7 +19,8 @@ from portal.i18n import gettext as _
 
 
 async def find_service(turn: Turn) -> Outcome:
-    found = suggest(turn.catalogue, turn.text) or list(turn.catalogue.services.values())[:3]
+    popular = [service for service in turn.catalogue.services.values() if service.popular]
+    found = suggest(turn.catalogue, turn.text) or popular[:3]  # nothing matched: the usual ones
     lines = [_("These services may be what you need:")]
     lines += [f"{_(service.title)}: {turn.public_url}/services/{service.id}" for service in found]
     lines.append(_("Every service: %(link)s", link=f"{turn.public_url}/services"))
