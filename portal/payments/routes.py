@@ -148,7 +148,7 @@ async def pay_fee(
         return Redirect(target, status_code=303)
     department_request, asked, fee = found
     catalogue = catalogue_of(request)
-    service = catalogue.services.get(application.service_id)
+    service = catalogue.version(application.service_id, application.service_version)
     description = _(
         "%(service)s: %(department)s fee",
         service=_(service.title) if service else application.service_id,
