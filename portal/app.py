@@ -53,6 +53,7 @@ from portal.database.counters import DatabaseCounters
 from portal.database.engine import read_only_sessions
 from portal.database.store import DatabaseStore
 from portal.design.notice import english_fallback
+from portal.design.routes import design
 from portal.design.seed import seed
 from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
@@ -300,6 +301,7 @@ def create_app(settings: Settings) -> Litestar:
             web_chat,
             payments_admin,
             translations,
+            design,
             staff,
             switch_language,
             give_feedback,

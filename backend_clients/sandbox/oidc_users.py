@@ -76,6 +76,20 @@ USERS: dict[str, dict[str, dict[str, Any]]] = {
             "roles": ["editor"],
             **MFA,
         },
+        "designer": {
+            "sub": "staff-designer-01",
+            "name": "Dana Designer",
+            "email": "dana@city.example",
+            "roles": ["designer"],
+            **MFA,
+        },
+        "publisher": {  # a second designer: a service goes live when another designer publishes it
+            "sub": "staff-designer-02",
+            "name": "Paz Publisher",
+            "email": "paz@city.example",
+            "roles": ["designer"],
+            **MFA,
+        },
         "admin": {
             "sub": "staff-admin-01",
             "name": "Ada Admin",

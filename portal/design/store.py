@@ -148,7 +148,7 @@ def _id_in(source: str) -> str:
     except yaml.YAMLError:
         data = None
     service_id = data.get("id") if isinstance(data, dict) else None
-    if not isinstance(service_id, str) or not _valid_id(service_id):
+    if not isinstance(service_id, str) or not valid_id(service_id):
         raise DesignError(
             _(
                 "The definition needs an id on its own line, like “id: dog-licence”: lowercase "
@@ -158,7 +158,7 @@ def _id_in(source: str) -> str:
     return service_id
 
 
-def _valid_id(service_id: str) -> bool:
+def valid_id(service_id: str) -> bool:
     import re
 
     return re.fullmatch(r"[a-z][a-z0-9-]{0,62}", service_id) is not None
@@ -273,7 +273,7 @@ async def clone(
 ) -> ServiceVersion:
     """A new service's draft: a copy of the newest version of `service_id` under `new_id`
     (title and texts unchanged, for the designer to edit)."""
-    if not _valid_id(new_id):
+    if not valid_id(new_id):
         raise DesignError(
             _("Enter an id of lowercase letters, digits and hyphens, starting with a letter")
         )

@@ -20,7 +20,7 @@ from portal.web.sessions import fresh_session
 
 STAFF = "staff"
 SUBJECT_LENGTH = 200  # audit_events.subject
-ROLES = frozenset({"agent", "editor", "admin"})
+ROLES = frozenset({"agent", "editor", "designer", "admin"})
 # RFC 8176 authentication method references that are a second factor.
 SECOND_FACTORS = frozenset(
     {"otp", "hwk", "swk", "sms", "tel", "face", "fpt", "iris", "retina", "sc", "mfa"}
@@ -32,6 +32,7 @@ AREAS: tuple[tuple[str, str, Any], ...] = (
     ("agent", "/staff/citizens", _l("Find a citizen")),
     ("agent", "/staff/inbox", _l("Inbox")),
     ("editor", "/staff/translations", _l("Translations")),
+    ("designer", "/staff/services", _l("Services")),
     ("admin", "/staff/audit", _l("Audit trail")),
     ("admin", "/staff/access", _l("Access log")),
     ("admin", "/staff/payments", _l("Payments")),
