@@ -11,8 +11,12 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import migrate
+from conftest import migrate, run_async
+from portal.applications.models import Application
+from portal.database import make_engine
 from tests.conftest import PortalFactory
 from tests.support import csrf_token, sign_in_as
 
@@ -119,3 +123,53 @@ def test_a_new_id_that_is_not_one_is_refused_with_what_to_do(
     assert refused.status_code == 400
     assert "Enter an id of lowercase letters" in _text(refused.text)
     assert 'value="Dog Licence"' in refused.text
+
+
+def test_a_preview_walks_the_draft_as_a_citizen_and_sends_nothing(
+    portal_factory: PortalFactory, private_url: str
+) -> None:
+    dana = _designer(portal_factory, private_url, "designer")
+    token = csrf_token(dana.get("/staff/services").text)
+    made = dana.post(
+        "/staff/services",
+        data={"_csrf_token": token, "new_id": "try-me", "clone_from": ""},
+        follow_redirects=False,
+    )
+    editor = dana.get(made.headers["location"]).text
+    assert "Preview this version" in _text(editor)
+    started = dana.post(
+        f"{made.headers['location']}/preview",
+        data={"_csrf_token": csrf_token(editor)},
+        follow_redirects=False,
+    )
+    step = started.headers["location"]
+    assert re.fullmatch(r"/drafts/d_[0-9a-f]+/first-question", step)
+    page = dana.get(step, headers={"accept-language": "ar"}).text
+    assert "Preview" in _text(dana.get(step).text) and "The first question" in _text(page)
+    answered = dana.post(
+        step,
+        data={"_csrf_token": csrf_token(page), "first_answer": "Hello"},
+        follow_redirects=False,
+    )
+    check = dana.get(answered.headers["location"]).text
+    assert "Hello" in _text(check)
+    base = step.rsplit("/", 1)[0]
+    for _ in range(2):  # a second press sends nothing either
+        shown = dana.post(f"{base}/submit", data={"_csrf_token": csrf_token(check)})
+        assert shown.status_code == 200
+        text = _text(shown.text)
+        assert "What the departments would receive" in text and "Tax office" in text
+        assert '"first_answer": "Hello"' in unescape(shown.text)
+    assert dana.get("/services/try-me").status_code == 404  # not live
+    ended = dana.post("/staff/services/preview/end", data={"_csrf_token": csrf_token(check)})
+    assert ended.status_code == 200
+    assert dana.get(step, follow_redirects=False).status_code in (303, 404)
+
+    async def count() -> int:
+        engine = make_engine(private_url)
+        async with AsyncSession(engine) as db:
+            found = await db.scalar(select(func.count(Application.id)))
+        await engine.dispose()
+        return int(found or 0)
+
+    assert run_async(count()) == 0

@@ -19,7 +19,7 @@ from portal.assisted.acting import acting, record_step
 from portal.audit import AuditLog
 from portal.catalogue.models import Service
 from portal.i18n.locale import current_locale
-from portal.identity.models import Citizen
+from portal.identity.models import PREVIEW_ISSUER, Citizen
 from portal.journeys import engine
 from portal.journeys.models import Draft
 from portal.outbox import enqueue
@@ -86,8 +86,8 @@ async def send_draft(
             .execution_options(populate_existing=True)
         )
         applicant = await db.get(Citizen, citizen_id)
-        if locked is None or applicant is None:
-            raise LookupError(draft_id)
+        if locked is None or applicant is None or applicant.issuer == PREVIEW_ISSUER:
+            raise LookupError(draft_id)  # a designer's preview is never sent
         if locked.submitted_at is not None and (reference := await _existing(db, draft_id)):
             await db.rollback()
             return reference, False

@@ -16,6 +16,7 @@ from portal.identity.models import Citizen
 from portal.staff.service import StaffMember, current_staff
 
 ACTING = "acting"
+PREVIEW = "previewing"
 ACTING_SECONDS = 2 * 3600  # one call, or one visit at the desk
 # A route option: pages that act for the citizen (their journeys), where the banner shows.
 ACTS_FOR_CITIZEN = "acts_for_citizen"
@@ -28,11 +29,19 @@ class Acting:
     consent: str  # the consent's public id
     member: StaffMember
     name: str = ""  # the citizen's name, for the banner ("" in sessions from before it was kept)
+    # A designer walking a version not yet live as a citizen would (portal.design.preview): the
+    # "citizen" is their own preview account, and nothing they send reaches a department.
+    preview: bool = False
 
 
 def acting(request: Request[Any, Any, Any]) -> Acting | None:
-    """Who the signed-in agent is acting for, if they recorded consent recently."""
+    """Who the signed-in agent is acting for, if they recorded consent recently (or, for a
+    designer previewing a service, their preview account)."""
     member = current_staff(request)
+    shown: dict[str, Any] = (request.session.get(PREVIEW) or {}) if member is not None else {}
+    fresh = bool(shown) and time.time() - float(shown["at"]) <= ACTING_SECONDS
+    if member is not None and fresh and "designer" in member.roles:
+        return Acting(int(shown["id"]), str(shown["citizen"]), "", member, preview=True)
     record = request.session.get(ACTING) if member is not None else None
     if member is None or not record or "agent" not in member.roles:
         return None
@@ -86,7 +95,10 @@ def stop_acting(request: Request[Any, Any, Any]) -> Acting | None:
 async def record_step(
     request: Request[Any, Any, Any], act: Acting, action: str, **details: Any
 ) -> None:
-    """One thing the agent did for the citizen, in the audit log under the citizen's id."""
+    """One thing the agent did for the citizen, in the audit log under the citizen's id (a
+    designer's preview is no one's: nothing to record)."""
+    if act.preview:
+        return
     audit: AuditLog = request.app.state.audit
     await audit.record(
         action,

@@ -21,6 +21,7 @@ from portal.design import store
 from portal.design.checking import Problem, check
 from portal.design.models import ServiceVersion
 from portal.design.outline import outline
+from portal.design.preview import end_preview, start_preview
 from portal.i18n import gettext as _
 from portal.i18n.locale import languages, native_name
 from portal.staff.service import StaffMember, require_role, staff_names
@@ -374,6 +375,8 @@ design = Router(
         export,
         confirm_retire,
         retire,
+        start_preview,
+        end_preview,
     ],
     dependencies={"staff": Provide(require_role("designer"))},
     include_in_schema=False,

@@ -15,6 +15,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+# The issuer of designers' preview accounts (portal.design.preview): never a person, never sent.
+PREVIEW_ISSUER = "preview"
+
+
 class Citizen(Base):
     __tablename__ = "citizens"
     __table_args__ = (UniqueConstraint("issuer", "subject"),)

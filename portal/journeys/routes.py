@@ -24,6 +24,7 @@ from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef, Service, Step
 from portal.catalogue.routes import retired_page
 from portal.database.engine import READ_ONLY
+from portal.design.preview import is_preview, would_send
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
 from portal.i18n.formatting import format_number
@@ -438,6 +439,8 @@ async def submit(
     missing = engine.next_to_answer(service, draft.answers)
     if missing != engine.CHECK:
         return _to(draft, missing)
+    if is_preview(citizen):  # a designer's preview: show what would be sent, send nothing
+        return would_send(request, service, draft)
     if service.fee is not None:
         if acting(request) is not None:  # the citizen pays themselves (an agent sends a link)
             return _to(draft, engine.CHECK)
