@@ -1,5 +1,7 @@
 """`python -m portal check` validates the settings; `serve` starts the portal; `worker` starts
-the outbox worker; `audit-verify` checks the audit chain."""
+the outbox worker; `audit-verify` checks the audit chain; `services check FILE...` checks service
+definitions as the portal and the designers' editor do; `services schema` prints their JSON
+Schema."""
 
 from __future__ import annotations
 
@@ -29,7 +31,49 @@ async def _verify_audit(database_url: str) -> int:
     return 1
 
 
+def _services(argv: list[str]) -> int:
+    """Definitions checked offline (exit 1 on any problem), or the format's JSON Schema."""
+    import json
+    from pathlib import Path
+
+    from portal.catalogue.check import Known, check_definition, schema
+    from portal.catalogue.loader import load_catalogue
+    from portal.settings import ROOT
+
+    parser = argparse.ArgumentParser(prog="python -m portal services")
+    parser.add_argument("action", choices=["check", "schema"])
+    parser.add_argument("files", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    if args.action == "schema":
+        print(json.dumps(schema(), indent=2, ensure_ascii=False))
+        return 0
+    if not args.files:
+        parser.error("name at least one definition file")
+    catalogue = load_catalogue(ROOT / "portal" / "catalogue" / "definitions")
+    known = Known(catalogue.departments, catalogue.topics)
+    failed = False
+    for path in args.files:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except OSError as error:
+            print(f"{path}: cannot be read: {error.strerror}")
+            failed = True
+            continue
+        result = check_definition(source, known, file_name=path.stem)
+        for problem in result.problems:
+            where = f"{problem.path}: " if problem.path else ""
+            print(f"{path}:{problem.line or 1}: {where}{problem.message}")
+        if result.problems:
+            failed = True
+        else:
+            print(f"{path}: ok")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["services"]:
+        return _services(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m portal")
     parser.add_argument("command", choices=["check", "serve", "worker", "audit-verify"])
     args = parser.parse_args(argv)

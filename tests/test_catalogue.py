@@ -43,13 +43,14 @@ def test_a_mistake_in_a_definition_names_the_file_and_the_field(tmp_path: Path) 
     with pytest.raises(CatalogueError) as error:
         load_catalogue(folder)
     message = str(error.value)
-    assert "report-a-problem.yaml" in message and "steps.2.fields.0.type" in message
+    assert "report-a-problem.yaml:" in message and "steps[2].fields[0].type" in message
+    assert "'paragraph' is not a field type" in message
 
 
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (("department: public-works", "department: roads"), "deliver_to.0.department"),
+        (("department: public-works", "department: roads"), r"deliver_to\[0\]\.department"),
         (("topic: streets", "topic: roads"), "topic"),
         (("id: report-a-problem", "id: report"), "must match the file name"),
         (("      - id: description\n", "      - id: category\n"), "used twice"),

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from portal.catalogue.check import Known, check_definition
 from portal.catalogue.models import Department, Entry, Link, Service, Topic
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -93,24 +94,21 @@ def load_catalogue(directory: Path) -> Catalogue:
     departments = _listed(Department, directory / "departments.yaml")
     topics = _listed(Topic, directory / "topics.yaml")
     services: dict[str, Service] = {}
+    known = Known(departments, topics)
     for path in sorted((directory / "services").glob("*.yaml")):
-        service = _validate(Service, _read(path), path)
-        if service.id != path.stem:
-            raise CatalogueError(f"{path}: id: {service.id!r} must match the file name")
-        if service.topic not in topics:
-            raise CatalogueError(f"{path}: topic: unknown topic {service.topic!r}")
-        for index, delivery in enumerate(service.deliver_to):
-            department = departments.get(delivery.department)
-            if department is None:
-                raise CatalogueError(
-                    f"{path}: deliver_to.{index}.department: unknown {delivery.department!r}"
+        try:
+            source = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise CatalogueError(f"{path}: cannot be read: {error}") from error
+        result = check_definition(source, known, file_name=path.stem)
+        if result.service is None:
+            raise CatalogueError(
+                "; ".join(
+                    f"{path}:{problem.line or 1}: {problem.path or '(file)'}: {problem.message}"
+                    for problem in result.problems
                 )
-            if (department.contract == "open311") != (delivery.open311 is not None):
-                raise CatalogueError(
-                    f"{path}: deliver_to.{index}.open311: needed for Open311 departments only"
-                )
-        if service.cost_source and service.cost_source not in departments:
-            raise CatalogueError(f"{path}: cost_source: unknown {service.cost_source!r}")
+            )
+        service = result.service
         services[service.id] = service
     if not services:
         raise CatalogueError(f"{directory / 'services'}: no service definitions found")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from litestar import Request, Router, get
+from litestar import Request, Response, Router, get
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from portal.catalogue import Catalogue, catalogue_of
 from portal.catalogue.search import search
+from portal.settings import ROOT
+
+SCHEMA = ROOT / "portal" / "catalogue" / "definitions" / "service.schema.json"
 
 
 @get("/services", name="services")
@@ -56,6 +60,22 @@ async def service_page(request: Request[Any, Any, Any], service_id: FromPath[str
     return Template("catalogue/service.html", context=context)
 
 
+@cache
+def _schema() -> bytes:
+    return SCHEMA.read_bytes()
+
+
+@get("/services/schema.json", name="service_schema")
+async def service_schema() -> Response[bytes]:
+    """The definition format as JSON Schema (python -m portal services schema writes it), so
+    designers get completion and checks in their own editors."""
+    return Response(
+        _schema(),
+        media_type="application/schema+json",
+        headers={"cache-control": "public, max-age=3600"},
+    )
+
+
 def retired_page(catalogue: Catalogue, service_id: str) -> Template:
     """A retired service says so (410 Gone), with the way to the others; drafts and
     applications made with it go on elsewhere."""
@@ -65,5 +85,7 @@ def retired_page(catalogue: Catalogue, service_id: str) -> Template:
 
 
 catalogue_routes = Router(
-    path="/", route_handlers=[services, topic, service_page], include_in_schema=False
+    path="/",
+    route_handlers=[services, service_schema, topic, service_page],
+    include_in_schema=False,
 )

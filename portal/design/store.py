@@ -364,7 +364,7 @@ def _checked(version: ServiceVersion, source: str, catalogue: Catalogue | None) 
             ),
         )
     if problems == tuple(result.problems):
-        return result  # type: ignore[no-any-return]
+        return result
     return CheckResult(None, problems)
 
 
