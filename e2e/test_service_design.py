@@ -95,3 +95,6 @@ def test_a_designer_clones_checks_previews_and_submits(
     expect(
         dana.get_by_text("Another designer must publish this version: you wrote or submitted it.")
     ).to_be_visible()
+    dana.get_by_role("button", name="Publish this version").click()
+    expect(dana.locator(".govuk-error-summary")).to_contain_text("This was refused")
+    clean(dana, "self-publish-refused-en")
