@@ -85,7 +85,9 @@ async def overview(
 ) -> Template:
     rows = await store.overview(db)
     names = await staff_names(db, [row.updated_by for row in rows])
-    return Template("design/index.html", context={"rows": rows, "names": names, "errors": {}})
+    return Template(
+        "design/index.html", context={"rows": rows, "names": names, "errors": {}, "staff": staff}
+    )
 
 
 @post("/", name="design_create")
@@ -110,14 +112,20 @@ async def create_service(
     except store.DesignError as error:
         rows = await store.overview(db)
         names = await staff_names(db, [row.updated_by for row in rows])
-        context = {"rows": rows, "names": names, "errors": {"new_id": str(error)}, "form": data}
+        context = {
+            "rows": rows,
+            "names": names,
+            "errors": {"new_id": str(error)},
+            "form": data,
+            "staff": staff,
+        }
         return Template("design/index.html", context=context, status_code=400)
     return Redirect(_editor(version), status_code=303)
 
 
 @get("/import", name="design_import_form")
 async def import_form(staff: NamedDependency[StaffMember]) -> Template:
-    return Template("design/import.html", context={"errors": [], "source": ""})
+    return Template("design/import.html", context={"errors": [], "source": "", "staff": staff})
 
 
 @post("/import", name="design_import")
@@ -131,7 +139,7 @@ async def import_definition(
     try:
         version = await store.import_yaml(db, data.source, staff.actor, audit=_audit(request))
     except store.DesignError as error:
-        context = {"errors": [str(error)], "source": data.source}
+        context = {"errors": [str(error)], "source": data.source, "staff": staff}
         return Template("design/import.html", context=context, status_code=400)
     return Redirect(_editor(version), status_code=303)
 
@@ -160,6 +168,7 @@ async def service_page(
         "history": history,
         "names": names,
         "state": store.service_state(record, versions),
+        "staff": staff,
     }
     return Template("design/service.html", context=context)
 
@@ -216,6 +225,7 @@ def _editor_page(
         "own": staff.actor in (version.author, version.submitted_by, version.updated_by),
         "languages": [(code, native_name(code)) for code in languages() if code != "en"],
         "saved": saved,
+        "staff": staff,
     }
     return Template("design/editor.html", context=context, status_code=status_code)
 
@@ -340,7 +350,7 @@ async def confirm_retire(
 ) -> Template:
     if await store.record_of(db, service_id) is None:
         raise NotFoundException()
-    return Template("design/retire.html", context={"service_id": service_id})
+    return Template("design/retire.html", context={"service_id": service_id, "staff": staff})
 
 
 @post("/{service_id:str}/retire", name="design_retire")
