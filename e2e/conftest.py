@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,63 @@ def bot_port() -> int:
     return free_port()
 
 
+@contextmanager
+def running_portal(
+    sandbox: Sandbox,
+    database: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    *,
+    workers: int = 1,
+    ready_seconds: float = 30,
+    **settings: str,
+) -> Iterator[str]:
+    """A portal served by its real ASGI server and its outbox worker, as `make run` starts them,
+    on `database` and the sandbox; `settings` are more FRONTDOOR_* values (catalogue_dir=...).
+    Yields its address once it answers; stops both after."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "FRONTDOOR_ENV": "test",
+        "FRONTDOOR_PORT": str(port),
+        "FRONTDOOR_WORKERS": str(workers),
+        "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "FRONTDOOR_DATABASE_URL": database,
+        "FRONTDOOR_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+        "FRONTDOOR_TWILIO_API_URL": f"{sandbox.url}/twilio",
+        "FRONTDOOR_SMTP_PORT": str(sandbox.smtp_port),
+        "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox.url}/oidc/citizen",
+        "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox.url}/oidc/staff",
+        "FRONTDOOR_DEPARTMENTS_URL": f"{sandbox.url}/departments",
+        "FRONTDOOR_GIS_URL": f"{sandbox.url}/gis",
+        "FRONTDOOR_DOCUMENTS_URL": f"{sandbox.url}/documents",
+        "FRONTDOOR_OPEN311_URL": f"{sandbox.url}/open311",
+        "FRONTDOOR_PAYMENTS_URL": f"{sandbox.url}/payments",
+        "FRONTDOOR_BILLS_URL": f"{sandbox.url}/bills",
+        "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
+        **{f"FRONTDOOR_{key.upper()}": value for key, value in settings.items()},
+    }
+    log = (tmp_path_factory.mktemp("logs") / f"{name}.log").open("wb")
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "portal", command],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        for command in ("serve", "worker")
+    ]
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", processes[0], seconds=ready_seconds)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def base_url(
     sandbox_process: Sandbox,
@@ -75,57 +133,20 @@ def base_url(
     bot_port: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
-    """The portal served by its real ASGI server, as `make run` starts it."""
-    database = live_database
-    port = free_port()
-    env = {
-        **os.environ,
-        "FRONTDOOR_ENV": "test",
-        "FRONTDOOR_PORT": str(port),
-        "FRONTDOOR_WORKERS": "2",  # as in production: workers share the secret and sessions
-        "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "FRONTDOOR_DATABASE_URL": database,
-        "FRONTDOOR_VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "FRONTDOOR_TWILIO_API_URL": f"{sandbox_process.url}/twilio",
-        "FRONTDOOR_SMTP_PORT": str(sandbox_process.smtp_port),
-        "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox_process.url}/oidc/citizen",
-        "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox_process.url}/oidc/staff",
-        "FRONTDOOR_DEPARTMENTS_URL": f"{sandbox_process.url}/departments",
-        "FRONTDOOR_GIS_URL": f"{sandbox_process.url}/gis",
-        "FRONTDOOR_DOCUMENTS_URL": f"{sandbox_process.url}/documents",
-        "FRONTDOOR_OPEN311_URL": f"{sandbox_process.url}/open311",
-        "FRONTDOOR_PAYMENTS_URL": f"{sandbox_process.url}/payments",
-        "FRONTDOOR_BILLS_URL": f"{sandbox_process.url}/bills",
-        "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
-        "FRONTDOOR_RASA_URL": f"http://127.0.0.1:{bot_port}",
-    }
-    log = (tmp_path_factory.mktemp("logs") / "portal.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "portal", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    # The outbox worker, as `make run` starts it: applications reach the departments.
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "portal", "worker"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    # The gateway's webhooks reach this portal, as they would in production.
-    hook = {"url": f"http://127.0.0.1:{port}/webhooks/payments"}
-    httpx.put(f"{sandbox_process.url}/_sandbox/payments/webhook", json=hook).raise_for_status()
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for running in (process, worker):
-            running.terminate()
-            running.wait(timeout=10)
-        log.close()
+    """The portal as `make run` starts it: two workers (as in production: they share the secret
+    and sessions) and the outbox worker, so applications reach the departments."""
+    with running_portal(
+        sandbox_process,
+        live_database,
+        tmp_path_factory,
+        "portal",
+        workers=2,
+        rasa_url=f"http://127.0.0.1:{bot_port}",
+    ) as url:
+        # The gateway's webhooks reach this portal, as they would in production.
+        hook = {"url": f"{url}/webhooks/payments"}
+        httpx.put(f"{sandbox_process.url}/_sandbox/payments/webhook", json=hook).raise_for_status()
+        yield url
 
 
 @pytest.fixture(scope="session")

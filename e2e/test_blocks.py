@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -20,8 +18,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from conftest import ROOT, Sandbox, free_port, migrate, wait_for
-from e2e.conftest import axe_violations, look_for_escaped_tag, watch_for_escaped_tags
+from conftest import Sandbox, migrate
+from e2e.conftest import (
+    axe_violations,
+    look_for_escaped_tag,
+    running_portal,
+    watch_for_escaped_tags,
+)
 from e2e.test_journeys import SIGN_IN
 from tests.blocks_support import blocks_catalogue
 from tests.journey_support import PDF, PNG
@@ -41,48 +44,10 @@ def blocks_url(
     database = postgres_database()
     migrate(database)
     catalogue = blocks_catalogue(tmp_path_factory.mktemp("blocks") / "catalogue")
-    port = free_port()
-    sandbox = sandbox_process.url
-    env = {
-        **os.environ,
-        "FRONTDOOR_ENV": "test",
-        "FRONTDOOR_PORT": str(port),
-        "FRONTDOOR_WORKERS": "1",
-        "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "FRONTDOOR_DATABASE_URL": database,
-        "FRONTDOOR_CATALOGUE_DIR": str(catalogue),
-        "FRONTDOOR_VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "FRONTDOOR_TWILIO_API_URL": f"{sandbox}/twilio",
-        "FRONTDOOR_SMTP_PORT": str(sandbox_process.smtp_port),
-        "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox}/oidc/citizen",
-        "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox}/oidc/staff",
-        "FRONTDOOR_DEPARTMENTS_URL": f"{sandbox}/departments",
-        "FRONTDOOR_GIS_URL": f"{sandbox}/gis",
-        "FRONTDOOR_DOCUMENTS_URL": f"{sandbox}/documents",
-        "FRONTDOOR_OPEN311_URL": f"{sandbox}/open311",
-        "FRONTDOOR_PAYMENTS_URL": f"{sandbox}/payments",
-        "FRONTDOOR_BILLS_URL": f"{sandbox}/bills",
-        "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
-    }
-    log = (tmp_path_factory.mktemp("logs") / "blocks-portal.log").open("wb")
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "portal", command],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for command in ("serve", "worker")
-    ]
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", processes[0])
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-        log.close()
+    with running_portal(
+        sandbox_process, database, tmp_path_factory, "blocks-portal", catalogue_dir=str(catalogue)
+    ) as url:
+        yield url
 
 
 @pytest.fixture
@@ -208,11 +173,7 @@ def _through_to_documents(page: Page, delivery: str, javascript: bool = True) ->
     go_on(page, "collection-date")
     date_in(page, 14)
     go_on(page, "delivery")
-    page.get_by_label(
-        {"post": "By post", "collect": "Collect it from the town hall", "email": "By email"}[
-            delivery
-        ]
-    ).check()
+    page.locator(f"input[name=delivery][value={delivery}]").check()  # labels are translated
     if delivery == "post":
         go_on(page, "postal-address")
         clean(page, None, javascript)
@@ -220,7 +181,7 @@ def _through_to_documents(page: Page, delivery: str, javascript: bool = True) ->
         page.locator("#postal_address-line1").fill("4 Mill Lane")
         page.locator("#postal_address-town").fill("Riverside")
     go_on(page, "district")
-    page.get_by_label("South").check()
+    page.locator("input[name=district][value=south]").check()
     go_on(page, "documents")
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,8 +17,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conftest import ROOT, Sandbox, free_port, migrate, wait_for
-from e2e.conftest import axe_violations, look_for_escaped_tag, watch_for_escaped_tags
+from conftest import ROOT, Sandbox, migrate
+from e2e.conftest import (
+    axe_violations,
+    look_for_escaped_tag,
+    running_portal,
+    watch_for_escaped_tags,
+)
 from e2e.test_journeys import SIGN_IN
 from portal.design import store
 from portal.i18n.catalogue import load_catalogues
@@ -44,48 +47,16 @@ def design(
     database = postgres_database()
     migrate(database)
     catalogue = design_catalogue(tmp_path_factory.mktemp("design") / "catalogue")
-    port = free_port()
-    sandbox = sandbox_process.url
-    env = {
-        **os.environ,
-        "FRONTDOOR_ENV": "test",
-        "FRONTDOOR_PORT": str(port),
-        "FRONTDOOR_WORKERS": "2",
-        "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "FRONTDOOR_DATABASE_URL": database,
-        "FRONTDOOR_CATALOGUE_DIR": str(catalogue),
-        "FRONTDOOR_VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "FRONTDOOR_TWILIO_API_URL": f"{sandbox}/twilio",
-        "FRONTDOOR_SMTP_PORT": str(sandbox_process.smtp_port),
-        "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox}/oidc/citizen",
-        "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox}/oidc/staff",
-        "FRONTDOOR_DEPARTMENTS_URL": f"{sandbox}/departments",
-        "FRONTDOOR_GIS_URL": f"{sandbox}/gis",
-        "FRONTDOOR_DOCUMENTS_URL": f"{sandbox}/documents",
-        "FRONTDOOR_OPEN311_URL": f"{sandbox}/open311",
-        "FRONTDOOR_PAYMENTS_URL": f"{sandbox}/payments",
-        "FRONTDOOR_BILLS_URL": f"{sandbox}/bills",
-        "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
-    }
-    log = (tmp_path_factory.mktemp("logs") / "design-portal.log").open("wb")
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "portal", command],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for command in ("serve", "worker")
-    ]
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", processes[0], seconds=120)
-        yield f"http://127.0.0.1:{port}", database, catalogue
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=30)
-        log.close()
+    with running_portal(
+        sandbox_process,
+        database,
+        tmp_path_factory,
+        "design-portal",
+        workers=2,
+        ready_seconds=120,
+        catalogue_dir=str(catalogue),
+    ) as url:
+        yield url, database, catalogue
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,8 +22,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from conftest import ROOT, Sandbox, free_port, migrate, wait_for
-from e2e.conftest import axe_violations, look_for_escaped_tag, watch_for_escaped_tags
+from conftest import ROOT, Sandbox, migrate
+from e2e.conftest import (
+    axe_violations,
+    look_for_escaped_tag,
+    running_portal,
+    watch_for_escaped_tags,
+)
 from e2e.test_journeys import SIGN_IN
 from e2e.test_payments import enter_card
 from portal.catalogue.loader import load_catalogue
@@ -364,47 +367,8 @@ def services_url(
     """The portal (and its outbox worker) with the city's catalogue, on a database of its own."""
     database = postgres_database()
     migrate(database)
-    port = free_port()
-    sandbox = sandbox_process.url
-    env = {
-        **os.environ,
-        "FRONTDOOR_ENV": "test",
-        "FRONTDOOR_PORT": str(port),
-        "FRONTDOOR_WORKERS": "1",
-        "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "FRONTDOOR_DATABASE_URL": database,
-        "FRONTDOOR_VAR_DIR": str(tmp_path_factory.mktemp("var")),
-        "FRONTDOOR_TWILIO_API_URL": f"{sandbox}/twilio",
-        "FRONTDOOR_SMTP_PORT": str(sandbox_process.smtp_port),
-        "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox}/oidc/citizen",
-        "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox}/oidc/staff",
-        "FRONTDOOR_DEPARTMENTS_URL": f"{sandbox}/departments",
-        "FRONTDOOR_GIS_URL": f"{sandbox}/gis",
-        "FRONTDOOR_DOCUMENTS_URL": f"{sandbox}/documents",
-        "FRONTDOOR_OPEN311_URL": f"{sandbox}/open311",
-        "FRONTDOOR_PAYMENTS_URL": f"{sandbox}/payments",
-        "FRONTDOOR_BILLS_URL": f"{sandbox}/bills",
-        "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
-    }
-    log = (tmp_path_factory.mktemp("logs") / "services-portal.log").open("wb")
-    processes = [
-        subprocess.Popen(
-            [sys.executable, "-m", "portal", command],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        for command in ("serve", "worker")
-    ]
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz", processes[0])
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=10)
-        log.close()
+    with running_portal(sandbox_process, database, tmp_path_factory, "services-portal") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
