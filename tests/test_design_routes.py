@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conftest import migrate, run_async
 from portal.applications.models import Application
 from portal.database import make_engine
+from portal.outbox.models import OutboxMessage
 from tests.conftest import PortalFactory
 from tests.support import csrf_token, sign_in_as
 
@@ -168,11 +169,12 @@ def test_a_preview_walks_the_draft_as_a_citizen_and_sends_nothing(
     assert ended.status_code == 200
     assert dana.get(step, follow_redirects=False).status_code in (303, 404)
 
-    async def count() -> int:
+    async def count() -> tuple[int, int]:
         engine = make_engine(private_url)
         async with AsyncSession(engine) as db:
-            found = await db.scalar(select(func.count(Application.id)))
+            applications = await db.scalar(select(func.count(Application.id)))
+            messages = await db.scalar(select(func.count(OutboxMessage.id)))
         await engine.dispose()
-        return int(found or 0)
+        return int(applications or 0), int(messages or 0)
 
-    assert run_async(count()) == 0
+    assert run_async(count()) == (0, 0)  # no application, nothing queued for a department
