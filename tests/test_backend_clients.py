@@ -351,8 +351,14 @@ async def test_a_problem_report_is_filed_once_and_followed_until_fixed(
     assert {s.service_code for s in services} == {
         "pothole",
         "street-light",
+        "street-light-day",
+        "street-light-damaged",
         "missed-bin",
         "graffiti",
+        "noise-music",
+        "noise-works",
+        "noise-alarm",
+        "noise-other",
     }
     report = ServiceRequest(
         service_code="street-light",

@@ -305,12 +305,16 @@ async def new_draft(
     """The next version as a draft copy of the newest; the open draft (or version in review)
     when there is one already: one at a time."""
     await _refuse_retired(db, service_id)
-    existing = await _open_version(db, service_id)
-    if existing is not None:
-        return existing
+    # One read for both questions: two designers who both find no open version then ask for
+    # the same next number, and the second is given the first's draft (the unique number).
     every = await _versions(db, service_id)
+    opened = [version for version in every if version.state in OPEN]
+    if opened:
+        return opened[-1]
     newest = every[-1]
-    return await _add_draft(db, service_id, newest.source, author, "designer", newest, audit)
+    return await _add_draft(
+        db, service_id, newest.source, author, "designer", newest, audit, newest.number + 1
+    )
 
 
 async def _add_draft(
@@ -321,8 +325,9 @@ async def _add_draft(
     origin: str,
     copied: ServiceVersion | None,
     audit: AuditLog | None,
+    number: int | None = None,
 ) -> ServiceVersion:
-    number = await _next_number(db, service_id)
+    number = number or await _next_number(db, service_id)
     based_on = f"{service_id} v{copied.number}" if copied else None
     draft = _new_version(service_id, number, source, author, origin, based_on)
     db.add(draft)
