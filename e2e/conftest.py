@@ -198,6 +198,14 @@ def new_context(base_url: str, browser: Browser) -> Iterator[Callable[..., Brows
     `base_url` comes first: it migrates with asyncio, which cannot run once Playwright's sync
     API holds the thread's event loop.
     """
+    with contexts_on(browser, base_url) as make:
+        yield make
+
+
+@contextmanager
+def contexts_on(browser: Browser, base_url: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Browser contexts on the portal at `base_url` (a fresh profile each, with the given
+    options); at the end, fails if any page of them showed markup as text."""
     contexts: list[BrowserContext] = []
     escaped: list[str] = []
 

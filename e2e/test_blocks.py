@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import Sandbox, migrate
 from e2e.conftest import (
     axe_violations,
-    look_for_escaped_tag,
+    contexts_on,
     running_portal,
-    watch_for_escaped_tags,
 )
 from e2e.test_journeys import SIGN_IN
 from tests.blocks_support import blocks_catalogue
@@ -54,23 +53,12 @@ def blocks_url(
 def open_page(blocks_url: str, browser: Browser) -> Iterator[Callable[..., Page]]:
     """A page in a fresh browser profile on the blocks portal (language, JavaScript on or off);
     fails the test if any page shows markup as text."""
-    contexts: list[BrowserContext] = []
-    escaped: list[str] = []
+    with contexts_on(browser, blocks_url) as context:
 
-    def make(language: str = "en", javascript: bool = True) -> Page:
-        context = browser.new_context(
-            base_url=blocks_url, locale=language, java_script_enabled=javascript
-        )
-        watch_for_escaped_tags(context, escaped, javascript)
-        contexts.append(context)
-        return context.new_page()
+        def make(language: str = "en", javascript: bool = True) -> Page:
+            return context(locale=language, java_script_enabled=javascript).new_page()
 
-    yield make
-    for context in contexts:
-        for page in context.pages:
-            look_for_escaped_tag(page, escaped)
-        context.close()
-    assert not escaped, escaped
+        yield make
 
 
 def clean(page: Page, shot: str | None = None, javascript: bool = True) -> None:

@@ -14,15 +14,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import ROOT, Sandbox, migrate
 from e2e.conftest import (
     axe_violations,
-    look_for_escaped_tag,
+    contexts_on,
     running_portal,
-    watch_for_escaped_tags,
 )
 from e2e.test_journeys import SIGN_IN
 from portal.design import store
@@ -61,21 +60,12 @@ def design(
 
 @pytest.fixture
 def open_page(design: tuple[str, str, Path], browser: Browser) -> Iterator[Callable[..., Page]]:
-    contexts: list[BrowserContext] = []
-    escaped: list[str] = []
+    with contexts_on(browser, design[0]) as context:
 
-    def make(language: str = "en") -> Page:
-        context = browser.new_context(base_url=design[0], locale=language)
-        watch_for_escaped_tags(context, escaped, True)
-        contexts.append(context)
-        return context.new_page()
+        def make(language: str = "en") -> Page:
+            return context(locale=language).new_page()
 
-    yield make
-    for context in contexts:
-        for page in context.pages:
-            look_for_escaped_tag(page, escaped)
-        context.close()
-    assert not escaped, escaped
+        yield make
 
 
 def clean(page: Page, shot: str) -> None:

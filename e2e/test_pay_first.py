@@ -12,14 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from conftest import Sandbox, migrate
 from e2e.conftest import (
     axe_violations,
-    look_for_escaped_tag,
+    contexts_on,
     running_portal,
-    watch_for_escaped_tags,
 )
 from e2e.test_journeys import SIGN_IN
 from e2e.test_payments import enter_card
@@ -53,21 +52,12 @@ def portal_url(
 @pytest.fixture
 def open_page(portal_url: str, browser: Browser) -> Iterator[Callable[..., Page]]:
     """A page in a fresh browser profile (language); fails if any page shows markup as text."""
-    contexts: list[BrowserContext] = []
-    escaped: list[str] = []
+    with contexts_on(browser, portal_url) as context:
 
-    def make(language: str = "en") -> Page:
-        context = browser.new_context(base_url=portal_url, locale=language)
-        watch_for_escaped_tags(context, escaped, True)
-        contexts.append(context)
-        return context.new_page()
+        def make(language: str = "en") -> Page:
+            return context(locale=language).new_page()
 
-    yield make
-    for context in contexts:
-        for page in context.pages:
-            look_for_escaped_tag(page, escaped)
-        context.close()
-    assert not escaped, escaped
+        yield make
 
 
 def clean(page: Page, shot: str | None = None) -> None:
