@@ -15,6 +15,11 @@ from portal.identity.models import Citizen
 from portal.outbox import enqueue
 
 
+def channel_target(channel: str) -> str:
+    """The backend that sends on a channel: email goes to the mail server, the rest to theirs."""
+    return "mail" if channel == "email" else channel
+
+
 def destination(citizen: Citizen, always: bool = False) -> tuple[str, str] | None:
     """(channel, address) for updates, or None when the citizen wants none or gave no address.
     `always`: something they must know of (an agent acted for them): email, else SMS."""
@@ -51,7 +56,13 @@ async def queue_notification(
     )
     db.add(notification)
     await db.flush()
-    enqueue(db, "notify", key=f"notify-{notification.id}", notification_id=notification.id)
+    enqueue(
+        db,
+        "notify",
+        key=f"notify-{notification.id}",
+        target=channel_target(notification.channel),
+        notification_id=notification.id,
+    )
     return notification
 
 

@@ -294,6 +294,7 @@ async def send_information(
         db,
         "information",
         key=f"information-{event.id}",
+        target=department_request.department,
         request_id=department_request.id,
         text=text,
         documents=documents,

@@ -14,10 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.notify import queue_notification
 from portal.applications.references import new_reference
-from portal.applications.tracking import payment_event_id
 from portal.assisted.acting import acting, record_step
 from portal.audit import AuditLog
 from portal.catalogue.models import Service
+from portal.contracts.base import payment_event_id
 from portal.i18n.locale import current_locale
 from portal.identity.models import PREVIEW_ISSUER, Citizen
 from portal.journeys import engine
@@ -144,6 +144,7 @@ async def _write(
             db,
             "deliver",
             key=f"deliver-{department_request.public_id}",
+            target=delivery.department,
             request_id=department_request.id,
         )
     # An agent's part is on the timeline, and the citizen is told even if they chose no updates.

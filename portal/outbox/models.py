@@ -11,15 +11,23 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
 
+UNKNOWN_TARGET = "unknown"
+
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
+    # The backend it goes to (a department id, "mail", "sms", "whatsapp", "bills", "payments"),
+    # so operators see one backend's queue at a glance; "unknown" for rows older than the column.
+    target: Mapped[str] = mapped_column(
+        String(64), default=UNKNOWN_TARGET, server_default=UNKNOWN_TARGET, index=True
+    )
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     # Sent to the backend as its Idempotency-Key: a retry after a lost answer creates nothing new.
     key: Mapped[str] = mapped_column(String(120), unique=True)
+    # pending, done, failed (parked for a person), cancelled (by an operator; never sent).
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(

@@ -6,12 +6,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.outbox.models import OutboxMessage
+from portal.outbox.models import UNKNOWN_TARGET, OutboxMessage
 
 
-def enqueue(db: AsyncSession, kind: str, key: str, **payload: Any) -> OutboxMessage:
+def enqueue(
+    db: AsyncSession, kind: str, key: str, *, target: str = UNKNOWN_TARGET, **payload: Any
+) -> OutboxMessage:
     """Add a message; it is sent only if the caller's transaction commits. `key` is unique per
-    piece of work and travels to the backend as the idempotency key."""
-    message = OutboxMessage(kind=kind, key=key, payload=payload)
+    piece of work and travels to the backend as the idempotency key; `target` names the backend
+    it goes to, for the operators' page (so no payload field may be called "target")."""
+    message = OutboxMessage(kind=kind, key=key, target=target, payload=payload)
     db.add(message)
     return message

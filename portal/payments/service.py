@@ -20,10 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend_clients.payments import NewPayment, PaymentsClient
 from backend_clients.payments import Payment as GatewayPayment
 from portal.applications.models import DepartmentRequest
-from portal.applications.tracking import News, add_news, payment_event_id
+from portal.applications.tracking import add_news
 from portal.audit import AuditLog
 from portal.catalogue.loader import Catalogue
+from portal.contracts.base import News, payment_event_id
 from portal.outbox import enqueue
+from portal.outbox.models import UNKNOWN_TARGET
 from portal.payments.models import FINISHED, LIVE, Payment
 
 log = structlog.get_logger()
@@ -250,6 +252,23 @@ async def _settle(
     if payment.purpose.startswith("draft:"):
         # Paid before sending: the draft is sent now by whoever comes first (the return, the
         # webhook) and by the worker in any case; sending links the payment to the application.
-        enqueue(db, "send_paid_draft", key=f"send-paid-{payment.public_id}", payment_id=payment.id)
+        enqueue(
+            db,
+            "send_paid_draft",
+            key=f"send-paid-{payment.public_id}",
+            target="payments",
+            payment_id=payment.id,
+        )
         return
-    enqueue(db, "payment_report", key=f"payment-report-{payment.public_id}", payment_id=payment.id)
+    enqueue(
+        db,
+        "payment_report",
+        key=f"payment-report-{payment.public_id}",
+        target=report_target(payment),
+        payment_id=payment.id,
+    )
+
+
+def report_target(payment: Payment) -> str:
+    """The backend told of a payment: the bills office for a bill, else the fee's department."""
+    return "bills" if payment.kind == "bill" else payment.department or UNKNOWN_TARGET
