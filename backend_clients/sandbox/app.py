@@ -1,5 +1,5 @@
 """The sandbox's web app: /healthz, /_sandbox (faults, request log, case controls), /twilio,
-/mail, /oidc, /departments, /gis, /documents, /open311, /payments and /bills."""
+/mail, /oidc, /departments, /gis, /documents, /open311, /payments, /bills and /digit."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from backend_clients.sandbox.departments import (
     DepartmentSandboxController,
     DepartmentsState,
 )
+from backend_clients.sandbox.digit import DigitController, DigitSandboxController, DigitState
 from backend_clients.sandbox.documents import DocumentController, DocumentStore
 from backend_clients.sandbox.faults import Fault, FaultMiddleware, SandboxState
 from backend_clients.sandbox.gis import GisController
@@ -101,7 +102,9 @@ def clear_requests(request: Request[Any, Any, Any]) -> None:
     request.app.state.sandbox.requests.clear()
 
 
-async def run_clock(departments: DepartmentsState, open311: Open311State, step: float) -> None:
+async def run_clock(
+    departments: DepartmentsState, open311: Open311State, step: float, digit: DigitState
+) -> None:
     """Move cases and problem reports along their scripts, one step every `step` seconds."""
     while True:
         await asyncio.sleep(min(step, 1.0))
@@ -109,6 +112,7 @@ async def run_clock(departments: DepartmentsState, open311: Open311State, step: 
         try:
             departments.tick(now)
             open311.tick(now)
+            digit.tick(now)
         except Exception:  # one bad case must not stop the clock for the others
             logger.exception("sandbox clock")
 
@@ -134,6 +138,8 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
         step_seconds=step,
     )
 
+    digit = DigitState(step_seconds=step)
+
     payments = PaymentsState(
         api_key=os.environ.get("FRONTDOOR_PAYMENTS_API_KEY", DEFAULT_PAYMENTS_API_KEY),
         webhook_secret=os.environ.get(
@@ -153,7 +159,9 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
 
     @asynccontextmanager
     async def clock(_: Litestar) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_clock(departments, open311, step)) if step > 0 else None
+        task = (
+            asyncio.create_task(run_clock(departments, open311, step, digit)) if step > 0 else None
+        )
         try:
             yield
         finally:
@@ -186,6 +194,8 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             PaymentsSandboxController,
             BillsController,
             BillsSandboxController,
+            DigitController,
+            DigitSandboxController,
         ],
         lifespan=[smtp, clock],
         openapi_config=None,
@@ -199,6 +209,7 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     app.state.payments = payments
     app.state.bills = BillsState.seeded()
     app.state.documents = DocumentStore()
+    app.state.digit = digit
     app.asgi_handler = FaultMiddleware(app.asgi_handler, sandbox)
     return app
 

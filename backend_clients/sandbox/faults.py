@@ -24,6 +24,7 @@ BACKENDS = (
     "open311",
     "payments",
     "bills",
+    "digit",
 )
 # Backends whose contract is HTTP; mail's is SMTP, so its switches act there (the JSON list of
 # received mail is the tester's view and stays readable).
