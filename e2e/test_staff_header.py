@@ -60,7 +60,7 @@ def test_a_signed_in_citizen_finds_their_applications_in_the_header(
         (
             "Ada Admin",
             "Ada Admin (admin)",
-            ["Audit trail", "Access log", "Payments"],
+            ["Audit trail", "Access log", "Payments", "Backends"],
             "Find a citizen",
         ),
     ],

@@ -65,6 +65,7 @@ from portal.identity.routes import identity
 from portal.identity.service import signed_in
 from portal.journeys.routes import journeys
 from portal.logs import configure_logging
+from portal.operations.routes import operations
 from portal.pages.routes import pages
 from portal.payments.admin import payments_admin
 from portal.payments.bills import bills
@@ -300,6 +301,7 @@ def create_app(settings: Settings) -> Litestar:
             links_for_citizens,
             web_chat,
             payments_admin,
+            operations,
             translations,
             design,
             staff,

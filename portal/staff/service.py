@@ -36,6 +36,7 @@ AREAS: tuple[tuple[str, str, Any], ...] = (
     ("admin", "/staff/audit", _l("Audit trail")),
     ("admin", "/staff/access", _l("Access log")),
     ("admin", "/staff/payments", _l("Payments")),
+    ("admin", "/staff/backends", _l("Backends")),
 )
 
 
