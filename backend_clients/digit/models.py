@@ -184,7 +184,7 @@ class ServiceWrapper(_Digit):
 
 class ServiceResponse(_Digit):
     response_info: ResponseInfo | None = None  # PGR spells it responseInfo
-    service_wrappers: list[ServiceWrapper] = Field(default_factory=list, alias="ServiceWrappers")
+    service_wrappers: list[ServiceWrapper] = Field(alias="ServiceWrappers")
 
 
 class ComplaintRequest(BaseModel):
@@ -245,7 +245,7 @@ class ProcessInstance(_Digit):
 
 class ProcessInstanceResponse(_Digit):
     response_info: ResponseInfo | None = Field(default=None, alias="ResponseInfo")
-    process_instances: list[ProcessInstance] = Field(default_factory=list, alias="ProcessInstances")
+    process_instances: list[ProcessInstance] = Field(alias="ProcessInstances")
     total_count: int | None = None
 
 
@@ -288,7 +288,7 @@ class Bill(_Digit):
 
 class BillResponse(_Digit):
     response_info: ResponseInfo | None = Field(default=None, alias="ResponseInfo")
-    bill: list[Bill] = Field(default_factory=list, alias="Bill")
+    bill: list[Bill] = Field(alias="Bill")
 
 
 class PaymentDetail(_Digit):
@@ -321,7 +321,7 @@ class Payment(_Digit):
 
 class PaymentResponse(_Digit):
     response_info: ResponseInfo | None = Field(default=None, alias="ResponseInfo")
-    payments: list[Payment] = Field(default_factory=list, alias="Payments")
+    payments: list[Payment] = Field(alias="Payments")
 
 
 # MDMS, localization, filestore
@@ -375,7 +375,7 @@ class Message(_Digit):
 
 
 class MessagesResponse(_Digit):
-    messages: list[Message] = Field(default_factory=list)
+    messages: list[Message]
 
 
 class StoredFile(_Digit):
