@@ -78,7 +78,7 @@ async def _backend_page(
     context = {
         "staff": staff,
         "target": target,
-        "name": backend_name(request, target),
+        "backend_title": backend_name(request, target),
         "listed": listed,
         "total": total,
         "page": page,

@@ -77,7 +77,7 @@ class BackendCounts:
     retrying: int = 0
     parked: int = 0
     done_recently: int = 0
-    oldest_waiting: datetime | None = None  # created_at of the oldest pending message
+    oldest_waiting: datetime | None = None  # created_at of the oldest not sent, parked too
 
     @property
     def waiting(self) -> int:
@@ -87,8 +87,9 @@ class BackendCounts:
 async def backend_counts(
     db: AsyncSession, now: datetime, known: list[str] | tuple[str, ...] = ()
 ) -> list[BackendCounts]:
-    """One row per backend with messages waiting, parked or done in the last 24 hours, and
-    one for each of `known` (the catalogue's departments) even when it has none."""
+    """One row per backend with messages waiting, parked or done in the last 24 hours, and one
+    for each of `known` (the catalogue's departments) even when it has none. Parked messages
+    count as waiting for the oldest wait: the citizen waits for them too."""
     pending = OutboxMessage.status == "pending"
     query = (
         select(
@@ -97,7 +98,7 @@ async def backend_counts(
             func.sum(case((and_(pending, OutboxMessage.attempts > 0), 1), else_=0)),
             func.sum(case((OutboxMessage.status == "failed", 1), else_=0)),
             func.sum(case((OutboxMessage.status == "done", 1), else_=0)),
-            func.min(case((pending, OutboxMessage.created_at), else_=None)),
+            func.min(case((OutboxMessage.status.in_(WAITING), OutboxMessage.created_at))),
         )
         .where(
             or_(
