@@ -1,6 +1,7 @@
 """The typed clients of every backend, built once from the settings for the portal and the worker.
 
-Adding a department is a line in the catalogue's departments.yaml; its client comes from here.
+Each department is reached through its contract (portal/contracts/registry.py): adding one is a
+line in the catalogue's departments.yaml.
 """
 
 from __future__ import annotations
@@ -10,35 +11,37 @@ from dataclasses import dataclass
 import httpx
 
 from backend_clients.bills import BillsClient
-from backend_clients.departments import DepartmentClient
 from backend_clients.documents import DocumentClient
 from backend_clients.gis import GeocoderClient
 from backend_clients.http import ClientConfig
-from backend_clients.open311 import Open311Client
+from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.payments import PaymentsClient
 from portal.catalogue.loader import Catalogue
+from portal.contracts.base import Connection, Environment
+from portal.contracts.registry import connect
 from portal.settings import Settings
 from portal.web.context import backend_headers
 
 
 @dataclass
 class Backends:
-    departments: dict[str, DepartmentClient]
-    open311: Open311Client
+    connections: dict[str, Connection]  # by department id
     geocoder: GeocoderClient
     documents: DocumentClient
     payments: PaymentsClient
     bills: BillsClient
 
+    def connection(self, department: str) -> Connection:
+        """The department's connection; LookupError (a person must look) when it has none."""
+        try:
+            return self.connections[department]
+        except KeyError:
+            raise LookupError(f"no backend is configured for department {department!r}") from None
+
     async def aclose(self) -> None:
-        for client in (
-            *self.departments.values(),
-            self.open311,
-            self.geocoder,
-            self.documents,
-            self.payments,
-            self.bills,
-        ):
+        for connection in self.connections.values():
+            await connection.aclose()
+        for client in (self.geocoder, self.documents, self.payments, self.bills):
             await client.aclose()
 
 
@@ -48,19 +51,18 @@ def make_backends(settings: Settings, catalogue: Catalogue) -> Backends:
     def config(base_url: str) -> ClientConfig:
         return ClientConfig(base_url=base_url, timeout=timeout, headers=backend_headers)
 
+    documents = DocumentClient(config(settings.documents_url))
+    mail = MailClient(
+        SmtpConfig(settings.smtp_host, settings.smtp_port, timeout=settings.backend_timeout_seconds)
+    )
+    env = Environment(settings=settings, http=config, documents=documents, mail=mail)
     return Backends(
-        departments={
-            department.id: DepartmentClient(
-                config(f"{settings.departments_url}/{department.id}"), department.id
-            )
+        connections={
+            department.id: connect(department.id, department.contract, department.config, env)
             for department in catalogue.departments.values()
-            if department.contract == "department"
         },
-        open311=Open311Client(
-            config(settings.open311_url), settings.open311_api_key.get_secret_value()
-        ),
         geocoder=GeocoderClient(config(settings.gis_url)),
-        documents=DocumentClient(config(settings.documents_url)),
+        documents=documents,
         payments=PaymentsClient(
             config(settings.payments_url), settings.payments_api_key.get_secret_value()
         ),

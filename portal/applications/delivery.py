@@ -11,10 +11,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend_clients.departments import Applicant, Case, CaseEvent, CaseRequest
-from backend_clients.http import BackendError, BackendRejected
+from backend_clients.http import BackendError
 from backend_clients.mail import MailClient
-from backend_clients.open311 import ServiceRequest, ServiceRequestStatus
 from backend_clients.twilio import TwilioClient
 from portal.applications.models import (
     Application,
@@ -24,11 +22,15 @@ from portal.applications.models import (
     TimelineEvent,
 )
 from portal.applications.notify import compose
-from portal.applications.tracking import News, payment_event_id, record
+from portal.applications.tracking import record
 from portal.backends import Backends
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Delivery, Service
+from portal.contracts.base import Applicant, Outgoing, Summary
+from portal.i18n import gettext as _
+from portal.i18n.locale import use_locale
 from portal.journeys import engine
+from portal.journeys.fields import shown
 from portal.outbox.models import OutboxMessage
 from portal.settings import Settings
 from portal.translations.overlay import CatalogueOverlay
@@ -36,51 +38,21 @@ from portal.translations.overlay import CatalogueOverlay
 log = structlog.get_logger()
 
 
-def case_news(case: Case, department: str) -> list[News]:
-    return event_news(case.events, department)
+def readable(service: Service, answers: dict[str, Any]) -> Summary:
+    """The answers as people read them (question, answer), in the language asked for: for
+    departments that read applications rather than parse them."""
 
+    def rows(language: str) -> list[tuple[str, str]]:
+        use_locale(language)
+        return [
+            (_(field.label), shown(field, answers.get(field.id)) or _("Not given"))
+            for step in engine.visible_steps(service, answers)
+            if not step.repeat
+            for field in step.fields
+            if field.id in answers
+        ]
 
-def event_news(events: list[CaseEvent], department: str) -> list[News]:
-    """A department's events in our terms. Its event id, prefixed with the department (two
-    departments may number their events alike), keeps each event once. A "paid" that names our
-    payment is the one the portal recorded when the payment succeeded: the same id, kept once."""
-    return [
-        News(
-            external_id=payment_event_id(event.payment_id)
-            if event.status == "paid" and event.payment_id
-            else f"{department}:{event.event_id}"[:120],
-            status=event.status,
-            at=event.at,
-            note=event.note,
-            data={
-                **({"fee": event.fee.model_dump()} if event.fee else {}),
-                **note_languages(event),
-            },
-        )
-        for event in events
-    ]
-
-
-def note_languages(event: CaseEvent) -> dict[str, Any]:
-    """What the timeline keeps to show a note in each reader's language: the language it is
-    written in and its translations (each cut to the length of a note)."""
-    if not event.note and not event.notes:
-        return {}
-    notes = {language.lower(): text[:2000] for language, text in event.notes.items() if text}
-    return {"note_language": event.note_language.lower(), **({"notes": notes} if notes else {})}
-
-
-def report_news(report: ServiceRequestStatus) -> list[News]:
-    """Open311 has no events, only a state: each state (and note) seen becomes one event."""
-    if report.status == "closed":
-        status = "resolved"
-    elif (report.status_notes or "").strip().lower() in ("", "received"):
-        status = "received"
-    else:
-        status = "in_review"
-    at = report.updated_datetime or report.requested_datetime
-    key = f"open311:{report.service_request_id}:{report.status}:{report.status_notes or ''}"
-    return [News(external_id=key[:120], status=status, at=at, note=report.status_notes or "")]
+    return rows
 
 
 @dataclass
@@ -164,82 +136,38 @@ class ApplicationWork:
             )
             if request.case_id:
                 return  # delivered before the worker could mark the message done
-            department = self.catalogue.departments[request.department]
+            connection = self.backends.connection(request.department)
             answers = engine.answers_for(service, delivery, application.answers)
-            stored = await self._documents(db, answers)
-            if department.contract == "open311":
-                report = await self._report(application, delivery, answers, stored, message.key)
-                request.case_id = report.service_request_id
-                news = report_news(report)
-            else:
-                case = await self._case(application, request, answers, stored, message.key)
-                request.case_id = case.case_id
-                news = case_news(case, request.department)
+            contact = application.answers
+            sent = await connection.send(
+                Outgoing(
+                    request_reference=request.public_id,
+                    application_reference=application.reference,
+                    service=application.service_id,
+                    service_title=service.title,
+                    service_version=application.service_version or 1,
+                    language=application.language,
+                    applicant=Applicant(
+                        name=str(contact.get("contact_name") or "-"),
+                        email=contact.get("contact_email"),
+                        phone=contact.get("contact_phone"),
+                    ),
+                    answers=answers,
+                    documents=await self._documents(db, answers),
+                    summary=readable(service, answers),
+                    request=dict(delivery.request or {}),
+                    callback_url=(
+                        f"{self.settings.public_url}/webhooks/departments/{request.department}"
+                    ),
+                    key=message.key,
+                )
+            )
+            request.case_id = sent.case_id
             request.delivered_at = datetime.now(UTC)
             reference = application.reference
             await db.commit()  # delivered, whatever happens to recording its first events
-            await record(db, request, news, self.catalogue.certifies(request.department))
-        log.info("delivered", department=department.id, reference=reference)
-
-    async def _case(
-        self,
-        application: Application,
-        request: DepartmentRequest,
-        answers: dict[str, Any],
-        stored: dict[str, str],
-        key: str,
-    ) -> Case:
-        client = self.backends.departments[request.department]
-        contact = application.answers
-        receipt = await client.create_case(
-            CaseRequest(
-                client_reference=request.public_id,
-                application_reference=application.reference,
-                service=application.service_id,
-                language=application.language,
-                applicant=Applicant(
-                    name=str(contact.get("contact_name") or "-"),
-                    email=contact.get("contact_email"),
-                    phone=contact.get("contact_phone"),
-                ),
-                data=answers,
-                documents=sorted(stored.values()),
-                callback_url=f"{self.settings.public_url}/webhooks/departments/{request.department}",
-            ),
-            idempotency_key=key,
-        )
-        return await client.get_case(receipt.case_id)
-
-    async def _report(
-        self,
-        application: Application,
-        delivery: Delivery,
-        answers: dict[str, Any],
-        stored: dict[str, str],
-        key: str,
-    ) -> ServiceRequestStatus:
-        fields = delivery.open311
-        assert fields is not None
-        place = answers.get(fields.place) or {}
-        photo = answers.get(fields.photo) if fields.photo else None
-        if isinstance(photo, list):  # several photos: Open311 takes one
-            photo = photo[0] if photo else None
-        media = None
-        if isinstance(photo, dict) and photo.get("document") in stored:
-            media = f"{self.settings.documents_url}/documents/{stored[photo['document']]}"
-        located = place.get("lat") is not None and place.get("lon") is not None
-        report_id = await self.backends.open311.create_request(
-            ServiceRequest(
-                service_code=str(answers.get(fields.service_code)),
-                description=str(answers.get(fields.description) or "")[:4000],
-                lat=place.get("lat") if located else None,
-                long=place.get("lon") if located else None,
-                address_string=str(place.get("label") or "") or None,
-                media_url=media,
-            ),
-            idempotency_key=key,
-        )
-        return await self.backends.open311.get_request(report_id)
+            await record(db, request, sent.news, self.catalogue.certifies(request.department))
+        log.info("delivered", department=request.department, reference=reference)
 
     async def send_information(self, message: OutboxMessage) -> None:
         """Pass the citizen's answer to 'more information needed' to the department."""
@@ -250,21 +178,10 @@ class ApplicationWork:
             stored = await self._documents(
                 db, {str(i): {"document": d} for i, d in enumerate(message.payload["documents"])}
             )
-            client = self.backends.departments[request.department]
-            try:
-                case = await client.send_information(
-                    request.case_id, message.payload["text"], sorted(stored.values()), message.key
-                )
-            except BackendRejected as error:
-                if error.status_code != 409:
-                    raise
-                case = await client.get_case(request.case_id)  # it had already moved on
-            await record(
-                db,
-                request,
-                case_news(case, request.department),
-                self.catalogue.certifies(request.department),
+            news = await self.backends.connection(request.department).send_information(
+                request.case_id, message.payload["text"], sorted(stored.values()), message.key
             )
+            await record(db, request, news, self.catalogue.certifies(request.department))
 
     async def notify(self, message: OutboxMessage) -> None:
         async with self.sessionmaker() as db:
@@ -294,8 +211,13 @@ class ApplicationWork:
             await db.commit()
 
     async def check_cases(self) -> int:
-        """Ask departments that do not push (and Open311) for news of their open cases."""
-        polled = [d.id for d in self.catalogue.departments.values() if not d.pushes]
+        """Ask departments that do not push (and can be asked) for news of their open cases."""
+        polled = [
+            d.id
+            for d in self.catalogue.departments.values()
+            if not d.pushes and d.id in self.backends.connections
+            if self.backends.connections[d.id].can_poll
+        ]
         due = datetime.now(UTC) - timedelta(seconds=self.settings.case_check_seconds)
         added = 0
         async with self.sessionmaker() as db:
@@ -312,13 +234,15 @@ class ApplicationWork:
             async with self.sessionmaker() as db:
                 request = await db.get(DepartmentRequest, request_id)
                 checked = request.checked_at if request else None
-                if request is None or (
-                    checked and checked.replace(tzinfo=checked.tzinfo or UTC) > due
+                if (
+                    request is None
+                    or request.case_id is None
+                    or (checked and checked.replace(tzinfo=checked.tzinfo or UTC) > due)
                 ):
                     continue
                 try:
-                    news = await self._news(request)
-                except BackendError as error:
+                    news = await self.backends.connection(request.department).news(request.case_id)
+                except (BackendError, ValueError) as error:
                     log.warning(
                         "case_check_failed", department=request.department, error=str(error)
                     )
@@ -327,12 +251,3 @@ class ApplicationWork:
                     db, request, news, self.catalogue.certifies(request.department)
                 )
         return added
-
-    async def _news(self, request: DepartmentRequest) -> list[News]:
-        assert request.case_id is not None
-        if self.catalogue.departments[request.department].contract == "open311":
-            return report_news(await self.backends.open311.get_request(request.case_id))
-        return case_news(
-            await self.backends.departments[request.department].get_case(request.case_id),
-            request.department,
-        )

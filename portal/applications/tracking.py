@@ -6,9 +6,7 @@ twice, or an event both pushed and polled, shows once and notifies once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -17,23 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.notify import queue_notification
 from portal.applications.statuses import is_final
+from portal.contracts.base import News
 from portal.identity.models import Citizen
-
-
-@dataclass(frozen=True)
-class News:
-    """One event from a department, in our terms."""
-
-    external_id: str
-    status: str
-    at: datetime
-    note: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def payment_event_id(gateway_payment_id: str) -> str:
-    """The timeline id of a fee paid through the gateway, however we hear of it."""
-    return f"payment:{gateway_payment_id}"[:120]
 
 
 async def record(

@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.departments import HEADER, StatusWebhook, verify
-from portal.applications.delivery import event_news
 from portal.applications.models import DepartmentRequest
 from portal.applications.tracking import record
 from portal.catalogue import catalogue_of
+from portal.contracts.department import event_news
 from portal.settings import Settings
 
 log = structlog.get_logger()

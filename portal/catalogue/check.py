@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from portal.catalogue.extract import texts_in
 from portal.catalogue.models import Department, Service, Topic
+from portal.contracts.registry import request_problems
 
 # The one placeholder a definition may hold, in the date rules' own wording.
 ALLOWED_PLACEHOLDER = "%(date)s"
@@ -211,13 +212,11 @@ def _cross_checks(service: Service, root: yaml.Node | None, known: _Known) -> It
                 path_text(where),
                 f"unknown department '{delivery.department}'{hint}",
             )
-        elif (department.contract == "open311") != (delivery.open311 is not None):
-            what = "needs" if department.contract == "open311" else "takes no"
-            yield Problem(
-                _line(root, ("deliver_to", index)),
-                path_text(("deliver_to", index, "open311")),
-                f"'{delivery.department}' {what} an open311 block (Open311 departments only)",
-            )
+        else:
+            for inside, why in request_problems(department.contract, delivery.request):
+                inner: tuple[int | str, ...] = ("deliver_to", index, "request")
+                inner += (inside,) if inside else ()
+                yield Problem(_line(root, inner), path_text(inner), f"{delivery.department}: {why}")
     if service.cost_source and service.cost_source not in known.departments:
         yield Problem(
             _line(root, ("cost_source",)),

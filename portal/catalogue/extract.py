@@ -39,8 +39,8 @@ TEXT_KEYS = frozenset(
 )
 
 
-# Keys whose values name fields or values, never words for people (`open311: {description: x}`).
-CODE_KEYS = frozenset({"open311", "when", "answers", "deliver_to"})
+# Keys whose values name fields or values, never words for people (`request: {description: x}`).
+CODE_KEYS = frozenset({"request", "open311", "when", "answers", "deliver_to"})
 
 
 def _texts(node: yaml.Node, key: str | None) -> Iterator[tuple[int, str]]:

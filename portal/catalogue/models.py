@@ -7,9 +7,11 @@ id: templates show it through gettext, `make extract` puts it in the catalogue f
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from portal.contracts.registry import config_problems
 
 Slug = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")]
 FieldId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
@@ -206,22 +208,24 @@ class Step(Strict):
         return self.title or self.fields[0].label
 
 
-class Open311Fields(Strict):
-    """Which answers fill an Open311 service request."""
-
-    service_code: FieldId
-    place: FieldId
-    description: FieldId
-    photo: FieldId | None = None
-
-
 class Delivery(Strict):
     """Which department receives the application, when, and which answers it gets."""
 
     department: Slug
     when: Condition | None = None
     answers: tuple[FieldId, ...] = ()  # empty: all of them
-    open311: Open311Fields | None = None  # for departments speaking Open311
+    # Which answers fill what the department's contract asks for (Open311's service code, place,
+    # description...); its keys are the contract's, checked against the department's contract.
+    request: dict[str, FieldId] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _open311_block(cls, data: object) -> object:
+        """Definitions written before contracts had their own blocks said `open311:`."""
+        if isinstance(data, dict) and "open311" in data and "request" not in data:
+            data = {**data, "request": data["open311"]}
+            del data["open311"]
+        return data
 
 
 class FeeRule(Strict):
@@ -304,8 +308,8 @@ class Service(Strict):
                 )
         for delivery in self.deliver_to:
             named = {*delivery.answers, *([delivery.when.field] if delivery.when else [])}
-            if delivery.open311:
-                named |= {v for v in delivery.open311.model_dump().values() if v}
+            if delivery.request:
+                named |= {v for v in delivery.request.values() if v}
             unknown = named
             if unknown - seen:
                 raise ValueError(f"deliver_to {delivery.department!r} names unknown fields")
@@ -395,10 +399,18 @@ Entry = Service | Link
 class Department(Strict):
     id: Slug
     name: Text
-    contract: Literal["department", "open311"]
+    contract: str  # a name in portal/contracts/registry.py
+    config: dict[str, Any] = Field(default_factory=dict)  # checked by the contract's schema
     pushes: bool  # sends signed status webhooks; otherwise the worker polls it
     # Its work ends when it issues a certificate (else when it approves or rejects).
     issues_certificate: bool = False
+
+    @model_validator(mode="after")
+    def _contract_configured(self) -> Department:
+        problems = config_problems(self.contract, self.config)
+        if problems:
+            raise ValueError(f"department '{self.id}': {'; '.join(problems)}")
+        return self
 
 
 class Topic(Strict):

@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.departments import PaymentReport
 from backend_clients.http import BackendError, BackendRejected
-from portal.applications.delivery import case_news
 from portal.applications.models import DepartmentRequest
 from portal.applications.tracking import record
 from portal.audit import AuditLog
 from portal.backends import Backends
 from portal.catalogue.loader import Catalogue
+from portal.contracts.base import Paid
 from portal.outbox.models import OutboxMessage
 from portal.payments.models import LIVE, Payment
 from portal.payments.service import PaymentMismatch, apply
@@ -70,21 +70,11 @@ class PaymentWork:
             request = await db.get(DepartmentRequest, payment.department_request_id)
             if request is None or request.case_id is None:
                 raise LookupError(f"payment {payment.public_id} has no department case")
-            client = self.backends.departments[request.department]
-            try:
-                case = await client.report_payment(request.case_id, report, message.key)
-            except BackendRejected as error:
-                if error.status_code != 409:
-                    raise
-                case = await client.get_case(request.case_id)
-                if not any(event.payment_id == payment.gateway_id for event in case.events):
-                    raise  # the case moved on without our payment: a person must look
-            await record(
-                db,
-                request,
-                case_news(case, request.department),
-                self.catalogue.certifies(request.department),
+            paid = Paid(report.payment_id, report.amount_minor, report.currency, report.paid_at)
+            news = await self.backends.connection(request.department).report_payment(
+                request.case_id, paid, message.key
             )
+            await record(db, request, news, self.catalogue.certifies(request.department))
 
     async def _report_bill(self, payment: Payment, report: PaymentReport, key: str) -> None:
         try:
