@@ -241,6 +241,7 @@ def make_settings(tmp_path: Path, sandbox: Sandbox) -> Callable[..., Settings]:
             "open311_url": f"{sandbox.url}/open311",
             "payments_url": f"{sandbox.url}/payments",
             "bills_url": f"{sandbox.url}/bills",
+            "digit_url": f"{sandbox.url}/digit",
         }
         values.update(overrides)
         return Settings(**values)

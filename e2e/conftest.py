@@ -102,6 +102,7 @@ def running_portal(
         "FRONTDOOR_OPEN311_URL": f"{sandbox.url}/open311",
         "FRONTDOOR_PAYMENTS_URL": f"{sandbox.url}/payments",
         "FRONTDOOR_BILLS_URL": f"{sandbox.url}/bills",
+        "FRONTDOOR_DIGIT_URL": f"{sandbox.url}/digit",
         "FRONTDOOR_WORKER_IDLE_SECONDS": "0.2",
         **{f"FRONTDOOR_{key.upper()}": value for key, value in settings.items()},
     }

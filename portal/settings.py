@@ -47,6 +47,7 @@ SANDBOX_PAYMENTS_KEY = "sandbox-payments-api-key"
 SANDBOX_PAYMENTS_SECRET = "sandbox-payments-webhook-secret"  # noqa: S105 - documented local default
 SANDBOX_BOT_SECRET = "sandbox-bot-secret"  # noqa: S105 - documented local default
 SANDBOX_RASA_TOKEN = "sandbox-rasa-token"  # noqa: S105 - documented local default
+SANDBOX_DIGIT_TOKEN = "sandbox-digit-token"  # noqa: S105 - documented local default
 
 
 # Read under Twilio's own variable names, without the FRONTDOOR_ prefix.
@@ -128,6 +129,11 @@ class Settings(BaseSettings):
     payments_api_key: SecretStr = SecretStr(SANDBOX_PAYMENTS_KEY)
     payments_webhook_secret: SecretStr = SecretStr(SANDBOX_PAYMENTS_SECRET)
     bills_url: str = f"{SANDBOX_URL}/bills"
+    # DIGIT (eGov, CONTRACTS.md §9): its gateway, the city's tenant, and the access token of the
+    # portal's system user (sent in DIGIT's RequestInfo).
+    digit_url: str = f"{SANDBOX_URL}/digit"
+    digit_tenant: str = Field(default="pb.riverside", min_length=1)
+    digit_auth_token: SecretStr = SecretStr(SANDBOX_DIGIT_TOKEN)
     # How often each worker looks for translations editors have published (0: every request).
     catalogue_check_seconds: float = Field(default=1.0, ge=0, le=60)
     # How often each worker adds up the texts it showed in English for want of a translation.
@@ -162,6 +168,7 @@ class Settings(BaseSettings):
         "payments_url",
         "bills_url",
         "rasa_url",
+        "digit_url",
     )
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -266,6 +273,10 @@ class Settings(BaseSettings):
             problems.append("FRONTDOOR_BOT_SECRET is the sandbox's secret")
         if self.rasa_token.get_secret_value() == SANDBOX_RASA_TOKEN:
             problems.append("FRONTDOOR_RASA_TOKEN is the sandbox's token")
+        if self.digit_url.startswith(SANDBOX_URL):
+            problems.append("FRONTDOOR_DIGIT_URL points at the sandbox")
+        if self.digit_auth_token.get_secret_value() == SANDBOX_DIGIT_TOKEN:
+            problems.append("FRONTDOOR_DIGIT_AUTH_TOKEN is the sandbox's token")
         if problems:
             raise ValueError("; ".join(problems))
         return self

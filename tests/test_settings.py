@@ -90,8 +90,12 @@ def test_production_refuses_the_sandbox_and_never_echoes_secrets(
         load_settings()
     assert "FRONTDOOR_BOT_SECRET is the sandbox's secret" in str(error.value)
     assert "FRONTDOOR_RASA_TOKEN is the sandbox's token" in str(error.value)
+    assert "FRONTDOOR_DIGIT_URL points at the sandbox" in str(error.value)
+    assert "FRONTDOOR_DIGIT_AUTH_TOKEN is the sandbox's token" in str(error.value)
     monkeypatch.setenv("FRONTDOOR_BOT_SECRET", "real-bot-secret")
     monkeypatch.setenv("FRONTDOOR_RASA_TOKEN", "real-rasa-token")
+    monkeypatch.setenv("FRONTDOOR_DIGIT_URL", "https://digit.example.gov")
+    monkeypatch.setenv("FRONTDOOR_DIGIT_AUTH_TOKEN", "real-digit-token")
     monkeypatch.setenv("FRONTDOOR_HSTS_SECONDS", "31536000")
     assert load_settings().env == "production"
 
@@ -176,6 +180,8 @@ PRODUCTION = {
     "FRONTDOOR_PAYMENTS_WEBHOOK_SECRET": "real-payments-webhook-secret",
     "FRONTDOOR_BOT_SECRET": "real-bot-secret",
     "FRONTDOOR_RASA_TOKEN": "real-rasa-token",
+    "FRONTDOOR_DIGIT_URL": "https://digit.example.gov",
+    "FRONTDOOR_DIGIT_AUTH_TOKEN": "real-digit-token",
 }
 
 
