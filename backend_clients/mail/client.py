@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -16,6 +17,13 @@ class SmtpConfig:
     port: int
     sender: str = "no-reply@frontdoor.example"
     timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # "maintype/subtype"
+    content: bytes
 
 
 class MailClient:
@@ -63,14 +71,38 @@ class MailClient:
         await asyncio.to_thread(self._ping)
 
     async def send(
-        self, *, to: str, subject: str, text: str, request_id: str | None = None
+        self,
+        *,
+        to: str,
+        subject: str,
+        text: str,
+        request_id: str | None = None,
+        html: str | None = None,
+        attachments: Sequence[Attachment] = (),
+        message_id: str | None = None,
+        language: str | None = None,
     ) -> None:
-        """Send a plain-text email."""
+        """Send an email: plain text, with an HTML alternative and attachments when given.
+        `message_id` ("<...@...>") lets the receiver tell a repeated sending from a new mail."""
         message = EmailMessage()
         message["From"] = self.config.sender
         message["To"] = to
         message["Subject"] = subject
         if request_id:
             message["X-Request-ID"] = request_id
+        if message_id:
+            message["Message-ID"] = message_id
+        if language:
+            message["Content-Language"] = language
         message.set_content(text)
+        if html is not None:
+            message.add_alternative(html, subtype="html")
+        for attachment in attachments:
+            maintype, _, subtype = attachment.content_type.partition("/")
+            message.add_attachment(
+                attachment.content,
+                maintype=maintype or "application",
+                subtype=subtype or "octet-stream",
+                filename=attachment.filename,
+            )
         await asyncio.to_thread(self._send, message)
