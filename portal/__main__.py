@@ -87,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "audit-verify":
         return asyncio.run(_verify_audit(settings.database_url))
     if args.command == "worker":
-        from portal.outbox.run import run_worker
+        from portal.worker import run_worker
 
         asyncio.run(run_worker(settings))
         return 0

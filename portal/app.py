@@ -34,12 +34,9 @@ from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
 from portal.applications.routes import applications
 from portal.applications.webhooks import department_webhook
-from portal.assisted.acting import acting, acting_here
 from portal.assisted.links import links_for_agents, links_for_citizens
 from portal.assisted.routes import access, activity, assisted
 from portal.audit import AuditLog
-from portal.backends import make_backends
-from portal.catalogue.live import LiveCatalogue
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.routes import catalogue_routes
 from portal.conversations.bot_api import nlg, run_action
@@ -52,6 +49,7 @@ from portal.database import make_engine, provide_session
 from portal.database.counters import DatabaseCounters
 from portal.database.engine import read_only_sessions
 from portal.database.store import DatabaseStore
+from portal.design.live import LiveCatalogue
 from portal.design.notice import english_fallback
 from portal.design.routes import design
 from portal.design.seed import seed
@@ -59,19 +57,23 @@ from portal.feedback.routes import answered, give_feedback
 from portal.health.routes import Readiness, healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues, plural_texts
 from portal.i18n.formatting import configure_dates
-from portal.i18n.routes import switch_language
 from portal.identity.codes import SignInCodes
 from portal.identity.routes import identity
 from portal.identity.service import signed_in
 from portal.journeys.routes import journeys
 from portal.logs import configure_logging
+from portal.mydata.routes import mydata
 from portal.operations.routes import operations
 from portal.pages.routes import pages
 from portal.payments.admin import payments_admin
 from portal.payments.bills import bills
+from portal.payments.deps import DEPENDENCIES as payments_dependencies
 from portal.payments.routes import payments
 from portal.payments.webhooks import payment_webhook
 from portal.settings import Settings
+from portal.shared.acting import acting, acting_here
+from portal.shared.backends import make_backends
+from portal.shared.deps import DEPENDENCIES as shared_dependencies
 from portal.staff.routes import staff
 from portal.staff.service import current_staff, staff_areas
 from portal.translations import preview
@@ -84,6 +86,7 @@ from portal.web.cookies import cookie_names
 from portal.web.csrf import SessionCSRF
 from portal.web.errors import SignInRequired, error_response, to_sign_in
 from portal.web.ids import refuse_control_characters
+from portal.web.language import switch_language
 from portal.web.limits import Counters, RedisCounters, redis_client
 from portal.web.sessions import SessionConfig
 from portal.web.static import StaticFiles, static_file
@@ -283,6 +286,7 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[
             pages,
             identity,
+            mydata,
             catalogue_routes,
             journeys,
             applications,
@@ -315,6 +319,8 @@ def create_app(settings: Settings) -> Litestar:
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False, use_cache=True),
             "db": Provide(provide_session),
+            **shared_dependencies,
+            **payments_dependencies,
         },
         lifespan=[lifespan],
         template_config=TemplateConfig(instance=template_engine(environment)),

@@ -163,7 +163,7 @@ async def _application(database_url: str) -> str:
     from portal.applications.references import new_reference
     from portal.database import make_engine
     from portal.identity.models import Citizen
-    from portal.journeys.models import Draft
+    from portal.forms.models import Draft
 
     engine = make_engine(database_url)
     async with AsyncSession(engine) as db:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Sandbox, run_async
 from portal.database import make_engine
-from portal.outbox.run import application_work, close
+from portal.worker import application_work, close
 from portal.settings import Settings
 from tests.support import csrf_token
 

@@ -28,8 +28,8 @@ from portal.i18n.formatting import (
     configure_dates,
 )
 from portal.i18n.locale import use_locale
-from portal.journeys import engine
-from portal.journeys.fields import read_field, shown
+from portal.forms import engine
+from portal.forms.fields import read_field, shown
 from tests.blocks_support import BLOCKS, blocks_catalogue
 from tests.conftest import PortalFactory
 from tests.journey_support import PDF, PNG, answer, case_of, reference_of, run_worker

@@ -26,7 +26,7 @@ from portal.audit import AuditLog
 from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.database import make_engine
 from portal.identity.models import Citizen
-from portal.journeys.models import Draft
+from portal.forms.models import Draft
 from portal.payments.models import Payment
 from tests.support import sign_in_as
 

@@ -26,7 +26,7 @@ from portal.applications.models import Application, DepartmentRequest
 from portal.applications.references import new_reference
 from portal.audit import AuditLog
 from portal.audit.models import AuditEvent
-from portal.backends import make_backends
+from portal.shared.backends import make_backends
 from portal.catalogue.loader import load_catalogue
 from portal.database import make_engine
 from portal.payments.models import Payment

@@ -23,16 +23,16 @@ from portal.applications.models import (
 )
 from portal.applications.notify import compose
 from portal.applications.tracking import record
-from portal.backends import Backends
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Delivery, Service
 from portal.contracts.base import Applicant, Outgoing, Summary
+from portal.forms import engine
+from portal.forms.fields import shown
 from portal.i18n import gettext as _
 from portal.i18n.locale import use_locale
-from portal.journeys import engine
-from portal.journeys.fields import shown
 from portal.outbox.models import OutboxMessage
 from portal.settings import Settings
+from portal.shared.backends import Backends
 from portal.translations.overlay import CatalogueOverlay
 
 log = structlog.get_logger()

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.documents import DocumentClient
 from portal.applications.models import Document
-from portal.journeys.fields import sniff
+from portal.forms.fields import sniff
 
 
 async def keep_document(

@@ -10,7 +10,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
-from portal.journeys.models import new_public_id
+from portal.database.ids import new_public_id
 
 
 class Application(Base):

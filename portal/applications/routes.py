@@ -7,6 +7,7 @@ reference is simply not found.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,19 +28,23 @@ from portal.applications.timeline import Note, department_name, department_note,
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef
 from portal.database.engine import READ_ONLY
+from portal.forms.engine import documents_in
+from portal.forms.fields import check_upload, clean_filename
+from portal.forms.models import Draft
 from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
 from portal.identity.service import citizen_and_own, require_citizen
-from portal.journeys.engine import documents_in
-from portal.journeys.fields import check_upload
-from portal.journeys.inputs import backends_of, clean_filename
-from portal.journeys.models import Draft
 from portal.outbox import enqueue
-from portal.payments.models import Payment
+from portal.shared.backends import backends_of
 
 INFORMATION_LIMIT = 2000
 _ATTACHMENT = FieldDef(id="attachment", type="file", label="attachment", required=False)
+
+
+# The fees paid for an application, for its page. Payments sit above applications, so they
+# give this through the `paid_fees` dependency (portal/app.py) instead of being imported here.
+PaidFees = Callable[[AsyncSession, int], Awaitable[Sequence[Any]]]
 
 
 @dataclass
@@ -122,6 +127,7 @@ async def my_applications(
 async def _page(
     request: Request[Any, Any, Any],
     db: AsyncSession,
+    paid_fees: PaidFees,
     application: Application,
     errors: dict[str, str] | None = None,
     typed: str = "",
@@ -149,13 +155,7 @@ async def _page(
         for r in requests
         if r.status == "fee_due"
     }
-    paid = (
-        await db.scalars(
-            select(Payment)
-            .where(Payment.application_id == application.id, Payment.status == "success")
-            .order_by(Payment.paid_at)
-        )
-    ).all()
+    paid = await paid_fees(db, application.id)
     reader = current_locale()
     questions = {
         r.department: next(
@@ -197,9 +197,10 @@ async def show_application(
     request: Request[Any, Any, Any],
     reference: FromPath[str],
     db: NamedDependency[AsyncSession],
+    paid_fees: NamedDependency[PaidFees],
 ) -> Template:
     _citizen, application = await owned_application(request, db, reference)
-    return await _page(request, db, application)
+    return await _page(request, db, paid_fees, application)
 
 
 @get("/applications/{reference:str}/confirmation", name="application_confirmation", opt=READ_ONLY)
@@ -227,6 +228,7 @@ async def send_information(
     reference: FromPath[str],
     department: FromPath[str],
     db: NamedDependency[AsyncSession],
+    paid_fees: NamedDependency[PaidFees],
 ) -> Response[Any]:
     """The citizen answers a department's question (text, and a document if they have one)."""
     citizen, application = await owned_application(request, db, reference)
@@ -268,7 +270,7 @@ async def send_information(
             else:
                 documents.append(document.public_id)
     if errors:
-        return await _page(request, db, application, errors, text, department)
+        return await _page(request, db, paid_fees, application, errors, text, department)
     # Only the first of two quick sends answers the question (a double click, two tabs).
     claimed = await db.execute(
         update(DepartmentRequest)

@@ -4,7 +4,7 @@ the first timeline entry and the outbox messages that will deliver them. Never t
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from litestar import Request
 from sqlalchemy import select
@@ -14,18 +14,35 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.notify import queue_notification
 from portal.applications.references import new_reference
-from portal.assisted.acting import acting, record_step
 from portal.audit import AuditLog
 from portal.catalogue.models import Service
-from portal.contracts.base import payment_event_id
+from portal.forms import engine
+from portal.forms.models import Draft
 from portal.i18n.locale import current_locale
 from portal.identity.models import PREVIEW_ISSUER, Citizen
-from portal.journeys import engine
-from portal.journeys.models import Draft
 from portal.outbox import enqueue
-from portal.payments.models import Payment
+from portal.shared.acting import acting, record_step
 
 ATTEMPTS = 5  # a reference collision (1 in 34 billion per pair) is retried with a new one
+
+
+class PaidFirst(Protocol):
+    """A fee paid before sending, as sending needs it (portal/payments/upfront.py gives one):
+    the application takes the reference named at the gateway, its departments learn what was
+    paid, and the payment is linked to it in the sending's own transaction."""
+
+    async def reload(self, db: AsyncSession) -> None:
+        """Read the payment again (a rollback between attempts expires it)."""
+
+    @property
+    def reference(self) -> str: ...
+
+    def answer(self) -> dict[str, Any]:
+        """What the departments receive about the payment."""
+        ...
+
+    async def link(self, db: AsyncSession, application: Application, service: Service) -> None:
+        """In the sending's transaction: the payment belongs to the application now."""
 
 
 async def _existing(db: AsyncSession, draft_id: int) -> str | None:
@@ -41,7 +58,7 @@ async def submit_draft(
     citizen: Citizen,
     service: Service,
     draft: Draft,
-    paid: Payment | None = None,
+    paid: PaidFirst | None = None,
 ) -> str:
     """Send `draft`; returns the application's reference (the same one if already sent)."""
     act = acting(request)
@@ -68,14 +85,13 @@ async def send_draft(
     service: Service,
     draft: Draft,
     language: str,
-    paid: Payment | None = None,
+    paid: PaidFirst | None = None,
 ) -> tuple[str, bool]:
     """Send `draft` without a request (the payment's return, webhook or worker may be first);
     returns the reference and whether this call wrote it. `paid`: the fee paid before sending,
     whose reference the application takes and which its timeline shows."""
     # A rollback expires every loaded object: keep the ids, read the rows again each attempt.
     draft_id, citizen_id = draft.id, citizen.id
-    payment_id = paid.id if paid else None
     for _attempt in range(ATTEMPTS):
         # Concurrent submits of one draft take turns (row lock); the unique draft_id is the
         # last guard, on SQLite too.
@@ -91,9 +107,10 @@ async def send_draft(
         if locked.submitted_at is not None and (reference := await _existing(db, draft_id)):
             await db.rollback()
             return reference, False
-        payment = await db.get(Payment, payment_id) if payment_id else None
+        if paid is not None:
+            await paid.reload(db)
         try:
-            reference = await _write(db, applicant, service, locked, language, payment, _attempt)
+            reference = await _write(db, applicant, service, locked, language, paid, _attempt)
         except IntegrityError:
             await db.rollback()
             if reference := await _existing(db, draft_id):
@@ -109,12 +126,12 @@ async def _write(
     service: Service,
     draft: Draft,
     language: str,
-    paid: Payment | None = None,
+    paid: PaidFirst | None = None,
     attempt: int = 0,
 ) -> str:
     answers = engine.relevant_answers(service, draft.answers)
     if paid is not None:  # what the departments receive says what was paid, and how
-        answers[PAID_KEY] = paid_answer(paid)
+        answers[engine.PAID_KEY] = paid.answer()
     now = datetime.now(UTC)
     # A fee paid first named the application's reference at the gateway (kept, bar a clash).
     reference = paid.reference if paid is not None and attempt == 0 else new_reference()
@@ -156,56 +173,7 @@ async def _write(
     await db.flush()
     await queue_notification(db, citizen, application, event, always=bool(helped))
     if paid is not None:
-        await _link_payment(db, application, paid, service, answers)
+        await paid.link(db, application, service)
     draft.submitted_at = now
     await db.commit()
     return application.reference
-
-
-PAID_KEY = engine.PAID_KEY
-
-
-def paid_answer(payment: Payment) -> dict[str, Any]:
-    assert payment.paid_at is not None
-    return {
-        "description": payment.description,
-        "amount_minor": payment.amount_minor,
-        "currency": payment.currency,
-        "payment_reference": payment.gateway_id,
-        "paid_at": payment.paid_at.isoformat(),
-    }
-
-
-async def _link_payment(
-    db: AsyncSession,
-    application: Application,
-    payment: Payment,
-    service: Service,
-    answers: dict[str, Any],
-) -> None:
-    """In the sending's transaction: the fee paid first belongs to the application now, and its
-    timeline says "Fee paid" (the same event id as any news of it, so it is kept once)."""
-    requests = (
-        await db.scalars(
-            select(DepartmentRequest)
-            .where(DepartmentRequest.application_id == application.id)
-            .order_by(DepartmentRequest.id)
-        )
-    ).all()
-    wanted = service.fee.department if service.fee else None
-    request = next((r for r in requests if r.department == wanted), requests[0])
-    payment.application_id = application.id
-    payment.department_request_id = request.id
-    payment.department = request.department
-    assert payment.gateway_id is not None and payment.paid_at is not None
-    fee = {"amount_minor": payment.amount_minor, "currency": payment.currency}
-    db.add(
-        TimelineEvent(
-            application_id=application.id,
-            department=request.department,
-            status="paid",
-            occurred_at=payment.paid_at,
-            external_id=payment_event_id(payment.gateway_id),
-            data={"fee": fee, "payment": payment.public_id},
-        )
-    )

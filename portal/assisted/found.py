@@ -18,9 +18,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.assisted.service import citizen_named, current_purpose
+from portal.assisted.service import citizen_named
 from portal.audit import AuditLog
 from portal.identity.models import Citizen
+from portal.shared.acting import current_purpose
 from portal.staff.service import StaffMember
 
 # Where an agent without a purpose for the citizen is sent: the search, saying why.

@@ -24,11 +24,11 @@ from portal.applications.models import Application
 from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.audit import AuditLog
 from portal.catalogue import catalogue_of
+from portal.forms.models import Draft
 from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale, use_locale
 from portal.identity.models import Citizen
 from portal.identity.service import require_citizen
-from portal.journeys.models import Draft
 from portal.settings import Settings
 from portal.staff.service import StaffMember, require_role
 from portal.web.limits import within_limit

@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
-from portal.journeys.models import new_public_id
+from portal.database.ids import new_public_id
 
 
 class Consent(Base):

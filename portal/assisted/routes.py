@@ -18,11 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application
 from portal.applications.timeline import timeline
-from portal.assisted.acting import acting, record_step, start_acting, stop_acting
 from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.assisted.models import Consent
 from portal.assisted.service import (
-    current_purpose,
     example_phone,
     keep_purpose,
     read_purpose,
@@ -34,12 +32,13 @@ from portal.audit import AuditLog
 from portal.audit.models import AuditEvent
 from portal.catalogue import catalogue_of
 from portal.database.engine import utcnow
+from portal.forms.models import Draft
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.identity.models import Citizen
 from portal.identity.service import require_citizen
-from portal.journeys.models import Draft
 from portal.settings import Settings
+from portal.shared.acting import acting, current_purpose, record_step, start_acting, stop_acting
 from portal.staff.service import StaffMember, require_role
 from portal.web.ids import RowCursor
 

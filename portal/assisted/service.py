@@ -25,24 +25,12 @@ from portal.i18n import gettext as _
 from portal.identity.codes import parse_destination
 from portal.identity.models import Citizen
 from portal.payments.models import Payment
+from portal.shared.acting import PURPOSE
 
-PURPOSE = "assist_purpose"
-PURPOSE_SECONDS = 2 * 3600  # a call, or a morning's case: then it is asked again
 PAGE_SIZE = 10
 MOST_FOUND = 200  # citizens a purpose covers in one session
 SHOWN = 20  # applications, payments, notifications, conversations and messages each
 TIMELINE_SHOWN = 10
-
-
-def current_purpose(request: Request[Any, Any, Any], citizen: str | None = None) -> str | None:
-    """The purpose the agent stated for what they are doing now, while it is fresh; with
-    `citizen` (a public id), only if that citizen was found (or acted for) under it."""
-    record = request.session.get(PURPOSE)
-    if not record or time.time() - float(record["at"]) > PURPOSE_SECONDS:
-        return None
-    if citizen is not None and citizen not in record.get("for", []):
-        return None
-    return str(record["text"])
 
 
 def keep_purpose(request: Request[Any, Any, Any], text: str, citizens: list[str]) -> None:

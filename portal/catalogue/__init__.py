@@ -11,7 +11,7 @@ from portal.catalogue.loader import Catalogue
 
 def catalogue_of(request: Request[Any, Any, Any]) -> Catalogue:
     """The catalogue this worker serves now: the repository's departments, topics and links, and
-    the services as designers last published them (portal.catalogue.live, checked before each
+    the services as designers last published them (portal.design.live, checked before each
     request)."""
     catalogue: Catalogue = request.app.state.catalogue
     return catalogue

@@ -29,7 +29,7 @@ class Catalogue:
     departments: dict[str, Department]
     topics: dict[str, Topic]
     links: dict[str, Link] = field(default_factory=dict)
-    # From the database (portal.catalogue.live): every readable version of every service, the
+    # From the database (portal.design.live): every readable version of every service, the
     # number of the version served, the services retired, each version's English fallbacks.
     versions: dict[tuple[str, int], Service] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)

@@ -20,11 +20,11 @@ from portal.catalogue.models import FieldDef, Service
 from portal.catalogue.search import fold
 from portal.conversations.language import DIGITS
 from portal.conversations.turn import Outcome, Turn, slot_set
+from portal.forms.fields import MAX_UPLOAD_BYTES, sniff
+from portal.forms.models import Draft
 from portal.i18n import gettext as _
 from portal.identity.code_routes import ISSUER
 from portal.identity.models import Citizen
-from portal.journeys.fields import MAX_UPLOAD_BYTES, sniff
-from portal.journeys.models import Draft
 
 SERVICE = "report-a-problem"
 SLOTS = ("problem_category", "problem_place", "problem_photo")

@@ -10,10 +10,10 @@ from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
-from portal.backends import Backends
 from portal.catalogue.loader import Catalogue
 from portal.conversations.models import Conversation
 from portal.settings import Settings
+from portal.shared.backends import Backends
 from portal.web.limits import Counters
 
 

@@ -3,7 +3,7 @@ own journey pages, in any language, under a "Preview" banner; sending shows what
 would receive instead of sending anything.
 
 The designer acts for a preview account of their own (like an agent acting for a citizen,
-portal.assisted.acting), created on demand: no name, no contact details, so no search finds it
+portal.shared.acting), created on demand: no name, no contact details, so no search finds it
 and no message reaches anyone. Its drafts are pinned to the previewed version, and sending one
 is refused wherever a draft can be sent (portal.applications.submit)."""
 
@@ -21,14 +21,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.assisted.acting import PREVIEW
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import Service
 from portal.design import store
+from portal.forms import engine
+from portal.forms.models import Draft
+from portal.forms.summary import summary_rows
 from portal.identity.models import PREVIEW_ISSUER, Citizen
-from portal.journeys import engine
-from portal.journeys.models import Draft
-from portal.journeys.pages import summary_rows
+from portal.shared.acting import PREVIEW
 from portal.staff.service import StaffMember
 from portal.web.ids import RowId
 

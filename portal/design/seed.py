@@ -18,7 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from portal.catalogue.live import parse
+from portal.design.live import parse
 from portal.design.models import DesignedService, ServiceVersion
 from portal.design.store import aware
 

@@ -8,7 +8,7 @@ from sqlalchemy import DateTime, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base
-from portal.journeys.models import new_public_id
+from portal.database.ids import new_public_id
 
 
 def _now() -> datetime:

@@ -1,4 +1,5 @@
-"""The citizen's own details: see and change them, download everything, ask for deletion.
+"""The citizen's own details: see and change them, ask for deletion (the download of
+everything is portal/mydata, which reads every feature's tables).
 
 Every route works on the signed-in citizen from the session; no URL names a citizen, so no one
 can reach another person's details by changing an address.
@@ -22,7 +23,6 @@ from portal.audit import AuditLog
 from portal.i18n import gettext as _
 from portal.i18n.locale import languages
 from portal.identity.codes import parse_destination
-from portal.identity.export import everything_held
 from portal.identity.models import Citizen
 from portal.identity.service import sign_out
 from portal.settings import Settings
@@ -119,26 +119,6 @@ async def save_profile(
     return Redirect("/account", status_code=303, cookies=[cookie])
 
 
-@get("/account/data.json", name="download_data")
-async def download_data(
-    request: Request[Any, Any, Any],
-    citizen: NamedDependency[Citizen],
-    db: NamedDependency[AsyncSession],
-) -> Response[dict[str, Any]]:
-    """Everything the front door holds about the citizen, as one JSON document."""
-    subject = f"citizen:{citizen.id}"
-    content = await everything_held(db, citizen)
-    audit: AuditLog = request.app.state.audit
-    await audit.record("data_downloaded", actor=subject, subject=subject)
-    return Response(
-        content,
-        headers={
-            "content-disposition": 'attachment; filename="my-city-of-riverside-data.json"',
-            "cache-control": "no-store",
-        },
-    )
-
-
 @get("/account/delete", name="delete_account")
 async def confirm_deletion(citizen: NamedDependency[Citizen]) -> Template:
     return Template("identity/delete.html", context={"citizen": citizen})
@@ -168,7 +148,6 @@ async def deletion_requested() -> Template:
 profile_routes = [
     profile_form,
     save_profile,
-    download_data,
     confirm_deletion,
     request_deletion,
     deletion_requested,

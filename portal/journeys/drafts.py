@@ -11,12 +11,12 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.assisted.acting import Acting, acting, record_step
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Service
+from portal.forms.models import Draft
 from portal.identity.models import Citizen
 from portal.identity.service import citizen_and_own, require_citizen
-from portal.journeys.models import Draft
+from portal.shared.acting import Acting, acting, record_step
 
 
 async def applicant(request: Request[Any, Any, Any], db: NamedDependency[AsyncSession]) -> Citizen:

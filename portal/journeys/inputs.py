@@ -4,7 +4,6 @@ the document service. A backend that fails never loses the page: the citizen is 
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 import structlog
@@ -14,19 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.http import BackendError, BackendRejected
 from portal.applications.documents import keep_document
-from portal.backends import Backends
 from portal.catalogue.models import FieldDef
+from portal.forms.fields import Form, Reading, check_upload, clean_filename, first, read_field
+from portal.forms.models import Draft
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
-from portal.journeys.fields import Form, Reading, check_upload, first, read_field
-from portal.journeys.models import Draft
+from portal.shared.backends import backends_of
 
 log = structlog.get_logger()
-
-
-def backends_of(request: Request[Any, Any, Any]) -> Backends:
-    backends: Backends = request.app.state.backends
-    return backends
 
 
 async def resolve_address(
@@ -69,12 +63,6 @@ async def resolve_address(
     if typed.value is None and typed.error and existing and first(form, f"{field.id}-keep"):
         return Reading(existing, None, typed.raw)
     return typed
-
-
-def clean_filename(name: str) -> str:
-    """The name without any folder a browser may send (C:\\Users\\...\\lease.pdf)."""
-    base = PureWindowsPath(PurePosixPath(name).name).name
-    return "".join(char for char in base if char.isprintable())[:200] or "file"
 
 
 async def upload_one(

@@ -8,18 +8,17 @@ from typing import Any
 
 from litestar import Request
 from litestar.response import Template
-from markupsafe import Markup
 
-from portal.assisted.acting import acting
 from portal.catalogue.models import FieldDef, Service, Step
+from portal.forms import engine
+from portal.forms.fields import Reading, city_today, date_range
+from portal.forms.models import Draft
+from portal.forms.summary import summary_rows
 from portal.i18n import gettext as _
-from portal.i18n.bidi import isolate
 from portal.i18n.formatting import format_date, format_minor
 from portal.identity.models import Citizen
-from portal.journeys import engine
-from portal.journeys.fields import Reading, city_today, date_range, shown
-from portal.journeys.models import Draft
 from portal.payments.upfront import Notice, currency, fee_minor
+from portal.shared.acting import acting
 
 
 @dataclass
@@ -124,37 +123,6 @@ def _views(
         else:
             views.append(FieldView(field, saved.get(field.id), {}, None))
     return views
-
-
-def summary_rows(
-    step: Step, answers: dict[str, Any], change: str | None = None
-) -> list[dict[str, Any]]:
-    """GOV.UK summary list rows for a step's answers, with a Change link when given one."""
-    rows = []
-    for field in step.fields:
-        given = answers.get(field.id)
-        if field.type == "file" and isinstance(given, list) and given:
-            value = _file_list(given)
-        else:
-            text = shown(field, given) or _("Not given")
-            value = isolate(text, "ltr" if field.type == "phone" else "auto")
-        row: dict[str, Any] = {"key": {"text": _(field.label)}, "value": {"html": value}}
-        if change:
-            row["actions"] = {
-                "items": [
-                    {"href": change, "text": _("Change"), "visuallyHiddenText": _(field.label)}
-                ]
-            }
-        rows.append(row)
-    return rows
-
-
-def _file_list(files: list[dict[str, Any]]) -> Markup:
-    """Several documents, one per line."""
-    items = Markup("").join(
-        Markup("<li>{}</li>").format(isolate(item.get("filename", ""))) for item in files
-    )
-    return Markup('<ul class="govuk-list">{}</ul>').format(items)
 
 
 def _back(service: Service, draft: Draft, step_id: str, change: bool) -> str:

@@ -19,17 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application
 from portal.applications.submit import submit_draft
-from portal.assisted.acting import ACTS_FOR_CITIZEN, acting, record_step
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef, Service, Step
 from portal.catalogue.routes import retired_page
 from portal.database.engine import READ_ONLY
 from portal.design.preview import is_preview, would_send
+from portal.forms import engine
+from portal.forms.fields import Form, Reading, first, read_field
+from portal.forms.models import Draft
 from portal.i18n import gettext as _
 from portal.i18n import ngettext
 from portal.i18n.formatting import format_number
 from portal.identity.models import Citizen
-from portal.journeys import engine
 from portal.journeys.drafts import (
     applicant,
     assisted,
@@ -38,13 +39,12 @@ from portal.journeys.drafts import (
     save_answers,
     service_of,
 )
-from portal.journeys.fields import Form, Reading, first, read_field
 from portal.journeys.inputs import required_file, resolve_address, store_upload, upload_one
-from portal.journeys.models import Draft
 from portal.journeys.pages import check_page, field_fragment, group_page, step_page, stop_page
 from portal.payments.routes import pay_for_draft
 from portal.payments.upfront import check_notice, live_payment, paid_payment
 from portal.settings import Settings
+from portal.shared.acting import ACTS_FOR_CITIZEN, acting, record_step
 from portal.web.ids import RowId
 
 

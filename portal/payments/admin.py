@@ -21,9 +21,9 @@ from backend_clients.http import BackendError
 from backend_clients.payments import Payment as GatewayPayment
 from portal.i18n import gettext as _
 from portal.i18n.formatting import city_zone
-from portal.journeys.inputs import backends_of
 from portal.payments.models import Payment
 from portal.payments.service import mismatch
+from portal.shared.backends import backends_of
 from portal.staff.service import StaffMember, require_role
 
 MOST_PER_DAY = 500  # a longer day is shown in part, and says so

@@ -21,11 +21,11 @@ from backend_clients.http import BackendError, BackendRejected
 from portal.applications.references import parse_reference
 from portal.i18n import gettext as _
 from portal.identity.service import current_citizen
-from portal.journeys.inputs import backends_of
 from portal.payments.models import LIVE, Payment
 from portal.payments.routes import SESSION_KEY, send_to_gateway
 from portal.payments.service import Due
 from portal.settings import Settings
+from portal.shared.backends import backends_of
 from portal.web.context import current_client_ip
 from portal.web.limits import within_limit
 

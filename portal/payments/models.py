@@ -12,7 +12,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
-from portal.journeys.models import new_public_id
+from portal.database.ids import new_public_id
 
 # Our states: the gateway's seven, and "creating" until the gateway has answered the create.
 LIVE = ("creating", "created", "started", "submitted")

@@ -25,12 +25,11 @@ from portal.applications.routes import owned_application
 from portal.applications.timeline import department_name
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import Service
+from portal.forms.models import Draft
 from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale
 from portal.identity.models import Citizen
 from portal.identity.service import CITIZEN, citizen_and_own
-from portal.journeys.inputs import backends_of
-from portal.journeys.models import Draft
 from portal.payments.models import FINISHED, LIVE, Payment
 from portal.payments.receipt import receipt_lines, receipt_pdf
 from portal.payments.service import Due, PaymentMismatch, apply, start
@@ -47,6 +46,7 @@ from portal.payments.upfront import (
 )
 from portal.payments.words import outcome_message
 from portal.settings import Settings
+from portal.shared.backends import backends_of
 from portal.web.errors import SignInRequired
 
 SESSION_KEY = "payments"  # the attempts this browser started (bills need no sign-in)

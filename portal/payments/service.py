@@ -272,3 +272,13 @@ async def _settle(
 def report_target(payment: Payment) -> str:
     """The backend told of a payment: the bills office for a bill, else the fee's department."""
     return "bills" if payment.kind == "bill" else payment.department or UNKNOWN_TARGET
+
+
+async def paid_fees(db: AsyncSession, application_id: int) -> list[Payment]:
+    """The fees paid for an application, oldest first (its page lists their receipts)."""
+    found = await db.scalars(
+        select(Payment)
+        .where(Payment.application_id == application_id, Payment.status == "success")
+        .order_by(Payment.paid_at)
+    )
+    return list(found.all())

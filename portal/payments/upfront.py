@@ -18,17 +18,19 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.references import new_reference
 from portal.applications.submit import send_draft
 from portal.audit import AuditLog
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Service
+from portal.contracts.base import payment_event_id
+from portal.forms import engine
+from portal.forms.fields import CURRENCY
+from portal.forms.models import Draft
 from portal.i18n import gettext as _
 from portal.i18n.formatting import format_minor
 from portal.identity.models import Citizen
-from portal.journeys import engine
-from portal.journeys.fields import CURRENCY
-from portal.journeys.models import Draft
 from portal.payments.models import FINISHED, LIVE, Payment
 from portal.payments.words import NOT_CHARGED, outcome_message
 
@@ -117,7 +119,8 @@ async def send_paid(
         log.error("paid_draft_missing", payment=payment.public_id, draft=public_id)
         return None
     citizen_id = citizen.id
-    reference, written = await send_draft(db, citizen, service, draft, payment.language, payment)
+    paid = PaidDraft(payment)
+    reference, written = await send_draft(db, citizen, service, draft, payment.language, paid)
     await db.refresh(payment)  # a rollback (already sent) expired it; callers read it on
     if written:
         await audit.record(
@@ -158,3 +161,61 @@ async def check_notice(db: AsyncSession, draft: Draft, public_id: str | None) ->
         ),
         href=payment.next_url or f"/payments/{payment.public_id}",
     )
+
+
+class PaidDraft:
+    """A successful payment of a draft's fee, as sending the draft needs it (PaidFirst)."""
+
+    def __init__(self, payment: Payment) -> None:
+        self.payment_id = payment.id
+        self.payment = payment
+
+    async def reload(self, db: AsyncSession) -> None:
+        found = await db.get(Payment, self.payment_id)
+        if found is None:
+            raise LookupError(f"payment {self.payment_id} is gone")
+        self.payment = found
+
+    @property
+    def reference(self) -> str:
+        return self.payment.reference
+
+    def answer(self) -> dict[str, Any]:
+        payment = self.payment
+        assert payment.paid_at is not None
+        return {
+            "description": payment.description,
+            "amount_minor": payment.amount_minor,
+            "currency": payment.currency,
+            "payment_reference": payment.gateway_id,
+            "paid_at": payment.paid_at.isoformat(),
+        }
+
+    async def link(self, db: AsyncSession, application: Application, service: Service) -> None:
+        """The fee paid first belongs to the application now, and its timeline says "Fee paid"
+        (the same event id as any news of it, so it is kept once)."""
+        payment = self.payment
+        requests = (
+            await db.scalars(
+                select(DepartmentRequest)
+                .where(DepartmentRequest.application_id == application.id)
+                .order_by(DepartmentRequest.id)
+            )
+        ).all()
+        wanted = service.fee.department if service.fee else None
+        request = next((r for r in requests if r.department == wanted), requests[0])
+        payment.application_id = application.id
+        payment.department_request_id = request.id
+        payment.department = request.department
+        assert payment.gateway_id is not None and payment.paid_at is not None
+        fee = {"amount_minor": payment.amount_minor, "currency": payment.currency}
+        db.add(
+            TimelineEvent(
+                application_id=application.id,
+                department=request.department,
+                status="paid",
+                occurred_at=payment.paid_at,
+                external_id=payment_event_id(payment.gateway_id),
+                data={"fee": fee, "payment": payment.public_id},
+            )
+        )

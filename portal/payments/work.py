@@ -16,13 +16,13 @@ from backend_clients.http import BackendError, BackendRejected
 from portal.applications.models import DepartmentRequest
 from portal.applications.tracking import record
 from portal.audit import AuditLog
-from portal.backends import Backends
 from portal.catalogue.loader import Catalogue
 from portal.contracts.base import Paid
 from portal.outbox.models import OutboxMessage
 from portal.payments.models import LIVE, Payment
 from portal.payments.service import PaymentMismatch, apply
 from portal.payments.upfront import send_paid
+from portal.shared.backends import Backends
 
 log = structlog.get_logger()
 # An attempt nobody came back from is asked about after this long...

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from portal.database.engine import make_engine
-from portal.database.models import Base
+from portal.models import Base
 from portal.settings import load_settings
 
 config = context.config

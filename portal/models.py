@@ -15,8 +15,8 @@ from portal.database.engine import Base
 from portal.database.store import StoredValue
 from portal.design.models import DesignedService, ServiceVersion
 from portal.feedback.models import PageFeedback
+from portal.forms.models import Draft
 from portal.identity.models import Citizen, SignInCode
-from portal.journeys.models import Draft
 from portal.outbox.models import OutboxMessage
 from portal.payments.models import Payment
 from portal.translations.models import Publication, TranslationEdit

@@ -10,7 +10,6 @@ from typing import Any
 
 from litestar import Request
 
-from portal.assisted.service import current_purpose
 from portal.audit import AuditLog
 from portal.identity.models import Citizen
 from portal.staff.service import StaffMember, current_staff
@@ -20,6 +19,21 @@ PREVIEW = "previewing"
 ACTING_SECONDS = 2 * 3600  # one call, or one visit at the desk
 # A route option: pages that act for the citizen (their journeys), where the banner shows.
 ACTS_FOR_CITIZEN = "acts_for_citizen"
+
+
+PURPOSE = "assist_purpose"
+PURPOSE_SECONDS = 2 * 3600  # a call, or a morning's case: then it is asked again
+
+
+def current_purpose(request: Request[Any, Any, Any], citizen: str | None = None) -> str | None:
+    """The purpose the agent stated for what they are doing now, while it is fresh; with
+    `citizen` (a public id), only if that citizen was found (or acted for) under it."""
+    record = request.session.get(PURPOSE)
+    if not record or time.time() - float(record["at"]) > PURPOSE_SECONDS:
+        return None
+    if citizen is not None and citizen not in record.get("for", []):
+        return None
+    return str(record["text"])
 
 
 @dataclass(frozen=True)

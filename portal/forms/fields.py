@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -299,3 +300,9 @@ def shown(definition: FieldDef, value: Any) -> str:
         files = value if isinstance(value, list) else [value]
         return ", ".join(str(item.get("filename", "")) for item in files)
     return str(value)
+
+
+def clean_filename(name: str) -> str:
+    """The name without any folder a browser may send (C:\\Users\\...\\lease.pdf)."""
+    base = PureWindowsPath(PurePosixPath(name).name).name
+    return "".join(char for char in base if char.isprintable())[:200] or "file"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 from typing import Any
 
@@ -10,11 +9,7 @@ from sqlalchemy import JSON, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
-
-
-def new_public_id(prefix: str) -> str:
-    """An unguessable id for URLs and other systems (never the row number)."""
-    return f"{prefix}_{secrets.token_hex(10)}"
+from portal.database.ids import new_public_id
 
 
 class Draft(Base):

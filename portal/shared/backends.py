@@ -7,8 +7,10 @@ line in the catalogue's departments.yaml.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
+from litestar import Request
 
 from backend_clients.bills import BillsClient
 from backend_clients.documents import DocumentClient
@@ -43,6 +45,11 @@ class Backends:
             await connection.aclose()
         for client in (self.geocoder, self.documents, self.payments, self.bills):
             await client.aclose()
+
+
+def backends_of(request: Request[Any, Any, Any]) -> Backends:
+    backends: Backends = request.app.state.backends
+    return backends
 
 
 def make_backends(settings: Settings, catalogue: Catalogue) -> Backends:

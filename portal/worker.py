@@ -13,10 +13,9 @@ from backend_clients.http import ClientConfig
 from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.twilio import TwilioClient
 from portal.applications.delivery import ApplicationWork
-from portal.backends import make_backends
-from portal.catalogue.live import LiveCatalogue
 from portal.catalogue.loader import load_catalogue
 from portal.database import make_engine
+from portal.design.live import LiveCatalogue
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.formatting import configure_dates
 from portal.logs import configure_logging
@@ -24,6 +23,7 @@ from portal.outbox.models import OutboxMessage
 from portal.outbox.worker import Handler, Outbox
 from portal.payments.work import PaymentWork
 from portal.settings import Settings
+from portal.shared.backends import make_backends
 from portal.translations.overlay import CatalogueOverlay
 
 log = structlog.get_logger()

@@ -27,8 +27,8 @@ from portal.applications.models import (
 from portal.assisted.models import Consent
 from portal.audit.models import AuditEvent
 from portal.conversations.models import ChatMessage, Conversation, Handoff
+from portal.forms.models import Draft
 from portal.identity.models import Citizen
-from portal.journeys.models import Draft
 from portal.payments.models import Payment
 
 # Our own row numbers and links between rows: they mean nothing outside the database.
