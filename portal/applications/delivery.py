@@ -23,6 +23,7 @@ from portal.applications.models import (
 )
 from portal.applications.notify import compose
 from portal.applications.tracking import record
+from portal.applications.undelivered import record_not_delivered
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Delivery, Service
 from portal.contracts.base import Applicant, Outgoing, Summary
@@ -80,19 +81,8 @@ class ApplicationWork:
         """A department refused what we sent: the timeline says so, and staff see the message
         parked as failed in the outbox."""
         async with self.sessionmaker() as db:
-            request = await db.get(DepartmentRequest, message.payload["request_id"])
-            if request is None:
-                return
-            if message.kind == "deliver":
-                request.status = "not_delivered"
-            db.add(
-                TimelineEvent(
-                    application_id=request.application_id,
-                    department=request.department,
-                    status="not_delivered",
-                )
-            )
-            await db.commit()
+            if await record_not_delivered(db, message.kind, message.payload):
+                await db.commit()
 
     async def _load(
         self, db: AsyncSession, request_id: int
