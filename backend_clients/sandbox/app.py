@@ -1,5 +1,5 @@
 """The sandbox's web app: /healthz, /_sandbox (faults, request log, case controls), /twilio,
-/mail, /oidc, /departments, /gis, /documents, /open311, /payments, /bills and /digit."""
+/mail, /oidc, /departments, /gis, /documents, /open311, /payments, /bills, /digit and /legacy."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from backend_clients.sandbox.digit import DigitController, DigitSandboxControlle
 from backend_clients.sandbox.documents import DocumentController, DocumentStore
 from backend_clients.sandbox.faults import Fault, FaultMiddleware, SandboxState
 from backend_clients.sandbox.gis import GisController
+from backend_clients.sandbox.legacy import LegacyController, LegacySandboxController, LegacyState
 from backend_clients.sandbox.mail import MailController, MailState, start_smtp
 from backend_clients.sandbox.oidc import OIDCController, make_issuers, set_tamper
 from backend_clients.sandbox.open311 import Open311Controller, Open311State, advance_report
@@ -46,6 +47,7 @@ DEFAULT_OPEN311_API_KEY = "sandbox-open311-key"
 DEFAULT_CASE_STEP_SECONDS = 20.0
 DEFAULT_PAYMENTS_API_KEY = "sandbox-payments-api-key"
 DEFAULT_PAYMENTS_WEBHOOK_SECRET = "sandbox-payments-webhook-secret"  # noqa: S105 - documented local default
+DEFAULT_LEGACY_SECRET = "sandbox-legacy-secret"  # noqa: S105 - documented local default
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +105,11 @@ def clear_requests(request: Request[Any, Any, Any]) -> None:
 
 
 async def run_clock(
-    departments: DepartmentsState, open311: Open311State, step: float, digit: DigitState
+    departments: DepartmentsState,
+    open311: Open311State,
+    step: float,
+    digit: DigitState,
+    legacy: LegacyState | None = None,
 ) -> None:
     """Move cases and problem reports along their scripts, one step every `step` seconds."""
     while True:
@@ -113,6 +119,8 @@ async def run_clock(
             departments.tick(now)
             open311.tick(now)
             digit.tick(now)
+            if legacy is not None:
+                legacy.tick(now)
         except Exception:  # one bad case must not stop the clock for the others
             logger.exception("sandbox clock")
 
@@ -139,6 +147,11 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     )
 
     digit = DigitState(step_seconds=step)
+    legacy = LegacyState(
+        secret=os.environ.get("FRONTDOOR_SANDBOX_LEGACY_SECRET", DEFAULT_LEGACY_SECRET).encode(),
+        webhook_secret=os.environ.get("FRONTDOOR_WEBHOOK_SECRET", DEFAULT_WEBHOOK_SECRET).encode(),
+        step_seconds=step,
+    )
 
     payments = PaymentsState(
         api_key=os.environ.get("FRONTDOOR_PAYMENTS_API_KEY", DEFAULT_PAYMENTS_API_KEY),
@@ -160,7 +173,9 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     @asynccontextmanager
     async def clock(_: Litestar) -> AsyncIterator[None]:
         task = (
-            asyncio.create_task(run_clock(departments, open311, step, digit)) if step > 0 else None
+            asyncio.create_task(run_clock(departments, open311, step, digit, legacy))
+            if step > 0
+            else None
         )
         try:
             yield
@@ -171,6 +186,7 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
                     await task
             await departments.stop()
             await payments.stop()
+            await legacy.stop()
 
     app = Litestar(
         route_handlers=[
@@ -196,6 +212,8 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
             BillsSandboxController,
             DigitController,
             DigitSandboxController,
+            LegacyController,
+            LegacySandboxController,
         ],
         lifespan=[smtp, clock],
         openapi_config=None,
@@ -210,6 +228,7 @@ def create_app(smtp_host: str = "127.0.0.1", smtp_port: int = 8025) -> Litestar:
     app.state.bills = BillsState.seeded()
     app.state.documents = DocumentStore()
     app.state.digit = digit
+    app.state.legacy = legacy
     app.asgi_handler = FaultMiddleware(app.asgi_handler, sandbox)
     return app
 

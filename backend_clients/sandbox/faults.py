@@ -25,6 +25,7 @@ BACKENDS = (
     "payments",
     "bills",
     "digit",
+    "legacy",
 )
 # Backends whose contract is HTTP; mail's is SMTP, so its switches act there (the JSON list of
 # received mail is the tester's view and stays readable).
