@@ -25,7 +25,11 @@ from portal.contracts.registry import request_problems
 
 # The one placeholder a definition may hold, in the date rules' own wording.
 ALLOWED_PLACEHOLDER = "%(date)s"
-NOUNS = {"type": "field type", "contract": "contract"}
+NOUNS = {
+    "type": "field type",
+    "contract": "contract",
+    "options_from": "list of DIGIT's master data",
+}
 
 
 @dataclass(frozen=True)

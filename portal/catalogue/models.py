@@ -46,7 +46,8 @@ class Condition(Strict):
 
 
 class Option(Strict):
-    value: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+    # Lowercase when written by hand (FieldDef checks it); DIGIT's codes keep their case.
+    value: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
     label: Text
     hint: Text | None = None
 
@@ -91,6 +92,9 @@ class FieldDef(Strict):
     required: bool = True
     errors: FieldErrors = FieldErrors()
     options: tuple[Option, ...] = ()
+    # Options kept in step with DIGIT's master data: a designer refreshes them into a new draft
+    # (portal/design/master_data.py); citizens' pages read only the options written here.
+    options_from: Literal["mdms-complaint-types", "mdms-localities"] | None = None
     max_length: int | None = Field(default=None, ge=1, le=10_000)
     minimum: float | None = None
     maximum: float | None = None
@@ -118,6 +122,14 @@ class FieldDef(Strict):
             raise ValueError(f"a {self.type} field needs at least two options")
         if not choice and self.options:
             raise ValueError(f"a {self.type} field takes no options")
+        if self.options_from and self.type not in ("radios", "select"):
+            raise ValueError("options_from is for radios and select fields only; remove it")
+        for option in self.options:
+            if not self.options_from and option.value != option.value.lower():
+                raise ValueError(
+                    f"'{option.value}' is not a valid value: use lowercase letters, digits and "
+                    "hyphens (only options_from keeps DIGIT's codes as they are)"
+                )
         return self
 
     @model_validator(mode="after")

@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.catalogue import catalogue_of
 from portal.design import store
 from portal.design.checking import Problem, check
+from portal.design.master_data import MasterDataError, fields_from, refresh
 from portal.design.models import ServiceVersion
 from portal.design.outline import outline
 from portal.design.preview import end_preview, start_preview
 from portal.i18n import gettext as _
 from portal.i18n.locale import languages, native_name
+from portal.shared.digit import digit_client
 from portal.staff.service import StaffMember, require_role, staff_names
 from portal.web.ids import RowId
 
@@ -168,9 +170,63 @@ async def service_page(
         "history": history,
         "names": names,
         "state": store.service_state(record, versions),
+        "from_digit": bool(versions and fields_from(versions[0].source)),
         "staff": staff,
     }
     return Template("design/service.html", context=context)
+
+
+async def _master_data_context(
+    db: AsyncSession, service_id: str, staff: StaffMember
+) -> dict[str, Any]:
+    record = await store.record_of(db, service_id)
+    if record is None:
+        raise NotFoundException()
+    versions = await store.versions(db, service_id)
+    return {
+        "service_id": service_id,
+        "fields": fields_from(versions[0].source) if versions else [],
+        "state": store.service_state(record, versions),
+        "refreshed": None,
+        "error": None,
+        "staff": staff,
+    }
+
+
+@get("/{service_id:str}/master-data", name="design_master_data")
+async def master_data(
+    service_id: FromPath[str],
+    db: NamedDependency[AsyncSession],
+    staff: NamedDependency[StaffMember],
+) -> Template:
+    """The questions that take their options from DIGIT, and the button that refreshes them."""
+    context = await _master_data_context(db, service_id, staff)
+    return Template("design/master_data.html", context=context)
+
+
+@post("/{service_id:str}/master-data", name="design_refresh_master_data")
+async def refresh_master_data(
+    request: Request[Any, Any, Any],
+    service_id: FromPath[str],
+    db: NamedDependency[AsyncSession],
+    staff: NamedDependency[StaffMember],
+) -> Template:
+    """DIGIT's options written into a draft (reviewed and published like any other), with what
+    changed; DIGIT down or answering badly: why, and nothing written."""
+    context = await _master_data_context(db, service_id, staff)
+    if context["state"] == "retired":
+        context["error"] = _("This service is retired: it cannot have new versions")
+        return Template("design/master_data.html", context=context, status_code=409)
+    if not context["fields"]:
+        return Template("design/master_data.html", context=context, status_code=400)
+    try:
+        async with digit_client(request.app.state.settings) as client:
+            done = await refresh(db, service_id, staff.actor, client, audit=_audit(request))
+    except (MasterDataError, store.DesignError) as error:
+        context["error"] = str(error)
+        return Template("design/master_data.html", context=context, status_code=502)
+    context["refreshed"] = done
+    return Template("design/master_data.html", context=context)
 
 
 @post("/{service_id:str}/versions", name="design_new_version")
@@ -375,6 +431,8 @@ design = Router(
         import_form,
         import_definition,
         service_page,
+        master_data,
+        refresh_master_data,
         new_version,
         restore,
         editor,

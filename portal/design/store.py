@@ -600,6 +600,31 @@ async def import_yaml(
     return existing
 
 
+async def draft_with(
+    db: AsyncSession,
+    service_id: str,
+    source: str,
+    author: str,
+    origin: str,
+    *,
+    audit: AuditLog | None = None,
+) -> ServiceVersion:
+    """A text made from the newest version (say DIGIT's options written into it) as a draft:
+    the next version, or the open one takes it (one at a time) and goes back to draft."""
+    await _refuse_retired(db, service_id)
+    every = await _versions(db, service_id)
+    existing = next((v for v in reversed(every) if v.state in OPEN), None)
+    if existing is None:
+        newest = every[-1]
+        return await _add_draft(db, service_id, source, author, origin, newest, audit)
+    existing.source, existing.title = source, _title_in(source) or existing.title
+    existing.state = "draft"
+    existing.submitted_by = existing.submitted_at = None
+    existing.updated_by, existing.updated_at = author, _now()
+    await db.commit()
+    return existing
+
+
 def describe(problems: Any) -> list[str]:
     """Problems as lines for a page."""
     return [problem_text(problem) for problem in problems]
