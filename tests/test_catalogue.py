@@ -31,9 +31,9 @@ def test_the_flagship_services_are_defined_as_the_issue_asks() -> None:
     assert any(step.repeat for step in business.steps)
     assert any(field.type == "file" for field in questions)
     conditional = {d.department for d in business.deliver_to if d.when}
-    assert conditional == {"environment", "employer"}
+    assert {"environment", "employer", "licensing"} <= conditional
     report = catalogue.services["report-a-problem"]
-    assert [d.department for d in report.deliver_to] == ["public-works"]
+    assert [d.department for d in report.deliver_to] == ["public-works", "sanitation"]
 
 
 def test_a_mistake_in_a_definition_names_the_file_and_the_field(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from portal.applications.documents import keep_document
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
 from portal.applications.timeline import Note, department_name, department_note, timeline
+from portal.applications.trouble import troubled
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef
 from portal.database.engine import READ_ONLY
@@ -177,6 +178,7 @@ async def _page(
             r.department: department_name(catalogue.departments, r.department) for r in requests
         },
         "asking": asking,
+        "trouble": await troubled(db, requests),
         "fees": {department: fee for department, fee in fees.items() if fee},
         "paid": paid,
         "documents": documents_in(application.answers),  # every file sent, several per question too

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from portal.contracts import department, email, json_post, open311
+from portal.contracts import department, digit, email, json_post, open311
 from portal.contracts.base import Config, Connection, Contract, Environment
 
 CONTRACTS: dict[str, Contract] = {
@@ -15,6 +15,7 @@ CONTRACTS: dict[str, Contract] = {
     for contract in (
         department.CONTRACT,
         open311.CONTRACT,
+        digit.CONTRACT,
         email.CONTRACT,
         json_post.CONTRACT,
     )
