@@ -45,6 +45,7 @@ async def found_citizen(
     public_id: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> FoundCitizen:
     """Dependency: the citizen the path names, found under the agent's live purpose (else
     PurposeRequired); the look is audited under the citizen, with the purpose and the page."""
@@ -52,7 +53,6 @@ async def found_citizen(
     if purpose is None:
         raise PurposeRequired()
     citizen = await citizen_named(db, public_id)
-    audit: AuditLog = request.app.state.audit
     handler = request.scope.get("route_handler")
     await audit.record(
         "citizen_viewed",

@@ -20,6 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.http import BackendError
+from backend_clients.mail import MailClient
+from backend_clients.twilio import TwilioClient
 from portal.applications.models import Application
 from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.audit import AuditLog
@@ -30,6 +32,7 @@ from portal.i18n.locale import current_locale, use_locale
 from portal.identity.models import Citizen
 from portal.identity.service import require_citizen
 from portal.settings import Settings
+from portal.shared.deps import RateLimitCounters
 from portal.staff.service import StaffMember, require_role
 from portal.web.limits import within_limit
 
@@ -102,6 +105,10 @@ async def send_link(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
+    counters: NamedDependency[RateLimitCounters],
+    twilio: NamedDependency[TwilioClient],
+    mail: NamedDependency[MailClient],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     """Send the citizen a link to a draft of theirs (to finish it) or an application (to pay
     its fee), by text message or email, in their language."""
@@ -115,14 +122,14 @@ async def send_link(
     address = {"sms": citizen.phone, "email": citizen.email}.get(channel)
     # Counted atomically, so agents sending at the same moment cannot pass the limit together.
     limit_key = f"assisted-links:{citizen.public_id}"
-    if not await within_limit(request.app.state.counters, limit_key, PER_CITIZEN_PER_HOUR, 3600):
+    if not await within_limit(counters, limit_key, PER_CITIZEN_PER_HOUR, 3600):
         return Redirect(f"{back}?link=limit", status_code=303)
     agent_locale = current_locale()
     use_locale(citizen.language)  # the message is in the citizen's language
     try:
         destination = await _target(request, db, citizen, target)
         if destination is None or not address:
-            await request.app.state.counters.take_back(limit_key)  # nothing was sent
+            await counters.take_back(limit_key)  # nothing was sent
             return Redirect(f"{back}?link=refused", status_code=303)
         expires = time.time() + LINK_DAYS * 86400
         token = make_token(settings.secret(), citizen.public_id, target, expires)
@@ -139,15 +146,12 @@ async def send_link(
         use_locale(agent_locale)
     try:
         if channel == "sms":
-            await request.app.state.twilio.send_message(
-                to=address, from_=settings.twilio_from_number, body=text
-            )
+            await twilio.send_message(to=address, from_=settings.twilio_from_number, body=text)
         else:
-            await request.app.state.mail.send(to=address, subject=subject, text=text)
+            await mail.send(to=address, subject=subject, text=text)
     except BackendError:
-        await request.app.state.counters.take_back(limit_key)  # nothing was sent
+        await counters.take_back(limit_key)  # nothing was sent
         return Redirect(f"{back}?link=failed", status_code=303)
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         "assisted_link_sent",
         actor=staff.actor,

@@ -50,6 +50,7 @@ ACCESS_SHOWN = 50
 def _search_page(
     request: Request[Any, Any, Any],
     staff: StaffMember,
+    settings: Settings,
     *,
     purpose: str = "",
     typed: str = "",
@@ -61,7 +62,7 @@ def _search_page(
 ) -> Template:
     context = {
         "staff": staff,
-        "example_phone": example_phone(request.app.state.settings.phone_region),
+        "example_phone": example_phone(settings.phone_region),
         "purpose": purpose or current_purpose(request) or "",
         "typed": typed,
         "errors": errors or {},
@@ -76,13 +77,16 @@ def _search_page(
 
 @get("/", name="assisted_search")
 async def search_form(
-    request: Request[Any, Any, Any], staff: NamedDependency[StaffMember], first: FromQuery[str] = ""
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    settings: NamedDependency[Settings],
+    first: FromQuery[str] = "",
 ) -> Template:
     """The search; `?first=purpose` when the agent was sent here from a citizen's page."""
     if first == "purpose":
         message = _("State the purpose and find the citizen before you look at their details")
-        return _search_page(request, staff, errors={"purpose": message}, status=200)
-    return _search_page(request, staff)
+        return _search_page(request, staff, settings, errors={"purpose": message}, status=200)
+    return _search_page(request, staff, settings)
 
 
 @post("/", name="assisted_find")
@@ -91,6 +95,7 @@ async def find(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
+    audit: NamedDependency[AuditLog],
 ) -> Template:
     """One page of citizens matching what was typed, for the purpose stated (audited)."""
     form = await request.form()
@@ -105,14 +110,13 @@ async def find(
             "Enter a phone number, an email address, a name or an application reference"
         )
     if errors or query is None:
-        return _search_page(request, staff, purpose=purpose, typed=typed, errors=errors)
+        return _search_page(request, staff, settings, purpose=purpose, typed=typed, errors=errors)
     try:
         page = min(max(int(str(form.get("page") or "1")), 1), MOST_PAGES)
     except ValueError:
         page = 1
     found, more = await search(db, query, page)
     keep_purpose(request, purpose, [citizen.public_id for citizen in found])
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         "citizen_search",
         actor=staff.actor,
@@ -124,6 +128,7 @@ async def find(
     return _search_page(
         request,
         staff,
+        settings,
         purpose=purpose,
         typed=typed,
         found=found,
