@@ -8,46 +8,16 @@ at a time, and answers from that run.
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
-import structlog
-from litestar import Request, Response, get, head
+from litestar import Response, get, head
+from litestar.di import NamedDependency
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-log = structlog.get_logger(component="health")
-CHECK_TIMEOUT = 3.0
+from portal.health.deps import DEPENDENCIES
+from portal.health.readiness import Readiness
 
-Probe = Callable[[], Awaitable[Any]]
-
-
-class Readiness:
-    """The latest results of the readiness checks, refreshed when older than `max_age` seconds."""
-
-    def __init__(self, probes: Mapping[str, Probe], max_age: float) -> None:
-        self.probes = probes
-        self.max_age = max_age
-        self._lock = asyncio.Lock()
-        self._results: dict[str, str] = {}
-        self._checked_at = float("-inf")
-
-    async def results(self) -> dict[str, str]:
-        async with self._lock:
-            if time.monotonic() - self._checked_at >= self.max_age:
-                checks = await asyncio.gather(*(self._check(n, p) for n, p in self.probes.items()))
-                self._results, self._checked_at = dict(checks), time.monotonic()
-            return self._results
-
-    @staticmethod
-    async def _check(name: str, probe: Probe) -> tuple[str, str]:
-        try:
-            await asyncio.wait_for(probe(), timeout=CHECK_TIMEOUT)
-        except Exception as error:
-            log.warning("readiness_failed", check=name, error=str(error) or repr(error))
-            return name, "unavailable"
-        return name, "ok"
+__all__ = ["Readiness", "healthz", "healthz_head", "readyz"]
 
 
 @get("/healthz", sync_to_thread=False, tags=["probes"])
@@ -61,10 +31,10 @@ def healthz_head() -> None:
     """The same for monitors that only send HEAD."""
 
 
-@get("/readyz", tags=["probes"])
-async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+@get("/readyz", tags=["probes"], dependencies=DEPENDENCIES)
+async def readyz(readiness: NamedDependency[Readiness]) -> Response[dict[str, Any]]:
     """Answers 200 when the database and every backend answer, else 503 naming the failures."""
-    results = await request.app.state.readiness.results()
+    results = await readiness.results()
     ready = all(value == "ok" for value in results.values())
     return Response(
         content={"status": "ready" if ready else "not ready", "checks": results},
