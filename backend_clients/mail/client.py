@@ -92,8 +92,6 @@ class MailClient:
             message["X-Request-ID"] = request_id
         if message_id:
             message["Message-ID"] = message_id
-        if language:
-            message["Content-Language"] = language
         message.set_content(text)
         if html is not None:
             message.add_alternative(html, subtype="html")
@@ -105,4 +103,6 @@ class MailClient:
                 subtype=subtype or "octet-stream",
                 filename=attachment.filename,
             )
+        if language:  # after the parts: setting the content drops Content-* headers
+            message["Content-Language"] = language
         await asyncio.to_thread(self._send, message)

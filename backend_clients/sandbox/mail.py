@@ -29,14 +29,15 @@ class MailState:
 
 
 class SmtpHandler:
-    """aiosmtpd hooks: honour the "mail" fault switches, then store the message."""
+    """aiosmtpd hooks: honour the "mail" fault switches, then store the message. A delay alone
+    is a slow answer to a message already kept: a sender that gives up waiting has still sent
+    it (SMTP's lost answer)."""
 
     def __init__(self, mail: MailState, sandbox: SandboxState) -> None:
         self.mail = mail
         self.sandbox = sandbox
 
-    async def _failure(self) -> str | None:
-        delay, failure = self.sandbox.outcome("mail")
+    async def _failure(self, delay: float, failure: str | None) -> str | None:
         if delay:
             await asyncio.sleep(delay)
         if failure == "down":
@@ -46,19 +47,24 @@ class SmtpHandler:
         return None
 
     async def handle_NOOP(self, server: Any, session: Any, envelope: Any, arg: str) -> str:
-        return await self._failure() or "250 OK"
+        return await self._failure(*self.sandbox.outcome("mail")) or "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        failure = await self._failure()
+        delay, failure = self.sandbox.outcome("mail")
         if failure:
-            return failure
+            return await self._failure(delay, failure) or "451 4.3.0 Try again later"
+        self._keep(envelope)
+        await asyncio.sleep(delay)
+        return "250 Message accepted for delivery"
+
+    def _keep(self, envelope: Any) -> None:
         parsed = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(parsed, EmailMessage)
         message_id = parsed.get("Message-ID")
         for kept in self.mail.messages:
             if message_id and kept["message_id"] == message_id:
                 kept["copies"] += 1
-                return "250 Message accepted for delivery"
+                return
         body = parsed.get_body(preferencelist=("plain", "html"))
         html = parsed.get_body(preferencelist=("html",))
         files = [
@@ -90,7 +96,6 @@ class SmtpHandler:
                 "received_at": datetime.now(UTC).isoformat(),
             }
         )
-        return "250 Message accepted for delivery"
 
 
 def start_smtp(mail: MailState, sandbox: SandboxState, host: str, port: int) -> SmtpController:

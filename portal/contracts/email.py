@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,9 @@ from portal.i18n import current_locale, text_direction
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import use_locale
+
+# fontTools reports every font it subsets at INFO: one PDF is not worth forty log lines.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 # What the citizen's timeline says, in each language the portal serves.
 SENT = _l("Sent to the office by email.")
