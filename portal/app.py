@@ -63,6 +63,7 @@ from portal.identity.service import signed_in
 from portal.journeys.routes import journeys
 from portal.logs import configure_logging
 from portal.mydata.routes import mydata
+from portal.offices.routes import offices
 from portal.operations.routes import operations
 from portal.pages.routes import pages
 from portal.payments.admin import payments_admin
@@ -306,6 +307,7 @@ def create_app(settings: Settings) -> Litestar:
             web_chat,
             payments_admin,
             operations,
+            offices,
             translations,
             design,
             staff,

@@ -90,6 +90,22 @@ USERS: dict[str, dict[str, dict[str, Any]]] = {
             "roles": ["designer"],
             **MFA,
         },
+        "office": {  # serves the markets office, which has only a mailbox
+            "sub": "staff-office-01",
+            "name": "Olu Office",
+            "email": "olu@city.example",
+            "roles": ["office"],
+            "departments": ["markets"],
+            **MFA,
+        },
+        "office-2": {  # another office's member: sees none of the markets office's applications
+            "sub": "staff-office-02",
+            "name": "Fen Fire",
+            "email": "fen@city.example",
+            "roles": ["office"],
+            "departments": ["fire"],
+            **MFA,
+        },
         "admin": {
             "sub": "staff-admin-01",
             "name": "Ada Admin",

@@ -20,7 +20,7 @@ from portal.web.sessions import fresh_session
 
 STAFF = "staff"
 SUBJECT_LENGTH = 200  # audit_events.subject
-ROLES = frozenset({"agent", "editor", "designer", "admin"})
+ROLES = frozenset({"agent", "editor", "designer", "admin", "office"})
 # RFC 8176 authentication method references that are a second factor.
 SECOND_FACTORS = frozenset(
     {"otp", "hwk", "swk", "sms", "tel", "face", "fpt", "iris", "retina", "sc", "mfa"}
@@ -37,6 +37,7 @@ AREAS: tuple[tuple[str, str, Any], ...] = (
     ("admin", "/staff/access", _l("Access log")),
     ("admin", "/staff/payments", _l("Payments")),
     ("admin", "/staff/backends", _l("Backends")),
+    ("office", "/staff/office", _l("Office applications")),
 )
 
 
@@ -52,6 +53,7 @@ class StaffMember:
     name: str
     email: str
     roles: frozenset[str]
+    departments: frozenset[str] = frozenset()  # the offices an "office" member serves
 
     @property
     def actor(self) -> str:
@@ -83,7 +85,13 @@ def current_staff(request: Request[Any, Any, Any]) -> StaffMember | None:
     ):
         request.clear_session()
         return None
-    return StaffMember(record["sub"], record["name"], record["email"], frozenset(record["roles"]))
+    return StaffMember(
+        record["sub"],
+        record["name"],
+        record["email"],
+        frozenset(record["roles"]),
+        frozenset(record.get("departments") or ()),
+    )
 
 
 async def staff_sign_in(
@@ -96,12 +104,14 @@ async def staff_sign_in(
         name=str(claims.get("name") or ""),
         email=str(claims.get("email") or ""),
         roles=frozenset(roles),
+        departments=frozenset(str(d) for d in claims.get("departments") or ()),
     )
     record = {
         "sub": member.subject,
         "name": member.name,
         "email": member.email,
         "roles": roles,
+        "departments": sorted(member.departments),
         "signed_in_at": time.time(),
         "id_token": id_token,
     }
