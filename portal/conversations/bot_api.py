@@ -15,6 +15,8 @@ from litestar.params import JSONBody
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend_clients.twilio import TwilioClient
+from portal.audit import AuditLog
 from portal.conversations.actions import ACTIONS
 from portal.conversations.gateway import SORRY
 from portal.conversations.models import Conversation
@@ -23,7 +25,11 @@ from portal.conversations.responses import render
 from portal.conversations.turn import Outcome, Turn
 from portal.database.engine import READ_ONLY, utcnow
 from portal.i18n.locale import use_locale
+from portal.identity.codes import SignInCodes
+from portal.identity.deps import DEPENDENCIES as identity_dependencies
 from portal.settings import Settings
+from portal.shared.backends import Backends
+from portal.shared.deps import RateLimitCounters
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +71,17 @@ async def nlg(
     return Response({"text": text})
 
 
-@post("/bot/actions", name="bot_actions", status_code=200)
+@post("/bot/actions", name="bot_actions", status_code=200, dependencies=identity_dependencies)
 async def run_action(
     request: Request[Any, Any, Any],
     data: JSONBody[dict[str, Any]],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
+    backends: NamedDependency[Backends],
+    audit: NamedDependency[AuditLog],
+    counters: NamedDependency[RateLimitCounters],
+    twilio: NamedDependency[TwilioClient],
+    sign_in_codes: NamedDependency[SignInCodes],
 ) -> Response[Any]:
     """Rasa's action protocol: {"next_action", "sender_id", "tracker"} ->
     {"events": [...], "responses": [{"text": ...}]}; an unknown action is a 404 as Rasa expects."""
@@ -85,7 +96,18 @@ async def run_action(
             status_code=404,
         )
     use_locale(conversation.language)
-    turn = Turn(conversation, dict(data.get("tracker") or {}), db, request)
+    turn = Turn(
+        conversation,
+        dict(data.get("tracker") or {}),
+        db,
+        request,
+        settings=settings,
+        backends=backends,
+        audit=audit,
+        counters=counters,
+        twilio=twilio,
+        sign_in_codes=sign_in_codes,
+    )
     try:
         outcome = await action(turn)
         conversation.updated_at = utcnow()

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
 from portal.conversations import handoff
+from portal.conversations.deps import DEPENDENCIES
+from portal.conversations.gateway import Gateway
 from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.conversations.transcript import newest_messages
 from portal.i18n import gettext as _
@@ -190,20 +192,20 @@ async def _page(
 
 @get("/{key:str}", name="staff_inbox_conversation")
 async def conversation_page(
-    request: Request[Any, Any, Any],
     key: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> Template:
     """The conversation so far. Reading it is reading a citizen's messages: it is audited,
     its purpose being the hand-off."""
     conversation = await _conversation(db, key)
-    await _audit_read(request, db, staff, conversation)
+    await _audit_read(audit, db, staff, conversation)
     return await _page(db, staff, conversation)
 
 
 async def _audit_read(
-    request: Request[Any, Any, Any],
+    audit: AuditLog,
     db: AsyncSession,
     staff: StaffMember,
     conversation: Conversation,
@@ -211,7 +213,6 @@ async def _audit_read(
     """A conversation read is recorded under the citizen it belongs to, when known (so the
     administrators' "who looked at whom" finds it), else under the conversation."""
     citizen = await db.get(Citizen, conversation.citizen_id) if conversation.citizen_id else None
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         "conversation_viewed",
         actor=staff.actor,
@@ -224,16 +225,16 @@ async def _audit_read(
 
 @get("/{key:str}/messages", name="staff_inbox_messages")
 async def messages_fragment(
-    request: Request[Any, Any, Any],
     key: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
     after: RowCursor = 0,
 ) -> Template:
     """The messages after `after`, for htmx polling (what the agent is typing stays)."""
     conversation = await _conversation(db, key)
     if after == 0:  # the whole conversation: a read like the page's
-        await _audit_read(request, db, staff, conversation)
+        await _audit_read(audit, db, staff, conversation)
     context = {
         "staff": staff,
         "conversation": conversation,
@@ -255,13 +256,13 @@ def _back(conversation: Conversation) -> Redirect:
 
 @post("/{key:str}/claim", name="staff_inbox_claim")
 async def claim(
-    request: Request[Any, Any, Any],
     key: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     conversation = await _conversation(db, key, with_bot=True)
-    if not await handoff.claim(db, request.app.state.audit, conversation, staff):
+    if not await handoff.claim(db, audit, conversation, staff):
         return Redirect("/staff/inbox?notice=taken", status_code=303)
     return _back(conversation)
 
@@ -272,6 +273,7 @@ async def reply(
     key: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    gateway: NamedDependency[Gateway],
 ) -> Response[Any]:
     """Send the agent's message on the citizen's channel (SMS or WhatsApp through Twilio, or
     the web chat), only while this agent holds the conversation."""
@@ -291,7 +293,7 @@ async def reply(
             text,
             400,
         )
-    [sent] = await request.app.state.gateway.deliver(db, conversation, [text], staff.actor)
+    [sent] = await gateway.deliver(db, conversation, [text], staff.actor)
     if conversation.channel != "web" and sent.external_id is None:
         return await _page(db, staff, conversation, str(NOT_DELIVERED), "", 502)
     return Redirect(f"/staff/inbox/{conversation.key}#message-{sent.id}", status_code=303)
@@ -299,18 +301,19 @@ async def reply(
 
 @post("/{key:str}/hand-back", name="staff_inbox_hand_back")
 async def hand_back(
-    request: Request[Any, Any, Any],
     key: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
+    gateway: NamedDependency[Gateway],
 ) -> Response[Any]:
     """Back to the bot, which greets the citizen; only the agent holding it may."""
     conversation = await _conversation(db, key, with_bot=True)
     if not await _holds(db, conversation, staff):
         return await _page(db, staff, conversation, str(NOT_YOURS), "", 409)
     # The bot's greeting first, while the citizen's web chat still looks for new messages.
-    await request.app.state.gateway.back_to_bot(db, conversation)
-    await handoff.end(db, request.app.state.audit, conversation, "agent", staff.actor)
+    await gateway.back_to_bot(db, conversation)
+    await handoff.end(db, audit, conversation, "agent", staff.actor)
     return Redirect("/staff/inbox?notice=handed-back", status_code=303)
 
 
@@ -325,6 +328,6 @@ inbox_routes = Router(
         reply,
         hand_back,
     ],
-    dependencies={"staff": Provide(require_role("agent"))},
+    dependencies={"staff": Provide(require_role("agent")), **DEPENDENCIES},
     include_in_schema=False,
 )

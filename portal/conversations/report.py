@@ -196,7 +196,7 @@ async def _photo(turn: Turn, citizen: Citizen, url: str) -> dict[str, Any] | Non
     """The citizen's photo, fetched from Twilio and kept in the document service like an
     upload on the web; None when it cannot be (the report goes without it)."""
     try:
-        content = await turn.request.app.state.twilio.fetch_media(url, MAX_UPLOAD_BYTES)
+        content = await turn.twilio.fetch_media(url, MAX_UPLOAD_BYTES)
     except BackendError:
         return None
     kind = sniff(content)

@@ -19,7 +19,7 @@ from portal.conversations.turn import Outcome, Turn
 from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.i18n.formatting import format_date, format_minor
-from portal.identity.codes import CodeNotSent, Destination, SignInCodes, TooManyAttempts
+from portal.identity.codes import CodeNotSent, Destination, TooManyAttempts
 from portal.identity.models import Citizen
 from portal.web.limits import within_limit
 
@@ -94,7 +94,7 @@ async def _prove_it(turn: Turn, typed: str, application: Application | None) -> 
         return Outcome([text])
     owner = await turn.db.get(Citizen, application.citizen_id) if application else None
     if application is not None and owner is not None and owner.phone:
-        codes: SignInCodes = turn.request.app.state.sign_in_codes
+        codes = turn.sign_in_codes
         # Refused or failed, the answer is the same: nobody learns more from the limits.
         with contextlib.suppress(TooManyAttempts, CodeNotSent):
             await codes.send(Destination("sms", owner.phone), ip=turn.conversation.code_asker)

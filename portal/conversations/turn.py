@@ -9,9 +9,11 @@ from typing import Any
 from litestar import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend_clients.twilio import TwilioClient
 from portal.audit import AuditLog
-from portal.catalogue.loader import Catalogue
+from portal.catalogue import Catalogue, catalogue_of
 from portal.conversations.models import Conversation
+from portal.identity.codes import SignInCodes
 from portal.settings import Settings
 from portal.shared.backends import Backends
 from portal.web.limits import Counters
@@ -23,6 +25,13 @@ class Turn:
     tracker: dict[str, Any]
     db: AsyncSession
     request: Request[Any, Any, Any]  # Rasa's call to the action endpoint
+    # The portal's services, handed over by the action endpoint's dependencies.
+    settings: Settings
+    backends: Backends
+    audit: AuditLog
+    counters: Counters  # the portal's shared rate-limit counters
+    twilio: TwilioClient
+    sign_in_codes: SignInCodes
 
     @property
     def message(self) -> dict[str, Any]:
@@ -45,34 +54,12 @@ class Turn:
         return (self.tracker.get("slots") or {}).get(name)
 
     @property
-    def settings(self) -> Settings:
-        settings: Settings = self.request.app.state.settings
-        return settings
-
-    @property
     def public_url(self) -> str:
         return self.settings.public_url
 
     @property
     def catalogue(self) -> Catalogue:
-        catalogue: Catalogue = self.request.app.state.catalogue
-        return catalogue
-
-    @property
-    def backends(self) -> Backends:
-        backends: Backends = self.request.app.state.backends
-        return backends
-
-    @property
-    def audit(self) -> AuditLog:
-        audit: AuditLog = self.request.app.state.audit
-        return audit
-
-    @property
-    def counters(self) -> Counters:
-        """The portal's shared rate-limit counters."""
-        counters: Counters = self.request.app.state.counters
-        return counters
+        return catalogue_of(self.request)
 
 
 @dataclass

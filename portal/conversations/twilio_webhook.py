@@ -17,7 +17,8 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.request_validator import RequestValidator
 
-from portal.conversations.gateway import Inbound, take_in
+from portal.conversations.deps import DEPENDENCIES
+from portal.conversations.gateway import Gateway, Inbound, take_in
 from portal.settings import Settings
 
 PATH = "/webhooks/twilio"
@@ -57,11 +58,12 @@ def inbound_message(form: dict[str, str]) -> Inbound | None:
     )
 
 
-@post(PATH, name="twilio_webhook", status_code=200)
+@post(PATH, name="twilio_webhook", status_code=200, dependencies=DEPENDENCIES)
 async def twilio_webhook(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
+    gateway: NamedDependency[Gateway],
 ) -> Response[str]:
     body = (await request.body()).decode("utf-8", errors="replace")
     form = dict(parse_qsl(body, keep_blank_values=True))
@@ -74,5 +76,5 @@ async def twilio_webhook(
     task = None
     if stored is not None:
         conversation, message = stored
-        task = BackgroundTask(request.app.state.gateway.answer, conversation.id, message.id)
+        task = BackgroundTask(gateway.answer, conversation.id, message.id)
     return Response(EMPTY_TWIML, media_type="application/xml", background=task)

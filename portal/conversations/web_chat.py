@@ -15,12 +15,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.conversations.gateway import Inbound, take_in
+from portal.conversations.deps import DEPENDENCIES
+from portal.conversations.gateway import Gateway, Inbound, take_in
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.transcript import newest_messages
 from portal.i18n import gettext as _
 from portal.i18n.locale import current_locale
 from portal.identity.service import current_citizen
+from portal.shared.deps import RateLimitCounters
 from portal.web.context import current_client_ip
 from portal.web.ids import RowCursor
 from portal.web.limits import Limit, within_limits
@@ -92,7 +94,9 @@ async def chat_log(
     return Template("chat/log.html", context=context)
 
 
-async def _refusal(request: Request[Any, Any, Any], text: str) -> str | None:
+async def _refusal(
+    request: Request[Any, Any, Any], counters: RateLimitCounters, text: str
+) -> str | None:
     """Why this message cannot be sent, or None."""
     if not text:
         return _("Type your message")
@@ -102,18 +106,23 @@ async def _refusal(request: Request[Any, Any, Any], text: str) -> str | None:
     limits = [Limit(f"chat:{current_client_ip() or '-'}", PER_ADDRESS_PER_MINUTE)]
     if address := request.session.get(SESSION_KEY):
         limits.append(Limit(f"chat-conversation:{address}", PER_MINUTE))
-    if not await within_limits(request.app.state.counters, *limits):
+    if not await within_limits(counters, *limits):
         return _("You have sent a lot of messages. Wait a minute, then try again.")
     return None
 
 
 @post("/chat", name="send_chat")
-async def send_chat(request: HTMXRequest, db: NamedDependency[AsyncSession]) -> Response[Any]:
+async def send_chat(
+    request: HTMXRequest,
+    db: NamedDependency[AsyncSession],
+    counters: NamedDependency[RateLimitCounters],
+    gateway: NamedDependency[Gateway],
+) -> Response[Any]:
     form = await request.form()
     text = str(form.get("message") or "").strip()
     citizen = await current_citizen(request, db)
     conversation = await _conversation(request, db)
-    if (error := await _refusal(request, text)) is not None:
+    if (error := await _refusal(request, counters, text)) is not None:
         status = 429 if text and len(text) <= MAX_LENGTH else 400
         if request.htmx:
             context = {"error": error, "typed": text[:2000], "oob": True}
@@ -140,7 +149,7 @@ async def send_chat(request: HTMXRequest, db: NamedDependency[AsyncSession]) -> 
         conversation.language_fixed = True
         conversation.citizen_id = citizen.id if citizen else None
         await db.commit()
-        await request.app.state.gateway.answer(conversation.id, message.id)
+        await gateway.answer(conversation.id, message.id)
         await db.refresh(conversation)  # the bot may have handed it to a person
     if request.htmx:  # only what is new, added to the log; the form comes back empty
         context = {
@@ -154,4 +163,6 @@ async def send_chat(request: HTMXRequest, db: NamedDependency[AsyncSession]) -> 
     return Redirect(f"/chat{anchor}", status_code=303)
 
 
-web_chat = Router(path="/", route_handlers=[chat_page, chat_log, send_chat])
+web_chat = Router(
+    path="/", route_handlers=[chat_page, chat_log, send_chat], dependencies=DEPENDENCIES
+)
