@@ -21,8 +21,9 @@ from portal.audit import AuditLog
 from portal.i18n import gettext as _
 from portal.i18n.catalogue import plural_count, plural_examples
 from portal.i18n.locale import native_name
+from portal.shared.digit import digit_client
 from portal.staff.service import StaffMember, require_role, staff_names
-from portal.translations import preview
+from portal.translations import digit, preview
 from portal.translations.checks import problems, segments
 from portal.translations.messages import Compiled, Message, Messages
 from portal.translations.missing import missing_counts
@@ -525,6 +526,96 @@ async def import_po(
     return _import_page(staff, messages, language, changes=changes)
 
 
+def _digit_page(
+    staff: StaffMember,
+    messages: Messages,
+    module: str = "rainmaker-pgr",
+    locales: dict[str, str] | None = None,
+    errors: list[str] | None = None,
+    outcome: digit.Outcome | None = None,
+    status: int = 200,
+) -> Template:
+    chosen = locales if locales is not None else {code: code for code in messages.languages}
+    context = {
+        "staff": staff,
+        "module": module,
+        "english": digit.ENGLISH,
+        "languages": [
+            (code, native_name(code), chosen.get(code, "")) for code in messages.languages
+        ],
+        "names": {code: native_name(code) for code in messages.languages},
+        "errors": errors or [],
+        "outcome": outcome,
+        "skips": digit.SKIPS,
+    }
+    return Template("translations/digit.html", context=context, status_code=status)
+
+
+@get("/digit", name="digit_translations_form")
+async def digit_form(
+    request: Request[Any, Any, Any], staff: NamedDependency[StaffMember]
+) -> Template:
+    return _digit_page(staff, _messages(request))
+
+
+@post("/digit", name="import_digit_translations")
+async def import_digit(
+    request: Request[Any, Any, Any],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+) -> Template:
+    """DIGIT's messages of a module whose English is one of our texts: its other languages'
+    messages become drafts for another editor to review, as a PO file's do; DIGIT down or
+    answering badly: why, and nothing written."""
+    messages = _messages(request)
+    form = await request.form()
+    module = str(form.get("module") or "").strip()
+    locales = {
+        code: str(form.get(f"locale-{code}") or "").strip()
+        for code in messages.languages
+        if str(form.get(f"locale-{code}") or "").strip()
+    }
+    errors = digit.checked_input(module, locales)
+    if errors:
+        return _digit_page(staff, messages, module, locales, errors, status=400)
+    audit: AuditLog = request.app.state.audit
+    try:
+        async with digit_client(request.app.state.settings) as client:
+            english, others = await digit.read_digit(client, module, locales)
+    except digit.DigitImportError as error:
+        await audit.record(
+            "translations_digit_import_failed",
+            actor=staff.actor,
+            subject=f"digit:{module}",
+            reason=str(error),
+        )
+        return _digit_page(staff, messages, module, locales, [str(error)], status=502)
+    served = {language: await served_texts(db, messages, language) for language in locales}
+    waiting: dict[str, set[tuple[str, tuple[str, ...]]]] = {}
+    for edit in await db.scalars(
+        select(TranslationEdit).where(
+            TranslationEdit.status == "draft", TranslationEdit.language.in_(list(locales))
+        )
+    ):
+        waiting.setdefault(edit.language, set()).add((edit.key, tuple(edit.forms)))
+    outcome = digit.propose(messages, module, locales, english, others, served, waiting)
+    for proposal in outcome.proposals:
+        note = _("Imported from DIGIT (%(module)s, %(code)s)", module=module, code=proposal.code)
+        db.add(_new_draft(proposal.language, proposal.message, proposal.after, staff.actor, note))
+    await db.commit()
+    await audit.record(
+        "translations_imported_from_digit",
+        actor=staff.actor,
+        subject=f"digit:{module}",
+        locales=locales,
+        english=outcome.english,
+        matched=outcome.matched,
+        drafts=len(outcome.proposals),
+        skipped=outcome.skipped_total,
+    )
+    return _digit_page(staff, messages, module, locales, outcome=outcome)
+
+
 translations = Router(
     path="/staff/translations",
     route_handlers=[
@@ -532,6 +623,8 @@ translations = Router(
         export,
         import_form,
         import_po,
+        digit_form,
+        import_digit,
         edit_page,
         propose,
         preview_typed,
