@@ -361,8 +361,13 @@ class WorkflowConnection(DigitConnection):
         ]
         return "\n".join(lines)[:COMMENT_LIMIT]
 
+    def business_id(self, outgoing: Outgoing) -> str:
+        """DIGIT's application number: the citizen's reference with the process's name (an
+        application reaches one department once, so it is the same on every attempt)."""
+        return f"{outgoing.application_reference}-{self.business_service.upper()}"
+
     async def send(self, outgoing: Outgoing) -> Sent:
-        business_id = outgoing.request_reference
+        business_id = self.business_id(outgoing)
         if not await self._history(business_id):
             documents = await self._documents(outgoing.answers, outgoing.documents)
             instance = self._instance(
