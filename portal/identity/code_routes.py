@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.audit import AuditLog
 from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.identity.codes import (
@@ -77,6 +78,7 @@ async def ask_for_contact(next: FromQuery[str] = "/account") -> Template:
 async def send_code(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
+    sign_in_codes: NamedDependency[SignInCodes],
     data: Annotated[ContactForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     next: FromQuery[str] = "/account",
 ) -> Response[Any]:
@@ -88,9 +90,8 @@ async def send_code(
             "or an email address, like name@example.org"
         )
         return _request_page(data.contact, message, 400, next_page)
-    codes: SignInCodes = request.app.state.sign_in_codes
     try:
-        await codes.send(destination, current_client_ip())
+        await sign_in_codes.send(destination, current_client_ip())
     except TooManyAttempts as limit:
         message = _(
             "You have asked for too many codes. Wait %(minutes)s minutes, then try again.",
@@ -118,6 +119,8 @@ async def ask_for_code(request: Request[Any, Any, Any]) -> Response[Any]:
 async def use_code(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
+    sign_in_codes: NamedDependency[SignInCodes],
     data: Annotated[CodeForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
     pending = _pending(request)
@@ -127,9 +130,8 @@ async def use_code(
     code = re.sub(r"[\s-]", "", data.code)
     if not _SIX_DIGITS.match(code):
         return _check_page(destination, next_page, _("Enter the 6-digit code we sent you"), 400)
-    codes: SignInCodes = request.app.state.sign_in_codes
     try:
-        accepted = await codes.check(destination, code, current_client_ip())
+        accepted = await sign_in_codes.check(destination, code, current_client_ip())
     except TooManyAttempts as limit:
         message = _(
             "Too many wrong codes. Wait %(minutes)s minutes, then ask for a new code.",
@@ -147,7 +149,7 @@ async def use_code(
         "locale": current_locale(),
     }
     request.set_session({key: value for key, value in request.session.items() if key != PENDING})
-    await sign_in(request, db, claims, id_token="", method="one_time_code")
+    await sign_in(request, db, audit, claims, id_token="", method="one_time_code")
     return Redirect(next_page, status_code=303)
 
 

@@ -99,6 +99,7 @@ async def save_profile(
     citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
+    audit: NamedDependency[AuditLog],
     data: Annotated[ProfileForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Response[Any]:
     clean, errors = _check(data, settings.phone_region)
@@ -111,7 +112,6 @@ async def save_profile(
     citizen.preferred_channel, citizen.reuse_consent = clean["channel"], clean["consent"]
     await db.commit()
     changed = sorted(name for name, value in _values(citizen).items() if before[name] != value)
-    audit: AuditLog = request.app.state.audit
     actor = f"citizen:{citizen.id}"
     await audit.record("profile_changed", actor=actor, subject=actor, fields=changed)
     # The language chosen for updates is also the one the site speaks from now on.
@@ -129,14 +129,14 @@ async def request_deletion(
     request: Request[Any, Any, Any],
     citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     """Record the request and sign out everywhere; the records team carries it out."""
     citizen.deletion_requested_at = datetime.now(UTC)
     await db.commit()
-    audit: AuditLog = request.app.state.audit
     actor = f"citizen:{citizen.id}"
     await audit.record("deletion_requested", actor=actor, subject=actor)
-    await sign_out(request, db, citizen, everywhere=True)
+    await sign_out(request, db, audit, citizen, everywhere=True)
     return Redirect("/account/deletion-requested", status_code=303)
 
 

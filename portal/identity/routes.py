@@ -10,8 +10,11 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend_clients.oidc import OIDCClient
+from portal.audit import AuditLog
 from portal.identity import oidc_flow
 from portal.identity.code_routes import code_routes
+from portal.identity.deps import DEPENDENCIES
 from portal.identity.models import Citizen
 from portal.identity.profile import profile_routes
 from portal.identity.service import (
@@ -40,11 +43,12 @@ async def sign_in_page(next: FromQuery[str] = "/account") -> Template:
 async def start_national_sign_in(
     request: Request[Any, Any, Any],
     settings: NamedDependency[Settings],
+    citizen_oidc: NamedDependency[OIDCClient],
     next: FromQuery[str] = "/account",
 ) -> Response[Any]:
     """Send the browser to the identity provider."""
     target = await oidc_flow.start(
-        request, request.app.state.citizen_oidc, _callback(settings), PENDING, safe_next(next)
+        request, citizen_oidc, _callback(settings), PENDING, safe_next(next)
     )
     if isinstance(target, oidc_flow.SignInFailed):
         return _sign_in_page(safe_next(next), target.message, target.status)
@@ -56,14 +60,16 @@ async def finish_national_sign_in(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
+    audit: NamedDependency[AuditLog],
+    citizen_oidc: NamedDependency[OIDCClient],
 ) -> Response[Any]:
     """Check the provider's answer; on success, a new signed-in session."""
     outcome = await oidc_flow.finish(
-        request, request.app.state.citizen_oidc, _callback(settings), PENDING, "anonymous"
+        request, citizen_oidc, _callback(settings), PENDING, "anonymous"
     )
     if isinstance(outcome, oidc_flow.SignInFailed):
         return _sign_in_page("/account", outcome.message, outcome.status)
-    await sign_in(request, db, outcome.claims, outcome.id_token)
+    await sign_in(request, db, audit, outcome.claims, outcome.id_token)
     return Redirect(outcome.next_page, status_code=303)
 
 
@@ -77,11 +83,16 @@ async def account(citizen: NamedDependency[Citizen]) -> Template:
 
 
 async def _sign_out(
-    request: Request[Any, Any, Any], db: AsyncSession, settings: Settings, everywhere: bool
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    settings: Settings,
+    audit: AuditLog,
+    citizen_oidc: OIDCClient,
+    everywhere: bool,
 ) -> Response[Any]:
     citizen = await current_citizen(request, db)
-    id_token = await sign_out(request, db, citizen, everywhere)
-    return await oidc_flow.leave(request.app.state.citizen_oidc, id_token, settings.public_url)
+    id_token = await sign_out(request, db, audit, citizen, everywhere)
+    return await oidc_flow.leave(citizen_oidc, id_token, settings.public_url)
 
 
 @post("/sign-out", name="sign_out")
@@ -89,8 +100,10 @@ async def sign_out_here(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
+    audit: NamedDependency[AuditLog],
+    citizen_oidc: NamedDependency[OIDCClient],
 ) -> Response[Any]:
-    return await _sign_out(request, db, settings, everywhere=False)
+    return await _sign_out(request, db, settings, audit, citizen_oidc, everywhere=False)
 
 
 @post("/sign-out/everywhere", name="sign_out_everywhere")
@@ -98,8 +111,10 @@ async def sign_out_everywhere(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],
     settings: NamedDependency[Settings],
+    audit: NamedDependency[AuditLog],
+    citizen_oidc: NamedDependency[OIDCClient],
 ) -> Response[Any]:
-    return await _sign_out(request, db, settings, everywhere=True)
+    return await _sign_out(request, db, settings, audit, citizen_oidc, everywhere=True)
 
 
 @get("/signed-out", name="signed_out")
@@ -120,6 +135,6 @@ identity = Router(
         sign_out_everywhere,
         signed_out,
     ],
-    dependencies={"citizen": Provide(require_citizen)},
+    dependencies={"citizen": Provide(require_citizen), **DEPENDENCIES},
     include_in_schema=False,
 )

@@ -99,6 +99,7 @@ async def citizen_and_own(
 async def sign_in(
     request: Request[Any, Any, Any],
     db: AsyncSession,
+    audit: AuditLog,
     claims: dict[str, Any],
     id_token: str,
     method: str = "oidc",
@@ -123,7 +124,6 @@ async def sign_in(
     await fresh_session(
         request, {CITIZEN: citizen.id, SIGNED_IN_AT: time.time(), ID_TOKEN: id_token}
     )
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         "sign_in", actor=f"citizen:{citizen.id}", subject=f"citizen:{citizen.id}", method=method
     )
@@ -131,7 +131,11 @@ async def sign_in(
 
 
 async def sign_out(
-    request: Request[Any, Any, Any], db: AsyncSession, citizen: Citizen | None, everywhere: bool
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    audit: AuditLog,
+    citizen: Citizen | None,
+    everywhere: bool,
 ) -> str | None:
     """End this session (and, if asked, every session of the citizen); returns the ID token hint."""
     id_token = request.session.get(ID_TOKEN)
@@ -140,7 +144,6 @@ async def sign_out(
         await db.commit()
     actor = f"citizen:{citizen.id}" if citizen else "anonymous"
     await fresh_session(request, {})
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         "sign_out_everywhere" if everywhere else "sign_out", actor=actor, subject=actor
     )
