@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Request
+from litestar.datastructures import State
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -100,12 +101,14 @@ READ_ONLY = {"read_only": True}
 """Route `opt` of a page that only reads: its `db` session runs without a transaction."""
 
 
-async def provide_session(request: Request[Any, Any, Any]) -> AsyncIterator[AsyncSession]:
+async def provide_session(
+    request: Request[Any, Any, Any], state: State
+) -> AsyncIterator[AsyncSession]:
     """A session per request (Litestar dependency `db`); committed by the handler that writes.
     Routes whose `opt` is READ_ONLY get a session that reads without a transaction."""
     if request.route_handler.opt.get("read_only"):
-        factory: async_sessionmaker[AsyncSession] = request.app.state.reader
+        factory: async_sessionmaker[AsyncSession] = state.reader
     else:
-        factory = request.app.state.sessionmaker
+        factory = state.sessionmaker
     async with factory() as session:
         yield session

@@ -19,6 +19,7 @@ from portal.feedback.models import PageFeedback
 from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.settings import Settings
+from portal.shared.deps import RateLimitCounters
 from portal.web.context import current_client_ip
 from portal.web.limits import within_limit
 from portal.web.urls import safe_next
@@ -52,12 +53,13 @@ def _limited(request: HTMXRequest, path: str) -> Template:
 async def give_feedback(
     request: HTMXRequest,
     db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
+    counters: NamedDependency[RateLimitCounters],
     data: Annotated[FeedbackForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
 ) -> Template | Redirect:
     path = safe_next(data.path)
-    settings: Settings = request.app.state.settings
     if not await within_limit(
-        request.app.state.counters,
+        counters,
         f"feedback:{current_client_ip() or '-'}",
         settings.feedback_per_minute,
     ):

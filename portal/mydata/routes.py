@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, Router, get
+from litestar import Response, Router, get
 from litestar.di import NamedDependency, Provide
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,14 +16,13 @@ from portal.mydata.export import everything_held
 
 @get("/account/data.json", name="download_data")
 async def download_data(
-    request: Request[Any, Any, Any],
     citizen: NamedDependency[Citizen],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> Response[dict[str, Any]]:
     """Everything the front door holds about the citizen, as one JSON document."""
     subject = f"citizen:{citizen.id}"
     content = await everything_held(db, citizen)
-    audit: AuditLog = request.app.state.audit
     await audit.record("data_downloaded", actor=subject, subject=subject)
     return Response(
         content,

@@ -113,6 +113,7 @@ async def act(
     action: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     if action not in ACTIONS:
         raise NotFoundException()
@@ -124,7 +125,6 @@ async def act(
         return await _backend_page(
             request, staff, db, target, 1, error=outcome.text, status_code=409
         )
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         f"outbox_{action}",
         actor=staff.actor,
