@@ -40,6 +40,7 @@ from portal.audit import AuditLog
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.routes import catalogue_routes
 from portal.conversations.bot_api import nlg, run_action
+from portal.conversations.deps import DEPENDENCIES as conversations_dependencies
 from portal.conversations.gateway import Gateway
 from portal.conversations.inbox import inbox_routes
 from portal.conversations.language import warm_up
@@ -54,10 +55,13 @@ from portal.design.notice import english_fallback
 from portal.design.routes import design
 from portal.design.seed import seed
 from portal.feedback.routes import answered, give_feedback
-from portal.health.routes import Readiness, healthz, healthz_head, readyz
+from portal.health.deps import DEPENDENCIES as health_dependencies
+from portal.health.readiness import Readiness
+from portal.health.routes import healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues, plural_texts
 from portal.i18n.formatting import configure_dates
 from portal.identity.codes import SignInCodes
+from portal.identity.deps import DEPENDENCIES as identity_dependencies
 from portal.identity.routes import identity
 from portal.identity.service import signed_in
 from portal.journeys.routes import journeys
@@ -323,6 +327,9 @@ def create_app(settings: Settings) -> Litestar:
             "db": Provide(provide_session),
             **shared_dependencies,
             **payments_dependencies,
+            **conversations_dependencies,
+            **identity_dependencies,
+            **health_dependencies,
         },
         lifespan=[lifespan],
         template_config=TemplateConfig(instance=template_engine(environment)),

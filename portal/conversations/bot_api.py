@@ -26,7 +26,6 @@ from portal.conversations.turn import Outcome, Turn
 from portal.database.engine import READ_ONLY, utcnow
 from portal.i18n.locale import use_locale
 from portal.identity.codes import SignInCodes
-from portal.identity.deps import DEPENDENCIES as identity_dependencies
 from portal.settings import Settings
 from portal.shared.backends import Backends
 from portal.shared.deps import RateLimitCounters
@@ -71,7 +70,7 @@ async def nlg(
     return Response({"text": text})
 
 
-@post("/bot/actions", name="bot_actions", status_code=200, dependencies=identity_dependencies)
+@post("/bot/actions", name="bot_actions", status_code=200)
 async def run_action(
     request: Request[Any, Any, Any],
     data: JSONBody[dict[str, Any]],

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
 from portal.conversations import handoff
-from portal.conversations.deps import DEPENDENCIES
 from portal.conversations.gateway import Gateway
 from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.conversations.transcript import newest_messages
@@ -328,6 +327,6 @@ inbox_routes = Router(
         reply,
         hand_back,
     ],
-    dependencies={"staff": Provide(require_role("agent")), **DEPENDENCIES},
+    dependencies={"staff": Provide(require_role("agent"))},
     include_in_schema=False,
 )

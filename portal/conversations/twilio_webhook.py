@@ -17,7 +17,6 @@ from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.request_validator import RequestValidator
 
-from portal.conversations.deps import DEPENDENCIES
 from portal.conversations.gateway import Gateway, Inbound, take_in
 from portal.settings import Settings
 
@@ -58,7 +57,7 @@ def inbound_message(form: dict[str, str]) -> Inbound | None:
     )
 
 
-@post(PATH, name="twilio_webhook", status_code=200, dependencies=DEPENDENCIES)
+@post(PATH, name="twilio_webhook", status_code=200)
 async def twilio_webhook(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncSession],

@@ -15,7 +15,6 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from portal.conversations.deps import DEPENDENCIES
 from portal.conversations.gateway import Gateway, Inbound, take_in
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.transcript import newest_messages
@@ -163,6 +162,4 @@ async def send_chat(
     return Redirect(f"/chat{anchor}", status_code=303)
 
 
-web_chat = Router(
-    path="/", route_handlers=[chat_page, chat_log, send_chat], dependencies=DEPENDENCIES
-)
+web_chat = Router(path="/", route_handlers=[chat_page, chat_log, send_chat])

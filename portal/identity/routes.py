@@ -14,7 +14,6 @@ from backend_clients.oidc import OIDCClient
 from portal.audit import AuditLog
 from portal.identity import oidc_flow
 from portal.identity.code_routes import code_routes
-from portal.identity.deps import DEPENDENCIES
 from portal.identity.models import Citizen
 from portal.identity.profile import profile_routes
 from portal.identity.service import (
@@ -135,6 +134,6 @@ identity = Router(
         sign_out_everywhere,
         signed_out,
     ],
-    dependencies={"citizen": Provide(require_citizen), **DEPENDENCIES},
+    dependencies={"citizen": Provide(require_citizen)},
     include_in_schema=False,
 )
