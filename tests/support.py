@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import re
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+def visible_text(html: str) -> str:
+    """What a reader sees of a page's body: its text without tags, scripts or styles, spaces
+    collapsed (so tests assert what people read, not markup that happens to contain it)."""
+    body = re.sub(
+        r"<(script|style)\b.*?</\1>",
+        " ",
+        re.split(r"<body\b[^>]*>", html, maxsplit=1)[-1],
+        flags=re.S,
+    )
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
 def csrf_token(html: str) -> str:

@@ -357,7 +357,7 @@ def test_stopping_after_the_purpose_ran_out_still_ends_the_consent_and_says_so(
     _find(portal, "Ana García")
     started = _act_for(portal, ana, "phone", "Help with a form over the phone")
     acting_page = portal.get(started.headers["location"]).text
-    monkeypatch.setattr("portal.assisted.service.PURPOSE_SECONDS", -1)  # the call ran long
+    monkeypatch.setattr("portal.shared.acting.PURPOSE_SECONDS", -1)  # the call ran long
     ended = portal.post("/staff/citizens/act/end", data={"_csrf_token": csrf_token(acting_page)})
     assert ended.status_code == 200
     [(ended_at,)] = _rows(
