@@ -421,10 +421,16 @@ def pay(page: Page) -> None:
 
 def delivered(page: Page, sandbox: Sandbox, reference: str, script: Script) -> None:
     """The outbox worker has sent the application to each department of the script (an
-    Open311 one: the report with its code and description)."""
+    Open311 one: the report with its code and description; an email one: the email)."""
     missing = set(script.departments) | ({"open311"} if script.open311_code else set())
     for _ in range(60):
         for department in sorted(missing - {"open311"}):
+            known = CATALOGUE.departments[department]
+            if known.contract == "email":  # an office with only a mailbox: its email
+                mail = sandbox.mail(to=known.config["address"])
+                if any(reference in message["subject"] for message in mail):
+                    missing.discard(department)
+                continue
             cases = sandbox.cases(department)
             if any(case["request"]["application_reference"] == reference for case in cases):
                 missing.discard(department)

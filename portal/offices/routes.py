@@ -169,30 +169,30 @@ async def _page(
     return Template("offices/show.html", context=context, status_code=status_code)
 
 
-@get("/{public_id:str}", name="office_application", opt=READ_ONLY)
+@get("/{request_id:str}", name="office_application", opt=READ_ONLY)
 async def office_application(
     request: Request[Any, Any, Any],
-    public_id: FromPath[str],
+    request_id: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     done: FromQuery[str] = "",
 ) -> Template:
-    dr, application = await _found(request, staff, db, public_id)
+    dr, application = await _found(request, staff, db, request_id)
     notice = str(DONE[done]) if done in DONE else None
     return await _page(request, staff, db, dr, application, notice=notice)
 
 
-@post("/{public_id:str}/steps/{step:str}", name="office_step")
+@post("/{request_id:str}/steps/{step:str}", name="office_step")
 async def office_step(
     request: Request[Any, Any, Any],
-    public_id: FromPath[str],
+    request_id: FromPath[str],
     step: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
 ) -> Response[Any]:
     if step not in STEPS:
         raise NotFoundException()
-    dr, application = await _found(request, staff, db, public_id)
+    dr, application = await _found(request, staff, db, request_id)
     form = await request.form()
     note = str(form.get("note") or "").strip()
     field = f"note-{step}"
@@ -231,16 +231,16 @@ async def office_step(
     return Redirect(f"/staff/office/{dr.public_id}?done={step}", status_code=303)
 
 
-@get("/{public_id:str}/documents/{document_id:str}", name="office_document", opt=READ_ONLY)
+@get("/{request_id:str}/documents/{document_id:str}", name="office_document", opt=READ_ONLY)
 async def office_document(
     request: Request[Any, Any, Any],
-    public_id: FromPath[str],
+    request_id: FromPath[str],
     document_id: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
 ) -> Response[bytes]:
     """A document sent to the office: only one of this application's, only to its office."""
-    dr, application = await _found(request, staff, db, public_id)
+    dr, application = await _found(request, staff, db, request_id)
     _service, answers = _answers(request, dr, application)
     documents = await _documents(db, dr, answers, await history(db, dr))
     document = next((d for d in documents if d.public_id == document_id), None)
