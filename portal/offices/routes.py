@@ -40,7 +40,7 @@ from portal.offices.service import (
     steps_open,
     take_step,
 )
-from portal.shared.backends import backends_of
+from portal.shared.backends import Backends
 from portal.staff.service import StaffMember, require_role
 
 # What the page says after a step (?done=...): known words only.
@@ -189,6 +189,7 @@ async def office_step(
     step: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     if step not in STEPS:
         raise NotFoundException()
@@ -216,7 +217,6 @@ async def office_step(
         return await _page(
             request, staff, db, dr, application, errors={"steps": problem}, status_code=409
         )
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         f"office_{step}",
         actor=staff.actor,
@@ -238,6 +238,7 @@ async def office_document(
     document_id: FromPath[str],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    backends: NamedDependency[Backends],
 ) -> Response[bytes]:
     """A document sent to the office: only one of this application's, only to its office."""
     dr, application = await _found(request, staff, db, request_id)
@@ -246,7 +247,7 @@ async def office_document(
     document = next((d for d in documents if d.public_id == document_id), None)
     if document is None:
         raise NotFoundException()
-    content, _type = await backends_of(request).documents.download(document.stored_id)
+    content, _type = await backends.documents.download(document.stored_id)
     return Response(
         content,
         media_type=document.content_type,
