@@ -364,3 +364,19 @@ def test_another_offices_staff_find_nothing(
     assert run_async(_request_of(settings.database_url, reference)).status == "received"
     agent = browsers("agent", True)
     assert agent.get("/staff/office").status_code == 403
+
+
+def test_a_rejection_needs_a_note_and_the_citizen_reads_it(
+    browsers: Callable[[str, bool], TestClient[Any]], settings: Settings, sandbox: Sandbox
+) -> None:
+    ana = browsers("ana", False)
+    reference = _send(ana, settings)
+    public_id = run_async(_request_of(settings.database_url, reference)).public_id
+    office = browsers("office", True)
+    empty = _step(office, public_id, "rejected")
+    assert empty.status_code == 400 and "Enter a note for the citizen" in _text(empty.text)
+    note = "Food businesses cannot trade from this street."
+    assert _step(office, public_id, "rejected", note).status_code == 303
+    seen = _text(ana.get(f"/applications/{reference}").text)
+    assert "Rejected" in seen and note in seen
+    assert run_async(_request_of(settings.database_url, reference)).finished
