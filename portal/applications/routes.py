@@ -26,6 +26,7 @@ from portal.applications.models import Application, DepartmentRequest, TimelineE
 from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
 from portal.applications.timeline import Note, department_name, department_note, timeline
 from portal.applications.trouble import troubled
+from portal.audit import AuditLog
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import FieldDef
 from portal.database.engine import READ_ONLY
@@ -231,6 +232,7 @@ async def send_information(
     department: FromPath[str],
     db: NamedDependency[AsyncSession],
     paid_fees: NamedDependency[PaidFees],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     """The citizen answers a department's question (text, and a document if they have one)."""
     citizen, application = await owned_application(request, db, reference)
@@ -304,7 +306,7 @@ async def send_information(
         documents=documents,
     )
     await db.commit()
-    await request.app.state.audit.record(
+    await audit.record(
         "information_sent",
         actor=f"citizen:{citizen.id}",
         subject=f"application:{reference}",

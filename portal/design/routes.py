@@ -25,6 +25,7 @@ from portal.design.outline import outline
 from portal.design.preview import end_preview, start_preview
 from portal.i18n import gettext as _
 from portal.i18n.locale import languages, native_name
+from portal.settings import Settings
 from portal.shared.digit import digit_client
 from portal.staff.service import StaffMember, require_role, staff_names
 from portal.web.ids import RowId
@@ -210,6 +211,7 @@ async def refresh_master_data(
     service_id: FromPath[str],
     db: NamedDependency[AsyncSession],
     staff: NamedDependency[StaffMember],
+    settings: NamedDependency[Settings],
 ) -> Template:
     """DIGIT's options written into a draft (reviewed and published like any other), with what
     changed; DIGIT down or answering badly: why, and nothing written."""
@@ -220,7 +222,7 @@ async def refresh_master_data(
     if not context["fields"]:
         return Template("design/master_data.html", context=context, status_code=400)
     try:
-        async with digit_client(request.app.state.settings) as client:
+        async with digit_client(settings) as client:
             done = await refresh(db, service_id, staff.actor, client, audit=_audit(request))
     except (MasterDataError, store.DesignError) as error:
         context["error"] = str(error)

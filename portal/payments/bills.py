@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend_clients.bills import Bill
 from backend_clients.http import BackendError, BackendRejected
 from portal.applications.references import parse_reference
+from portal.audit import AuditLog
 from portal.i18n import gettext as _
 from portal.identity.service import current_citizen
 from portal.payments.models import LIVE, Payment
@@ -26,6 +27,7 @@ from portal.payments.routes import SESSION_KEY, send_to_gateway
 from portal.payments.service import Due
 from portal.settings import Settings
 from portal.shared.backends import backends_of
+from portal.shared.deps import RateLimitCounters
 from portal.web.context import current_client_ip
 from portal.web.limits import within_limit
 
@@ -47,7 +49,12 @@ async def find_bill(reference: FromQuery[str] = "") -> Template:
 
 
 @post("/pay-a-bill", name="look_up_bill")
-async def look_up_bill(request: Request[Any, Any, Any]) -> Response[Any]:
+async def look_up_bill(
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    counters: NamedDependency[RateLimitCounters],
+    audit: NamedDependency[AuditLog],
+) -> Response[Any]:
     form = await request.form()
     typed = str(form.get(FIELD) or "").strip()[:40]
     if not typed:
@@ -56,17 +63,14 @@ async def look_up_bill(request: Request[Any, Any, Any]) -> Response[Any]:
     if reference is None:
         message = _("Enter the reference exactly as it is on your bill, like BL-7K3M-9QX1")
         return _find_page(typed, message, 400)
-    settings: Settings = request.app.state.settings
     # Per network address, counted atomically (a session's own count is worth nothing: dropping
     # the cookie resets it). Many people may share an address, so ten times a conversation's.
     if not await within_limit(
-        request.app.state.counters,
+        counters,
         f"bill-lookups:{current_client_ip() or '-'}",
         10 * settings.bill_lookups_per_minute,
     ):
-        await request.app.state.audit.record(
-            "bill_lookup_limited", actor="anonymous", subject=f"bill:{reference}"
-        )
+        await audit.record("bill_lookup_limited", actor="anonymous", subject=f"bill:{reference}")
         message = _("You have looked up too many references. Wait a minute, then try again.")
         return _find_page(typed, message, 429)
     try:

@@ -23,6 +23,7 @@ from backend_clients.http import BackendError
 from portal.applications.models import DepartmentRequest, TimelineEvent
 from portal.applications.routes import owned_application
 from portal.applications.timeline import department_name
+from portal.audit import AuditLog
 from portal.catalogue import catalogue_of
 from portal.catalogue.models import Service
 from portal.forms.models import Draft
@@ -224,6 +225,7 @@ async def payment_page(
     request: Request[Any, Any, Any],
     public_id: FromPath[str],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     """Where the gateway sends the citizen back: what happened is asked of the gateway."""
     payment = await viewable(request, db, public_id)
@@ -231,7 +233,7 @@ async def payment_page(
     sent = None
     if (draft := draft_id_of(payment)) is not None:
         if payment.status == "success":  # paid first: sent now (once, whoever is first)
-            sent = await send_paid(db, catalogue_of(request), request.app.state.audit, payment)
+            sent = await send_paid(db, catalogue_of(request), audit, payment)
         elif payment.status in FINISHED:  # back to check the answers and try again
             return Redirect(f"/drafts/{draft}/check?payment={public_id}", status_code=303)
     view, heading = page_state(payment, checked)
@@ -283,11 +285,11 @@ async def receipt_download(
     request: Request[Any, Any, Any],
     public_id: FromPath[str],
     db: NamedDependency[AsyncSession],
+    settings: NamedDependency[Settings],
 ) -> Response[bytes]:
     payment = await viewable(request, db, public_id)
     if payment.status != "success":
         raise NotFoundException()
-    settings: Settings = request.app.state.settings
     # Drawing takes about 0.15 s of CPU: off the event loop (the language goes with the context).
     content = await asyncio.to_thread(receipt_pdf, payment, current_locale(), settings.fonts_dir)
     return Response(

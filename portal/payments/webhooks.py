@@ -9,6 +9,7 @@ from typing import Any
 import structlog
 from litestar import Litestar, Request, Response, post
 from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
 from pydantic import ValidationError
 from sqlalchemy import or_, select
 
@@ -16,6 +17,7 @@ from backend_clients.payments import SIGNATURE_HEADER, WebhookMessage, verify
 from portal.payments.models import Payment
 from portal.payments.service import PaymentMismatch, apply
 from portal.payments.upfront import draft_id_of, send_paid
+from portal.settings import Settings
 
 log = structlog.get_logger()
 
@@ -47,9 +49,11 @@ async def _apply(app: Litestar, message: WebhookMessage) -> None:
 
 
 @post("/webhooks/payments", name="payment_webhook", status_code=200)
-async def payment_webhook(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def payment_webhook(
+    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+) -> Response[dict[str, Any]]:
     body = await request.body()
-    secret = request.app.state.settings.payments_webhook_secret.get_secret_value().encode()
+    secret = settings.payments_webhook_secret.get_secret_value().encode()
     if not verify(secret, body, request.headers.get(SIGNATURE_HEADER)):
         log.warning("payment_webhook_refused", reason="signature")
         return Response({"error": "bad signature"}, status_code=401)

@@ -63,7 +63,9 @@ async def start_staff_sign_in(
 
 @get("/sign-in/callback", name="staff_sign_in_callback")
 async def finish_staff_sign_in(
-    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     outcome = await oidc_flow.finish(
         request, request.app.state.staff_oidc, _callback(settings), PENDING, "staff"
@@ -71,7 +73,6 @@ async def finish_staff_sign_in(
     if isinstance(outcome, oidc_flow.SignInFailed):
         return _sign_in_page("/staff", outcome.message, outcome.status)
     if not used_second_factor(outcome.claims, settings.staff_mfa_acr_values):
-        audit: AuditLog = request.app.state.audit
         subject = f"staff:{outcome.claims.get('sub')}"
         await audit.record(
             "sign_in_failed", actor=subject, subject=subject, reason="no second factor"
@@ -82,7 +83,6 @@ async def finish_staff_sign_in(
         )
         return _sign_in_page("/staff", message, 403)
     if not ROLES.intersection(outcome.claims.get("roles") or []):
-        audit = request.app.state.audit
         subject = f"staff:{outcome.claims.get('sub')}"
         await audit.record("sign_in_failed", actor=subject, subject=subject, reason="no staff role")
         message = _(
@@ -111,12 +111,13 @@ async def audit_view(
 
 @post("/sign-out", name="staff_sign_out")
 async def staff_sign_out(
-    request: Request[Any, Any, Any], settings: NamedDependency[Settings]
+    request: Request[Any, Any, Any],
+    settings: NamedDependency[Settings],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     member = current_staff(request)
     record = request.session.get(STAFF) or {}
     await fresh_session(request, {})
-    audit: AuditLog = request.app.state.audit
     actor = member.actor if member else "anonymous"
     await audit.record("staff_sign_out", actor=actor, subject=actor)
     return await oidc_flow.leave(

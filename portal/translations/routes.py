@@ -21,6 +21,7 @@ from portal.audit import AuditLog
 from portal.i18n import gettext as _
 from portal.i18n.catalogue import plural_count, plural_examples
 from portal.i18n.locale import native_name
+from portal.settings import Settings
 from portal.shared.digit import digit_client
 from portal.staff.service import StaffMember, require_role, staff_names
 from portal.translations import digit, preview
@@ -290,6 +291,7 @@ async def propose(
     db: NamedDependency[AsyncSession],
     language: FromPath[str],
     key: FromPath[str],
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     """Save a draft; it is served only once another editor publishes it."""
     language = _language(_messages(request), language)
@@ -300,7 +302,6 @@ async def propose(
     note = str((await request.form()).get("note") or "")
     db.add(_new_draft(language, message, forms, staff.actor, note))
     await db.commit()
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         "translation_drafted", actor=staff.actor, subject=f"translation:{language}:{key}"
     )
@@ -355,11 +356,11 @@ async def publish(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     edit_id: RowId,
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     """Four eyes: the author of a change may not publish it."""
     edit = await _draft(db, edit_id)
     back = f"/staff/translations/{edit.language}/{edit.key}"
-    audit: AuditLog = request.app.state.audit
     subject = f"translation:{edit.language}:{edit.key}"
     if edit.author == staff.actor:
         await audit.record("translation_self_publish_refused", actor=staff.actor, subject=subject)
@@ -398,6 +399,7 @@ async def reject(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     edit_id: RowId,
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     edit = await _draft(db, edit_id)
     language, key = edit.language, edit.key
@@ -408,7 +410,6 @@ async def reject(
     )
     await db.commit()
     if rejected.rowcount == 1:  # type: ignore[attr-defined]
-        audit: AuditLog = request.app.state.audit
         await audit.record(
             "translation_rejected",
             actor=staff.actor,
@@ -424,6 +425,7 @@ async def restore(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     edit_id: RowId,
+    audit: NamedDependency[AuditLog],
 ) -> Response[Any]:
     """Roll back to an earlier version: a new draft with its text, reviewed like any other."""
     earlier = await _draft(db, edit_id)
@@ -432,7 +434,6 @@ async def restore(
     note = _("Back to version %(number)s", number=earlier.id)
     db.add(_new_draft(earlier.language, earlier, list(earlier.forms), staff.actor, note))
     await db.commit()
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         "translation_restore_drafted",
         actor=staff.actor,
@@ -453,11 +454,12 @@ async def export(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     language: FromPath[str],
+    settings: NamedDependency[Settings],
 ) -> Response[bytes]:
     messages = _messages(request)
     language = _language(messages, language)
     served = {key: edit.forms for key, edit in (await published_edits(db, language)).items()}
-    content = export_po(request.app.state.settings.locales_dir, language, served)
+    content = export_po(settings.locales_dir, language, served)
     return Response(
         content,
         media_type="text/x-gettext-translation; charset=utf-8",
@@ -495,6 +497,7 @@ async def import_po(
     request: Request[Any, Any, Any],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
 ) -> Template:
     """Every change in the file becomes a draft for another editor to review, or, if anything
     in it is wrong, nothing changes and each problem is shown with its line."""
@@ -516,7 +519,6 @@ async def import_po(
     for change in changes:
         db.add(_new_draft(language, change.message, change.after, staff.actor, note))
     await db.commit()
-    audit: AuditLog = request.app.state.audit
     await audit.record(
         "translations_imported",
         actor=staff.actor,
@@ -563,6 +565,8 @@ async def import_digit(
     request: Request[Any, Any, Any],
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
+    audit: NamedDependency[AuditLog],
+    settings: NamedDependency[Settings],
 ) -> Template:
     """DIGIT's messages of a module whose English is one of our texts: its other languages'
     messages become drafts for another editor to review, as a PO file's do; DIGIT down or
@@ -578,9 +582,8 @@ async def import_digit(
     errors = digit.checked_input(module, locales)
     if errors:
         return _digit_page(staff, messages, module, locales, errors, status=400)
-    audit: AuditLog = request.app.state.audit
     try:
-        async with digit_client(request.app.state.settings) as client:
+        async with digit_client(settings) as client:
             english, others = await digit.read_digit(client, module, locales)
     except digit.DigitImportError as error:
         await audit.record(
