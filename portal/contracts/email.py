@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,8 +25,6 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
 from pydantic import Field
 
 from backend_clients.documents import DocumentClient
@@ -37,9 +34,7 @@ from portal.i18n import current_locale, text_direction
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import use_locale
-
-# fontTools reports every font it subsets at INFO: one PDF is not worth forty log lines.
-logging.getLogger("fontTools").setLevel(logging.WARNING)
+from portal.i18n.paper import Paper
 
 # What the citizen's timeline says, in each language the portal serves.
 SENT = _l("Sent to the office by email.")
@@ -157,37 +152,13 @@ def summary_pdf(
     language: str,
     fonts_dir: Path,
 ) -> bytes:
-    """The summary on paper: DejaVu Sans covers Latin and Arabic, HarfBuzz joins the Arabic
-    letters, and an Arabic summary reads right to left (as the payment receipt does)."""
-    rtl = text_direction(language) == "rtl"
-    align = "R" if rtl else "L"
-    pdf = FPDF(format="A4")
-    pdf.set_title(title)
-    pdf.set_lang(language)
-    pdf.set_creator(_("City of Riverside"))
-    pdf.add_font("DejaVu", "", str(fonts_dir / "DejaVuSans.ttf"))
-    pdf.add_font("DejaVu", "B", str(fonts_dir / "DejaVuSans-Bold.ttf"))
-    pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
-    pdf.set_margins(20, 20, 20)
-    pdf.add_page()
-    width = pdf.w - pdf.l_margin - pdf.r_margin
-
-    def line(text: str, size: float, style: str = "", gap: float = 2) -> None:
-        pdf.set_font("DejaVu", style, size)
-        pdf.multi_cell(width, size * 0.5, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        pdf.ln(gap)
-
-    line(_("City of Riverside"), 11)
-    line(title, 18, "B", gap=4)
-    line(intro, 10, gap=4)
-    for label, value in lines:
-        line(label, 10, "B", gap=0.5)
-        line(value, 11, gap=3)
-    line(heading, 14, "B", gap=3)
-    for question, answer in answers:
-        line(question, 10, "B", gap=0.5)
-        line(answer, 11, gap=3)
-    return bytes(pdf.output())
+    """The summary on paper, in the office's language (right to left in Arabic)."""
+    paper = Paper(title, language, fonts_dir, title_size=18)
+    paper.line(intro, 10, gap=4)
+    paper.pairs(lines, 11, gap=3)
+    paper.line(heading, 14, "B", gap=3)
+    paper.pairs(answers, 11, gap=3)
+    return paper.output()
 
 
 def answers_json(outgoing: Outgoing, files: dict[str, str]) -> bytes:

@@ -1,0 +1,52 @@
+"""A4 documents in the reader's language (receipts, summaries for offices): DejaVu Sans covers
+Latin and Arabic, HarfBuzz joins the Arabic letters, and Arabic reads right to left."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from portal.i18n import gettext as _
+from portal.i18n.locale import text_direction
+
+# fontTools reports every font it subsets at INFO: one PDF is not worth forty log lines.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+
+class Paper:
+    """One document, written a line at a time under the city's name and a title."""
+
+    def __init__(self, title: str, language: str, fonts_dir: Path, title_size: float) -> None:
+        rtl = text_direction(language) == "rtl"
+        self.align = "R" if rtl else "L"
+        self.pdf = FPDF(format="A4")
+        self.pdf.set_title(title)
+        self.pdf.set_lang(language)
+        self.pdf.set_creator(_("City of Riverside"))
+        self.pdf.add_font("DejaVu", "", str(fonts_dir / "DejaVuSans.ttf"))
+        self.pdf.add_font("DejaVu", "B", str(fonts_dir / "DejaVuSans-Bold.ttf"))
+        self.pdf.set_text_shaping(use_shaping_engine=True, direction="rtl" if rtl else "ltr")
+        self.pdf.set_margins(20, 20, 20)
+        self.pdf.add_page()
+        self.width = self.pdf.w - self.pdf.l_margin - self.pdf.r_margin
+        self.line(_("City of Riverside"), 11)
+        self.line(title, title_size, "B", gap=title_size / 4)
+
+    def line(self, text: str, size: float, style: str = "", gap: float = 2) -> None:
+        self.pdf.set_font("DejaVu", style, size)
+        self.pdf.multi_cell(
+            self.width, size * 0.5, text, align=self.align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+        )
+        self.pdf.ln(gap)
+
+    def pairs(self, items: list[tuple[str, str]], size: float, gap: float) -> None:
+        """Label above value, for each pair."""
+        for label, value in items:
+            self.line(label, 10, "B", gap=0.5)
+            self.line(value, size, gap=gap)
+
+    def output(self) -> bytes:
+        return bytes(self.pdf.output())
