@@ -162,8 +162,8 @@ async def _application(database_url: str) -> str:
     from portal.applications.models import Application, DepartmentRequest, TimelineEvent
     from portal.applications.references import new_reference
     from portal.database import make_engine
-    from portal.identity.models import Citizen
     from portal.forms.models import Draft
+    from portal.identity.models import Citizen
 
     engine = make_engine(database_url)
     async with AsyncSession(engine) as db:

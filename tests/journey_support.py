@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Sandbox, run_async
 from portal.database import make_engine
-from portal.worker import application_work, close
 from portal.settings import Settings
+from portal.worker import application_work, close
 from tests.support import csrf_token
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

@@ -21,6 +21,8 @@ from conftest import Sandbox, migrate
 from portal.catalogue.extract import texts_in
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import FieldDef, Service
+from portal.forms import engine
+from portal.forms.fields import read_field, shown
 from portal.i18n.formatting import (
     DEFAULT_DATE_LOCALES,
     DEFAULT_TIME_ZONE,
@@ -28,8 +30,6 @@ from portal.i18n.formatting import (
     configure_dates,
 )
 from portal.i18n.locale import use_locale
-from portal.forms import engine
-from portal.forms.fields import read_field, shown
 from tests.blocks_support import BLOCKS, blocks_catalogue
 from tests.conftest import PortalFactory
 from tests.journey_support import PDF, PNG, answer, case_of, reference_of, run_worker

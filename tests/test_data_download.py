@@ -25,8 +25,8 @@ from portal.assisted.models import Consent
 from portal.audit import AuditLog
 from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.database import make_engine
-from portal.identity.models import Citizen
 from portal.forms.models import Draft
+from portal.identity.models import Citizen
 from portal.payments.models import Payment
 from tests.support import sign_in_as
 

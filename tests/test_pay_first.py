@@ -24,19 +24,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from conftest import Sandbox, migrate, run_async
 from portal.applications.models import Application, TimelineEvent
 from portal.audit import AuditLog
-from portal.shared.backends import make_backends
 from portal.catalogue.extract import texts_in
 from portal.catalogue.loader import load_catalogue
 from portal.catalogue.models import Service
 from portal.database import make_engine
+from portal.forms import engine
 from portal.i18n.locale import use_locale
 from portal.identity.models import Citizen
-from portal.forms import engine
 from portal.payments.models import Payment
 from portal.payments.service import apply
 from portal.payments.upfront import fee_minor, send_paid
 from portal.payments.work import PaymentWork
 from portal.settings import Settings
+from portal.shared.backends import make_backends
 from tests.conftest import PortalFactory
 from tests.journey_support import answer, case_of, execute, run_worker
 from tests.pay_first_support import SERVICE, SERVICES, fill, pay_first_catalogue

@@ -26,13 +26,13 @@ from portal.applications.models import Application, DepartmentRequest
 from portal.applications.references import new_reference
 from portal.audit import AuditLog
 from portal.audit.models import AuditEvent
-from portal.shared.backends import make_backends
 from portal.catalogue.loader import load_catalogue
 from portal.database import make_engine
 from portal.payments.models import Payment
 from portal.payments.service import Due, apply, start
 from portal.payments.work import PaymentWork
 from portal.settings import Settings
+from portal.shared.backends import make_backends
 from tests.journey_support import case_of, execute, run_worker, sent_application
 from tests.support import csrf_token, sign_in_as
 
