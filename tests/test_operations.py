@@ -22,7 +22,8 @@ from portal.settings import Settings
 from tests.journey_support import execute, fill_business, reference_of, run_worker, submit
 from tests.support import csrf_token, sign_in_as
 
-DEPARTMENTS = ("trade-licence", "tax", "environment", "employer")
+# Where a café's "Open a business" goes: four departments and the markets office's mailbox.
+DEPARTMENTS = ("trade-licence", "tax", "environment", "employer", "markets")
 
 
 class _Text(HTMLParser):
