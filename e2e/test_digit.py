@@ -248,7 +248,10 @@ def test_the_citizen_is_told_plainly_while_digit_cannot_be_reached(
         trouble = page.locator("[data-fd-trouble=sanitation]")
         wait_for(page, trouble)
         expect(trouble).to_contain_text(
-            "We are having trouble sending this to Street cleaning and sanitation."
+            {
+                "en": "We are having trouble sending this to Street cleaning and sanitation.",
+                "ar": "نواجه صعوبة في إرسال هذا إلى تنظيف الشوارع والصرف الصحي.",
+            }[language]
         )
         clean(page, f"trouble-{language}")
     finally:

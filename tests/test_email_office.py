@@ -298,7 +298,8 @@ def test_the_office_moves_the_application_on_and_the_citizen_sees_each_step(
     )
     assert answered.status_code == 303
     run_worker(settings)
-    follow_up = [m for m in sandbox.mail(to=OFFICE) if "More information" in m["subject"]]
+    # In the office's language (Spanish): "More information for application ..."
+    follow_up = [m for m in sandbox.mail(to=OFFICE) if "Más información" in m["subject"]]
     follow_up = [m for m in follow_up if reference in m["subject"]]
     assert len(follow_up) == 1 and "Certificate attached." in follow_up[0]["text"]
     assert [a["filename"] for a in follow_up[0]["attachments"]] == ["hygiene.pdf"]
