@@ -33,8 +33,16 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
-    # A worker holds a message until then; if it dies mid-call, another takes it after.
+    # A worker holds a message until then, renewing it while it works; if it dies mid-call,
+    # another takes it soon after. Only the holder of `lease_token` may finish the message.
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_token: Mapped[str | None] = mapped_column(String(32))
+    leased_by: Mapped[str | None] = mapped_column(String(120))  # host:pid, for operators
+    # Set when an attempt starts (it is counted then), cleared when it ends: still set after the
+    # lease ran out means a crash cut the attempt short, so it may have gone out.
+    attempt_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The W3C trace context of the request that wrote it, so its delivery joins that trace.
+    trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
