@@ -70,7 +70,14 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
 
     handlers = {kind: current(h) for kind, h in {**work.handlers(), **payments.handlers()}.items()}
     failures = {kind: current(h) for kind, h in work.failure_handlers().items()}
-    return work, Outbox(sessionmaker, handlers, failures)
+    outbox = Outbox(
+        sessionmaker,
+        handlers,
+        failures,
+        concurrency=settings.worker_concurrency,
+        per_backend=settings.worker_per_backend,
+    )
+    return work, outbox
 
 
 async def periodic(work: ApplicationWork) -> None:

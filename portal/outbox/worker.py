@@ -1,17 +1,25 @@
 """The outbox worker: takes due messages, hands each to its kind's handler, retries with backoff.
 
-Several workers may run: each claims a batch with a lease (PostgreSQL: FOR UPDATE SKIP LOCKED),
-so two never hold the same message; a worker that dies loses its lease and another takes over.
-The handler's call carries the message key as idempotency key, so a call repeated after a lost
-answer creates nothing twice. A backend that is down is retried until it accepts; one that
-refuses the request (4xx) parks the message as failed for a person to look at.
+Several workers may run. Each message is leased on its own, for a short time, and the lease is
+renewed while its handler runs, so a worker that dies holds nothing for long; only the holder of
+the lease (its token) may finish a message, so a worker that lost its lease never marks done
+what another has taken. The attempt is counted when the message is taken, before the call, so
+an attempt cut short by a crash still counts, and the next attempt knows it may have gone out
+(`Attempt.in_doubt`). Each worker delivers several messages at once, at most `per_backend` to one
+backend. The handler's call carries the message key as idempotency key, so a call repeated after
+a lost answer creates nothing twice. A backend that is down is retried (capped backoff with
+jitter) until it accepts; one that refuses the request (4xx) parks the message for a person.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
+import secrets
+import socket
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,14 +34,17 @@ from portal.outbox.models import OutboxMessage
 log = structlog.get_logger()
 
 Handler = Callable[[OutboxMessage], Awaitable[None]]
-LEASE = timedelta(seconds=120)
-MAX_DELAY_SECONDS = 300.0
+LEASE = timedelta(seconds=15)
+RENEW_SECONDS = 5.0
+MAX_DELAY_SECONDS = 60.0
+HOLDER = f"{socket.gethostname()}:{os.getpid()}"[:120]
 
 
 def backoff(attempts: int) -> timedelta:
-    """1 s, 2 s, 4 s ... up to 5 minutes, with jitter so retries do not arrive together."""
+    """1 s, 2 s, 4 s ... up to a minute, with full jitter in the upper half, so retries of a
+    backend that came back do not arrive together and nobody waits long after it recovers."""
     seconds = min(MAX_DELAY_SECONDS, 2.0 ** max(attempts - 1, 0))
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+    return timedelta(seconds=random.uniform(seconds / 2, seconds))
 
 
 class Outbox:
@@ -42,54 +53,119 @@ class Outbox:
         sessionmaker: async_sessionmaker[AsyncSession],
         handlers: dict[str, Handler],
         on_failure: dict[str, Handler] | None = None,
+        *,
+        concurrency: int = 16,
+        per_backend: int = 4,
+        on_finish: Callable[[OutboxMessage, str], None] | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.handlers = handlers
         # Per kind: what to record when a message is given up (so nobody waits in silence).
         self.on_failure = on_failure or {}
+        self.concurrency = concurrency
+        self.per_backend = per_backend
+        # Told of every attempt's outcome (done, retry, failed, lost), for metrics.
+        self.on_finish = on_finish
+        self.busy: Counter[str] = Counter()  # messages in hand per backend
+        self.tasks: set[asyncio.Task[bool]] = set()
+        self.delivered = 0  # messages this worker has done, for run_once
 
-    async def claim(self, limit: int = 20) -> list[int]:
-        """Take up to `limit` due messages for this worker."""
+    async def claim(self, limit: int = 20, *, only: int | None = None) -> list[OutboxMessage]:
+        """Lease up to `limit` due messages (or the one `only`), keeping to `per_backend` per
+        backend across what this worker already holds; the attempt is counted now."""
         now = datetime.now(UTC)
         due = (
-            select(OutboxMessage.id)
+            select(OutboxMessage.id, OutboxMessage.target, OutboxMessage.attempt_started_at)
             .where(
                 OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
                 or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
             )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+            .limit(max(limit * 4, 50))
             .with_for_update(skip_locked=True)
         )
+        due = (
+            due.where(OutboxMessage.id == only)
+            if only is not None
+            else due.where(OutboxMessage.next_attempt_at <= now)
+        )
         async with self.sessionmaker() as db:
-            claimed = await db.scalars(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(due.scalar_subquery()))
-                .values(locked_until=now + LEASE)
-                .returning(OutboxMessage.id)
+            chosen: list[int] = []
+            cut_short: set[int] = set()
+            holding = Counter(self.busy)
+            for message_id, target, started in (await db.execute(due)).all():
+                if len(chosen) >= limit:
+                    break
+                if holding[target] < self.per_backend or only is not None:
+                    holding[target] += 1
+                    chosen.append(message_id)
+                    if started is not None:  # that attempt never ended: its worker died
+                        cut_short.add(message_id)
+            if not chosen:
+                return []
+            claimed = list(
+                await db.scalars(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(chosen))
+                    .values(
+                        locked_until=now + LEASE,
+                        lease_token=secrets.token_hex(16),
+                        leased_by=HOLDER,
+                        attempts=OutboxMessage.attempts + 1,
+                        attempt_started_at=now,
+                    )
+                    .returning(OutboxMessage)
+                    .execution_options(synchronize_session=False)
+                )
             )
-            ids = sorted(claimed.all())
+            for message in claimed:
+                message.in_doubt = message.id in cut_short
+            db.expunge_all()  # handlers read them after this session ends
             await db.commit()
-        return ids
+        return sorted(claimed, key=lambda m: m.id)
 
-    async def _finish(self, message_id: int, **values: Any) -> None:
+    async def _finish(self, message: OutboxMessage, outcome: str, **values: Any) -> bool:
+        """End this attempt if we still hold the lease; False (nothing written) when another
+        worker has taken the message since."""
         async with self.sessionmaker() as db:
-            await db.execute(
+            result = await db.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id)
-                .values(locked_until=None, **values)
+                .where(
+                    OutboxMessage.id == message.id,
+                    OutboxMessage.lease_token == message.lease_token,
+                )
+                .values(locked_until=None, lease_token=None, attempt_started_at=None, **values)
             )
             await db.commit()
+        kept = bool(getattr(result, "rowcount", 0))
+        if not kept:
+            log.error("outbox_lease_lost", kind=message.kind, key=message.key)
+        if self.on_finish is not None:
+            self.on_finish(message, outcome if kept else "lost")
+        return kept
 
-    async def deliver(self, message_id: int) -> bool:
-        """Run one claimed message; True when it is done."""
-        async with self.sessionmaker() as db:
-            message = await db.get(OutboxMessage, message_id)
-        if message is None or message.status != "pending":
-            return False
+    async def _renew(self, message: OutboxMessage) -> None:
+        """Keep the lease while the handler works (cancelled when it returns)."""
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            async with self.sessionmaker() as db:
+                result = await db.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == message.id,
+                        OutboxMessage.lease_token == message.lease_token,
+                    )
+                    .values(locked_until=datetime.now(UTC) + LEASE)
+                )
+                await db.commit()
+            if not getattr(result, "rowcount", 0):
+                log.error("outbox_lease_lost", kind=message.kind, key=message.key)
+                return
+
+    async def deliver(self, message: OutboxMessage) -> bool:
+        """Run one leased message; True when it is done."""
         handler = self.handlers.get(message.kind)
-        attempts = message.attempts + 1
+        renewing = asyncio.create_task(self._renew(message))
         try:
             if handler is None:
                 raise LookupError(f"no handler for {message.kind!r}")
@@ -97,41 +173,70 @@ class Outbox:
         except BackendUnavailable as error:
             log.warning("outbox_retry", kind=message.kind, key=message.key, error=str(error))
             await self._finish(
-                message_id,
-                attempts=attempts,
+                message,
+                "retry",
                 last_error=str(error)[:2000],
-                next_attempt_at=datetime.now(UTC) + backoff(attempts),
+                next_attempt_at=datetime.now(UTC) + backoff(message.attempts),
             )
             return False
         except (BackendRejected, LookupError, ValueError) as error:
             log.error("outbox_failed", kind=message.kind, key=message.key, error=str(error))
-            await self._finish(
-                message_id, attempts=attempts, status="failed", last_error=str(error)[:2000]
-            )
-            if failed := self.on_failure.get(message.kind):
+            if await self._finish(
+                message, "failed", status="failed", last_error=str(error)[:2000]
+            ) and (failed := self.on_failure.get(message.kind)):
                 await failed(message)
             return False
         except Exception as error:  # a bug: keep the message, retry later, say so loudly
             log.exception("outbox_error", kind=message.kind, key=message.key)
             await self._finish(
-                message_id,
-                attempts=attempts,
+                message,
+                "retry",
                 last_error=f"{type(error).__name__}: {error}"[:2000],
-                next_attempt_at=datetime.now(UTC) + backoff(attempts),
+                next_attempt_at=datetime.now(UTC) + backoff(message.attempts),
             )
             return False
-        await self._finish(message_id, attempts=attempts, status="done", done_at=datetime.now(UTC))
-        return True
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+        return await self._finish(message, "done", status="done", done_at=datetime.now(UTC))
+
+    async def deliver_now(self, message_id: int) -> bool:
+        """Deliver one message just written, in the caller's process (a reply the citizen is
+        waiting for); if it cannot be taken or fails, the workers retry it as usual."""
+        claimed = await self.claim(1, only=message_id)
+        return bool(claimed) and await self.deliver(claimed[0])
+
+    def _start(self, message: OutboxMessage) -> None:
+        self.busy[message.target] += 1
+        task = asyncio.create_task(self.deliver(message))
+        self.tasks.add(task)
+
+        def done(finished: asyncio.Task[bool]) -> None:
+            self.tasks.discard(finished)
+            self.busy[message.target] -= 1
+            if not finished.cancelled() and finished.exception() is None and finished.result():
+                self.delivered += 1
+
+        task.add_done_callback(done)
+
+    async def fill(self) -> int:
+        """Start as many due messages as there is room for; how many were started."""
+        room = self.concurrency - len(self.tasks)
+        if room <= 0:
+            return 0
+        claimed = await self.claim(room)
+        for message in claimed:
+            self._start(message)
+        return len(claimed)
 
     async def run_once(self) -> int:
-        """Deliver every message due now; returns how many were done."""
-        done = 0
-        while ids := await self.claim():
-            for message_id in ids:
-                done += await self.deliver(message_id)
-            if len(ids) < 20:
-                break
-        return done
+        """Deliver every message due now and wait for them; returns how many were done."""
+        before = self.delivered
+        while await self.fill() or self.tasks:
+            if self.tasks:
+                await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
+        return self.delivered - before
 
     async def run(
         self,
@@ -140,16 +245,28 @@ class Outbox:
         periodic: Callable[[], Awaitable[Any]] | None = None,
         period_seconds: float = 30.0,
     ) -> None:
-        """Until `stop` is set: deliver what is due, run `periodic` now and then, sleep."""
+        """Until `stop` is set: keep up to `concurrency` deliveries going, run `periodic` now
+        and then; on stop, let the deliveries in hand finish (their leases are released)."""
         last_periodic = 0.0
         loop = asyncio.get_running_loop()
         while not stop.is_set():
+            started = 0
             try:
-                await self.run_once()
+                started = await self.fill()
                 if periodic and loop.time() - last_periodic >= period_seconds:
                     last_periodic = loop.time()
                     await periodic()
             except Exception:  # the database restarting must not end the worker
                 log.exception("worker_loop_error")
+            if started and len(self.tasks) < self.concurrency:
+                continue  # more may be due at once
+            waiting: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+            waiting += list(self.tasks)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+                await asyncio.wait(
+                    waiting, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
+                )
+            waiting[0].cancel()
+        if self.tasks:
+            log.info("worker_finishing", in_hand=len(self.tasks))
+            await asyncio.wait(self.tasks)
