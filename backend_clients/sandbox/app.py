@@ -56,6 +56,8 @@ class FaultSwitch(BaseModel):
     delay_ms: int = Field(default=0, ge=0, le=60_000)
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0)
     down: bool = False
+    lost_answer_rate: float = Field(default=0.0, ge=0.0, le=1.0)
+    duplicate_rate: float = Field(default=0.0, ge=0.0, le=1.0)
 
 
 @get("/healthz", sync_to_thread=False)
@@ -72,7 +74,9 @@ def list_faults(request: Request[Any, Any, Any]) -> dict[str, Any]:
 def set_fault(
     request: Request[Any, Any, Any], backend: FromPath[str], data: FaultSwitch
 ) -> dict[str, Any]:
-    """Make one backend slow (delay_ms), flaky (error_rate 0..1) or down."""
+    """Make one backend slow (delay_ms), flaky (error_rate 0..1) or down; or make the network
+    between lose the answer after the backend did the work (lost_answer_rate), or deliver a
+    request twice (duplicate_rate)."""
     sandbox: SandboxState = request.app.state.sandbox
     if backend not in sandbox.faults:
         raise NotFoundException(f"unknown backend {backend!r}; known: {sorted(sandbox.faults)}")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, Message, Receive, ReceiveMessage, Scope, Send
 
 DEPARTMENTS = ("trade-licence", "tax", "environment", "employer")
 BACKENDS = (
@@ -43,8 +43,12 @@ def backend_of(path: str) -> str:
 @dataclass
 class Fault:
     delay_ms: int = 0
-    error_rate: float = 0.0
+    error_rate: float = 0.0  # refused before the backend does anything (500)
     down: bool = False
+    # What a real network also does: the backend did the work but its answer never arrived
+    # (the caller sees 502), or the request reached the backend twice.
+    lost_answer_rate: float = 0.0
+    duplicate_rate: float = 0.0
 
 
 @dataclass
@@ -61,6 +65,17 @@ class SandboxState:
             return fault.delay_ms / 1000, "down"
         failed = fault.error_rate > 0 and random.random() < fault.error_rate
         return fault.delay_ms / 1000, "error" if failed else None
+
+    def network(self, backend: str) -> str | None:
+        """What the network does to this call once it got through: "lost", "twice" or None."""
+        fault = self.faults.get(backend)
+        if fault is None:
+            return None
+        if fault.lost_answer_rate > 0 and random.random() < fault.lost_answer_rate:
+            return "lost"
+        if fault.duplicate_rate > 0 and random.random() < fault.duplicate_rate:
+            return "twice"
+        return None
 
     def describe(self) -> dict[str, dict[str, Any]]:
         return {name: asdict(fault) for name, fault in self.faults.items()}
@@ -110,4 +125,35 @@ class FaultMiddleware:
                 }
                 await _send_json(send, status, body)
                 return
+            if (network := self.state.network(backend)) is not None:
+                await self._unreliable(network, backend, scope, receive, send)
+                return
         await self.app(scope, receive, send)
+
+    async def _unreliable(
+        self, network: str, backend: str, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """Run the request with its body kept, so it can be played twice; "lost" throws the
+        backend's answer away and tells the caller 502, as a proxy whose upstream hung up."""
+        received: list[ReceiveMessage] = []
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+
+        async def replay() -> ReceiveMessage:
+            if received:
+                return received.pop(0)
+            return {"type": "http.disconnect"}
+
+        async def swallow(message: Message) -> None:
+            return None
+
+        kept = list(received)
+        await self.app(scope, replay, swallow)
+        if network == "lost":
+            await _send_json(send, 502, {"error": f"sandbox: {backend}'s answer was lost"})
+            return
+        received[:] = kept  # the same request again: its answer is the one the caller sees
+        await self.app(scope, replay, send)
