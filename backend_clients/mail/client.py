@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import smtplib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 
 from backend_clients.http import BackendRejected, BackendUnavailable
+
+
+def message_id(key: str, sender: str) -> str:
+    """The same Message-ID for every attempt at one piece of work (its outbox key), so a mail
+    sent again after a lost answer is known to the receiver as the same mail."""
+    domain = sender.rpartition("@")[2] or "frontdoor.example"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
 @dataclass(frozen=True)

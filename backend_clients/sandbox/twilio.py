@@ -12,7 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -58,6 +58,14 @@ def _authorised(request: Request[Any, Any, Any], state: TwilioState, account_sid
 
 def _channel(number: str) -> str:
     return "whatsapp" if number.startswith("whatsapp:") else "sms"
+
+
+def _sent_within(
+    message: dict[str, Any], on: str | None, after: str | None, before: str | None
+) -> bool:
+    """Twilio's DateSent filters (YYYY-MM-DD, UTC): on that day, on or after, on or before."""
+    day = parsedate_to_datetime(message["date_created"]).date().isoformat()
+    return (not on or day == on) and (not after or day >= after) and (not before or day <= before)
 
 
 def _unauthenticated() -> Response[dict[str, Any]]:
@@ -163,10 +171,14 @@ class TwilioController(Controller):
         sender = request.query_params.get("From")
         page_size = min(int(request.query_params.get("PageSize", 50) or 50), 1000)
         page = int(request.query_params.get("Page", 0) or 0)
+        # The sandbox sends at once: a message's date sent is the day it was created (UTC).
+        on, after, before = (request.query_params.get(f"DateSent{op}") for op in ("", ">", "<"))
         found = [
             message
             for message in reversed(state.messages)
-            if (not to or message["to"] == to) and (not sender or message["from"] == sender)
+            if (not to or message["to"] == to)
+            and (not sender or message["from"] == sender)
+            and _sent_within(message, on, after, before)
         ]
         chunk = found[page * page_size : (page + 1) * page_size]
         uri = f"/2010-04-01/Accounts/{account_sid}/Messages.json"

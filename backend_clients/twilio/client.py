@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from email.utils import parsedate_to_datetime
+
 import httpx
 
 from backend_clients.http import BackendClient, BackendRejected, BackendUnavailable, ClientConfig
@@ -35,12 +38,25 @@ class TwilioClient(BackendClient):
         return Message.model_validate(response.json())
 
     async def list_messages(
-        self, *, to: str | None = None, from_: str | None = None
+        self, *, to: str | None = None, from_: str | None = None, sent_since: date | None = None
     ) -> list[Message]:
-        """Messages sent from the account, newest first, optionally filtered."""
+        """Messages sent from the account, newest first (the first page), optionally filtered:
+        `sent_since` is Twilio's `DateSent>` (sent on or after that day, UTC)."""
         params = {key: value for key, value in (("To", to), ("From", from_)) if value}
+        if sent_since is not None:
+            params["DateSent>"] = sent_since.isoformat()
         response = await self.request("GET", self._messages, params=params)
         return [Message.model_validate(item) for item in response.json()["messages"]]
+
+    async def find_sent(self, *, to: str, body: str, since: datetime) -> Message | None:
+        """A message with this text already sent to `to` since `since`, if any: asked before
+        sending again after an attempt that a crash cut short (Twilio takes no idempotency
+        key, so this is how a repeat is avoided)."""
+        for message in await self.list_messages(to=to, sent_since=since.date()):
+            created = message.date_created and parsedate_to_datetime(message.date_created)
+            if message.body == body and created and created >= since.replace(microsecond=0):
+                return message
+        return None
 
     async def fetch_media(self, url: str, max_bytes: int) -> bytes:
         """A photo a citizen sent (the MediaUrl of an incoming message). Only this account's own

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.http import BackendError
-from backend_clients.mail import MailClient
+from backend_clients.mail import MailClient, message_id
 from backend_clients.twilio import TwilioClient
 from portal.applications.models import (
     Application,
@@ -27,6 +27,7 @@ from portal.applications.undelivered import record_not_delivered
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Delivery, Service
 from portal.contracts.base import Applicant, Outgoing, Summary
+from portal.database.engine import aware
 from portal.forms import engine
 from portal.forms.fields import shown
 from portal.i18n import gettext as _
@@ -187,14 +188,22 @@ class ApplicationWork:
                 self.catalogue, self.settings.public_url, notification, application, event
             )
             if notification.channel == "email":
-                await self.mail.send(to=notification.destination, subject=subject, text=text)
+                await self.mail.send(
+                    to=notification.destination,
+                    subject=subject,
+                    text=text,
+                    message_id=message_id(message.key, self.mail.config.sender),
+                )
             else:
                 prefix = "whatsapp:" if notification.channel == "whatsapp" else ""
-                await self.twilio.send_message(
-                    to=f"{prefix}{notification.destination}",
-                    from_=f"{prefix}{self.settings.twilio_from_number}",
-                    body=text,
-                )
+                to = f"{prefix}{notification.destination}"
+                # Twilio takes no idempotency key: after a crash mid-send, ask it first.
+                if not message.in_doubt or not await self.twilio.find_sent(
+                    to=to, body=text, since=aware(message.created_at)
+                ):
+                    await self.twilio.send_message(
+                        to=to, from_=f"{prefix}{self.settings.twilio_from_number}", body=text
+                    )
             notification.body = text
             notification.status = "sent"
             notification.sent_at = datetime.now(UTC)

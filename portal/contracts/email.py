@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import Field
 
 from backend_clients.documents import DocumentClient
-from backend_clients.mail import Attachment, MailClient
+from backend_clients.mail import Attachment, MailClient, message_id
 from portal.contracts.base import Config, Connection, Contract, Environment, News, Outgoing, Sent
 from portal.i18n import current_locale, text_direction
 from portal.i18n import gettext as _
@@ -66,12 +66,6 @@ def in_each_language(languages: tuple[str, ...], text: Any) -> dict[str, str]:
         with speaking(language):
             notes[language] = str(text)
     return notes
-
-
-def message_id(key: str, sender: str) -> str:
-    """The same Message-ID for every attempt at one outbox message (its key)."""
-    domain = sender.rpartition("@")[2] or "frontdoor.example"
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
 
 
 @dataclass(frozen=True)

@@ -18,13 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from portal.applications.timeline import department_name
 from portal.audit import AuditLog
 from portal.catalogue import catalogue_of
+from portal.database.engine import aware
 from portal.i18n import lazy_gettext as _l
 from portal.operations.service import (
     ACTIONS,
     BACKEND_NAMES,
     PAGE_SIZE,
     Refused,
-    aware,
     backend_counts,
     take_action,
     waiting_messages,

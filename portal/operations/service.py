@@ -10,7 +10,7 @@ messages are never claimed: the worker takes only pending ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application, DepartmentRequest, Notification
 from portal.applications.undelivered import record_not_delivered
+from portal.database.engine import aware
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.outbox.models import OutboxMessage
@@ -51,11 +52,6 @@ ACTIONS: dict[str, frozenset[str]] = {
     "park": frozenset({"pending"}),
     "cancel": frozenset({"pending", "failed"}),
 }
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite gives back naive UTC times; PostgreSQL aware ones."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def state_name(status: str, attempts: int) -> str:

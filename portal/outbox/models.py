@@ -46,3 +46,8 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # Set by the worker that takes the message (not stored): an earlier attempt was cut short by
+    # a crash and may have reached the backend. Handlers that cannot pass an idempotency key
+    # (SMS, WhatsApp) ask the backend before sending again.
+    in_doubt = False
