@@ -44,6 +44,8 @@ from portal.conversations.deps import DEPENDENCIES as conversations_dependencies
 from portal.conversations.gateway import Gateway
 from portal.conversations.inbox import inbox_routes
 from portal.conversations.language import warm_up
+from portal.conversations.replies import KIND as REPLY
+from portal.conversations.replies import Replies
 from portal.conversations.twilio_webhook import twilio_webhook
 from portal.conversations.web_chat import web_chat
 from portal.database import make_engine, provide_session
@@ -69,6 +71,7 @@ from portal.logs import configure_logging
 from portal.mydata.routes import mydata
 from portal.offices.routes import offices
 from portal.operations.routes import operations
+from portal.outbox.worker import Outbox
 from portal.pages.routes import pages
 from portal.payments.admin import payments_admin
 from portal.payments.bills import bills
@@ -226,13 +229,13 @@ def create_app(settings: Settings) -> Litestar:
             app.state.audit,
             counters,
         )
+        replies = Replies(app.state.sessionmaker, app.state.twilio, settings.twilio_from_number)
         app.state.gateway = Gateway(
             app.state.sessionmaker,
             app.state.bot,
-            app.state.twilio,
-            settings.twilio_from_number,
             app.state.audit,
             app.state.sign_in_codes,
+            Outbox(app.state.sessionmaker, {REPLY: replies.send}),
         )
         app.state.readiness = Readiness(
             {

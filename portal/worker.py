@@ -14,6 +14,8 @@ from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.twilio import TwilioClient
 from portal.applications.delivery import ApplicationWork
 from portal.catalogue.loader import load_catalogue
+from portal.conversations.replies import KIND as REPLY
+from portal.conversations.replies import Replies
 from portal.database import make_engine
 from portal.design.live import LiveCatalogue
 from portal.i18n.catalogue import load_catalogues
@@ -68,7 +70,9 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
 
         return handle
 
+    replies = Replies(sessionmaker, work.twilio, settings.twilio_from_number)
     handlers = {kind: current(h) for kind, h in {**work.handlers(), **payments.handlers()}.items()}
+    handlers[REPLY] = replies.send  # needs no catalogue
     failures = {kind: current(h) for kind, h in work.failure_handlers().items()}
     outbox = Outbox(
         sessionmaker,

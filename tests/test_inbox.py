@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import TestClient
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from conftest import Sandbox, run_async
@@ -25,10 +25,11 @@ from portal.audit.models import AuditEvent
 from portal.conversations import handoff
 from portal.conversations.models import ChatMessage, Conversation, Handoff
 from portal.database import make_engine
+from portal.outbox.models import OutboxMessage
 from portal.staff.service import StaffMember
 from scripts.text_the_bot import received
-from tests.journey_support import execute
-from tests.support import csrf_token, sign_in_as
+from tests.journey_support import execute, run_worker
+from tests.support import csrf_token, sign_in_as, visible_text
 
 _numbers = itertools.count(1)
 
@@ -375,3 +376,42 @@ def test_todays_figures_count_the_citys_day(database_url: str) -> None:
 
     figures: handoff.Figures = run_async(run())
     assert figures.requested == 1
+
+
+def test_replies_while_twilio_is_down_wait_and_go_out_once_in_order(
+    portal: TestClient[Any],
+    database_url: str,
+    sandbox: Sandbox,
+    make_settings: Callable[..., Any],
+) -> None:
+    conversation = _handed_off(database_url, channel="sms")
+    key = conversation.key
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    token = csrf_token(portal.get(f"/staff/inbox/{key}").text)
+    portal.post(f"/staff/inbox/{key}/claim", data={"_csrf_token": token})
+    sandbox.set_fault("twilio", down=True)
+    replies = ["Un momento, lo consulto.", "Ya está: su farola se repara mañana."]
+    for reply in replies:
+        kept = portal.post(
+            f"/staff/inbox/{key}/reply", data={"_csrf_token": token, "message": reply}
+        )
+        assert kept.status_code == 202
+        assert "will be sent as soon as the messaging service takes it" in visible_text(kept.text)
+        assert "You do not need to send it again" in visible_text(kept.text)
+    sandbox.set_fault("twilio")
+    assert _phone(sandbox, conversation) == []
+    # The workers send them when Twilio is back: the second waits until the first is out.
+    settings = make_settings(database_url=database_url)
+    sent = []
+    for _ in range(3):
+        run_async(execute(database_url, _due_now()))
+        run_worker(settings)
+        sent.append(_phone(sandbox, conversation))
+    assert sent == [replies[:1], replies, replies]  # in order, and each once
+
+
+def _due_now() -> Any:
+    soon = datetime.now(UTC) - timedelta(seconds=1)
+    return (
+        update(OutboxMessage).where(OutboxMessage.status == "pending").values(next_attempt_at=soon)
+    )

@@ -19,17 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.http import BackendError
 from backend_clients.rasa import RasaClient
-from backend_clients.twilio import TwilioClient
 from portal.applications.models import Application
 from portal.audit import AuditLog
 from portal.conversations import handoff
 from portal.conversations.language import DIGITS, choice, detect
 from portal.conversations.models import ChatMessage, Conversation
+from portal.conversations.replies import queue_reply
 from portal.database.engine import utcnow
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import DEFAULT_LANGUAGE, use_locale
 from portal.identity.codes import Destination, SignInCodes
 from portal.identity.models import Citizen
+from portal.outbox.worker import Outbox
 
 log = logging.getLogger(__name__)
 # Leading spaces and slashes: Rasa reads a message starting with "/" as a command.
@@ -132,10 +133,9 @@ class Gateway:
 
     sessionmaker: async_sessionmaker[AsyncSession]
     bot: RasaClient
-    twilio: TwilioClient
-    from_number: str
     audit: AuditLog
     codes: SignInCodes
+    outbox: Outbox  # sends replies at once; the workers retry what could not go
 
     async def answer(self, conversation_id: int, message_id: int) -> None:
         """Answer one stored message (a background task: errors are logged, never raised)."""
@@ -239,28 +239,24 @@ class Gateway:
     async def deliver(
         self, db: AsyncSession, conversation: Conversation, texts: list[str], author: str = "bot"
     ) -> list[ChatMessage]:
-        """Keep each message, then deliver it on the conversation's channel (the web chat
-        reads it from the conversation). A message Twilio refused keeps no external id."""
-        kept = []
+        """Keep each message and, on SMS and WhatsApp, its sending in the outbox (one commit),
+        then send them in order now; what cannot go now the workers send later, in order. The
+        web chat reads its messages from the conversation."""
+        kept, queued = [], []
         for text in texts:
             sent = ChatMessage(
                 conversation_id=conversation.id, direction="out", author=author, body=text
             )
             db.add(sent)
-            await db.commit()
             kept.append(sent)
-            if conversation.channel == "web":
-                continue
-            prefix = "whatsapp:" if conversation.channel == "whatsapp" else ""
-            try:
-                delivered = await self.twilio.send_message(
-                    to=f"{prefix}{conversation.address}",
-                    from_=f"{prefix}{self.from_number}",
-                    body=text,
-                )
-            except BackendError as error:
-                log.error("message not delivered on %s: %s", conversation.channel, error)
-                continue
-            sent.external_id = delivered.sid
-            await db.commit()
+            if conversation.channel != "web":
+                await db.flush()
+                queued.append(queue_reply(db, conversation, sent))
+        await db.commit()
+        for message in queued:
+            if not await self.outbox.deliver_now(message.id):
+                log.warning("reply %s left to the workers", message.key)
+                break  # the ones after it wait for it
+        for sent in kept if queued else ():
+            await db.refresh(sent)  # sent by another session: its Twilio id
         return kept

@@ -23,6 +23,7 @@ from portal.audit import AuditLog
 from portal.conversations import handoff
 from portal.conversations.gateway import Gateway
 from portal.conversations.models import ChatMessage, Conversation, Handoff
+from portal.conversations.replies import refused
 from portal.conversations.transcript import newest_messages
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
@@ -40,8 +41,11 @@ NOT_YOURS = _l(
 )
 EMPTY = _l("Type your reply")
 NOT_DELIVERED = _l(
-    "Your reply was kept but could not be delivered: the messaging service did not accept it. "
-    "Try again in a minute."
+    "Your reply was kept but could not be delivered: the messaging service refused it."
+)
+NOT_YET = _l(
+    "Your reply was kept and will be sent as soon as the messaging service takes it. "
+    "You do not need to send it again."
 )
 # What a redirect tells the agent (?notice=...): known words only, never text from the URL.
 NOTICES = {  # (text, whether it says that what the agent did worked)
@@ -294,7 +298,9 @@ async def reply(
         )
     [sent] = await gateway.deliver(db, conversation, [text], staff.actor)
     if conversation.channel != "web" and sent.external_id is None:
-        return await _page(db, staff, conversation, str(NOT_DELIVERED), "", 502)
+        if await refused(db, sent):
+            return await _page(db, staff, conversation, str(NOT_DELIVERED), "", 502)
+        return await _page(db, staff, conversation, str(NOT_YET), "", 202)
     return Redirect(f"/staff/inbox/{conversation.key}#message-{sent.id}", status_code=303)
 
 
