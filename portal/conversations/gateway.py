@@ -7,10 +7,11 @@ after the answer to Twilio (a background task), so Twilio never waits on the bot
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -136,9 +137,21 @@ class Gateway:
     audit: AuditLog
     codes: SignInCodes
     outbox: Outbox  # sends replies at once; the workers retry what could not go
+    _turns: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
     async def answer(self, conversation_id: int, message_id: int) -> None:
-        """Answer one stored message (a background task: errors are logged, never raised)."""
+        """Answer one stored message (a background task: errors are logged, never raised).
+        Two messages of one conversation that arrive together are answered one after the
+        other, in the order they arrived, so their replies keep that order."""
+        turn = self._turns.setdefault(conversation_id, asyncio.Lock())
+        try:
+            async with turn:
+                await self._answer(conversation_id, message_id)
+        finally:
+            if not turn.locked() and self._turns.get(conversation_id) is turn:
+                del self._turns[conversation_id]
+
+    async def _answer(self, conversation_id: int, message_id: int) -> None:
         try:
             async with self.sessionmaker() as db:
                 conversation = await db.get(Conversation, conversation_id)
