@@ -6,9 +6,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from fpdf import FPDF
-from fpdf.enums import XPos, YPos
-
 from portal.i18n import gettext as _
 from portal.i18n.locale import text_direction
 
@@ -20,6 +17,8 @@ class Paper:
     """One document, written a line at a time under the city's name and a title."""
 
     def __init__(self, title: str, language: str, fonts_dir: Path, title_size: float) -> None:
+        from fpdf import FPDF  # a second's import: only when a PDF is written, not at start
+
         rtl = text_direction(language) == "rtl"
         self.align = "R" if rtl else "L"
         self.pdf = FPDF(format="A4")
@@ -36,6 +35,8 @@ class Paper:
         self.line(title, title_size, "B", gap=title_size / 4)
 
     def line(self, text: str, size: float, style: str = "", gap: float = 2) -> None:
+        from fpdf.enums import XPos, YPos
+
         self.pdf.set_font("DejaVu", style, size)
         self.pdf.multi_cell(
             self.width, size * 0.5, text, align=self.align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
