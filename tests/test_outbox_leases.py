@@ -5,6 +5,8 @@ request reaches it twice. Nothing may be lost and nothing sent twice."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -252,3 +254,32 @@ def test_each_worker_keeps_to_its_cap_per_backend(pg_sessions: Any) -> None:
     first, second = run_async(scenario())
     assert sorted(first) == ["mail"] * 3 + ["tax"] * 4
     assert second == []
+
+
+def test_a_restarted_worker_takes_back_at_once_what_its_dead_predecessor_held(
+    pg_sessions: Any,
+) -> None:
+    gone = subprocess.Popen(["true"])  # a process that has ended: its pid is free
+    gone.wait()
+
+    async def scenario() -> tuple[int, list[str]]:
+        dead_id = await _queued(pg_sessions, "held-by-the-dead")
+        alive_id = await _queued(pg_sessions, "held-by-the-living")
+        later = datetime.now(UTC) + timedelta(seconds=60)
+        async with pg_sessions() as db:
+            for message_id, holder in (
+                (dead_id, f"{outbox_worker.HOST}:{gone.pid}:0000"),
+                (alive_id, f"{outbox_worker.HOST}:{os.getppid()}:0000"),  # pytest's parent
+            ):
+                await db.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == message_id)
+                    .values(locked_until=later, leased_by=holder, attempt_started_at=later)
+                )
+            await db.commit()
+        worker = Outbox(pg_sessions, {})
+        released = await worker.release_orphans()
+        return released, [m.key for m in await worker.claim()]
+
+    released, taken = run_async(scenario())
+    assert released == 1 and taken == ["held-by-the-dead"]

@@ -34,10 +34,13 @@ from portal.outbox.models import OutboxMessage
 log = structlog.get_logger()
 
 Handler = Callable[[OutboxMessage], Awaitable[None]]
-LEASE = timedelta(seconds=15)
-RENEW_SECONDS = 5.0
+LEASE = timedelta(seconds=10)
+RENEW_SECONDS = 3.0
 MAX_DELAY_SECONDS = 60.0
-HOLDER = f"{socket.gethostname()}:{os.getpid()}"[:120]
+# Who holds a lease: host, process and this start of it (a restarted container is often PID 1
+# again, so the pid alone would not tell a dead predecessor from this process).
+HOST = socket.gethostname()[:80]
+HOLDER = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def backoff(attempts: int) -> timedelta:
@@ -123,6 +126,32 @@ class Outbox:
             db.expunge_all()  # handlers read them after this session ends
             await db.commit()
         return sorted(claimed, key=lambda m: m.id)
+
+    async def release_orphans(self) -> int:
+        """At start: give back at once the leases of a worker on this host that has died (a
+        crash and a restart), instead of leaving them until they run out."""
+        async with self.sessionmaker() as db:
+            holders = await db.scalars(
+                select(OutboxMessage.leased_by)
+                .where(
+                    OutboxMessage.status == "pending",
+                    OutboxMessage.leased_by.like(f"{HOST}:%"),
+                    OutboxMessage.locked_until > datetime.now(UTC),
+                )
+                .distinct()
+            )
+            dead = [holder for holder in holders if holder and _dead(holder)]
+            if not dead:
+                return 0
+            result = await db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.status == "pending", OutboxMessage.leased_by.in_(dead))
+                .values(locked_until=None)
+            )
+            await db.commit()
+        released = int(getattr(result, "rowcount", 0))
+        log.warning("outbox_orphans_released", holders=dead, messages=released)
+        return released
 
     async def _finish(self, message: OutboxMessage, outcome: str, **values: Any) -> bool:
         """End this attempt if we still hold the lease; False (nothing written) when another
@@ -249,6 +278,8 @@ class Outbox:
         and then; on stop, let the deliveries in hand finish (their leases are released)."""
         last_periodic = 0.0
         loop = asyncio.get_running_loop()
+        with contextlib.suppress(Exception):  # a database not there yet: the leases run out
+            await self.release_orphans()
         while not stop.is_set():
             started = 0
             try:
@@ -270,3 +301,21 @@ class Outbox:
         if self.tasks:
             log.info("worker_finishing", in_hand=len(self.tasks))
             await asyncio.wait(self.tasks)
+
+
+def _dead(holder: str) -> bool:
+    """Whether the process that took a lease on this host is gone: its pid is not running, or
+    is this very process under another start (a restarted container's PID 1)."""
+    parts = holder.rsplit(":", 2)
+    pid = parts[1] if len(parts) == 3 else ""
+    if holder == HOLDER or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # someone else's process: alive
+        return False
+    return False
