@@ -77,7 +77,8 @@ class Workers:
 
     def _start(self) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "portal", "worker"]
-        return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL)
+        log = open(os.environ.get("CHAOS_WORKER_LOG", os.devnull), "ab")  # noqa: SIM115
+        return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log)
 
     def kill_one(self) -> None:
         """SIGKILL the first worker (always the same one: the others, if any, live on) and

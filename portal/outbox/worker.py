@@ -36,7 +36,7 @@ log = structlog.get_logger()
 Handler = Callable[[OutboxMessage], Awaitable[None]]
 LEASE = timedelta(seconds=10)
 RENEW_SECONDS = 3.0
-MAX_DELAY_SECONDS = 60.0
+MAX_DELAY_SECONDS = 30.0
 # Who holds a lease: host, process and this start of it (a restarted container is often PID 1
 # again, so the pid alone would not tell a dead predecessor from this process).
 HOST = socket.gethostname()[:80]
@@ -44,8 +44,8 @@ HOLDER = f"{HOST}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def backoff(attempts: int) -> timedelta:
-    """1 s, 2 s, 4 s ... up to a minute, with full jitter in the upper half, so retries of a
-    backend that came back do not arrive together and nobody waits long after it recovers."""
+    """1 s, 2 s, 4 s ... up to 30 s, with jitter in the upper half, so retries of a backend
+    that came back do not arrive together and nobody waits long after it recovers."""
     seconds = min(MAX_DELAY_SECONDS, 2.0 ** max(attempts - 1, 0))
     return timedelta(seconds=random.uniform(seconds / 2, seconds))
 
@@ -274,33 +274,42 @@ class Outbox:
         periodic: Callable[[], Awaitable[Any]] | None = None,
         period_seconds: float = 30.0,
     ) -> None:
-        """Until `stop` is set: keep up to `concurrency` deliveries going, run `periodic` now
-        and then; on stop, let the deliveries in hand finish (their leases are released)."""
-        last_periodic = 0.0
-        loop = asyncio.get_running_loop()
+        """Until `stop` is set: keep up to `concurrency` deliveries going, and run `periodic`
+        now and then beside them (asking slow departments for news must not hold deliveries
+        up); on stop, let the deliveries in hand finish (their leases are released)."""
         with contextlib.suppress(Exception):  # a database not there yet: the leases run out
             await self.release_orphans()
+        beside = asyncio.create_task(self._every(stop, periodic, period_seconds))
         while not stop.is_set():
             started = 0
             try:
                 started = await self.fill()
-                if periodic and loop.time() - last_periodic >= period_seconds:
-                    last_periodic = loop.time()
-                    await periodic()
             except Exception:  # the database restarting must not end the worker
                 log.exception("worker_loop_error")
             if started and len(self.tasks) < self.concurrency:
                 continue  # more may be due at once
             waiting: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
             waiting += list(self.tasks)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait(
-                    waiting, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED
-                )
+            await asyncio.wait(waiting, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
             waiting[0].cancel()
         if self.tasks:
             log.info("worker_finishing", in_hand=len(self.tasks))
             await asyncio.wait(self.tasks)
+        beside.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beside
+
+    @staticmethod
+    async def _every(
+        stop: asyncio.Event, periodic: Callable[[], Awaitable[Any]] | None, seconds: float
+    ) -> None:
+        while periodic is not None and not stop.is_set():
+            try:
+                await periodic()
+            except Exception:
+                log.exception("worker_periodic_error")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 def _dead(holder: str) -> bool:
