@@ -156,8 +156,8 @@ class Settings(BaseSettings):
     worker_idle_seconds: float = Field(default=1.0, gt=0, le=60)
     # Deliveries each worker runs at once, and at most this many to one backend (so a slow
     # department does not hold every slot, nor get more calls at once than it can take).
-    worker_concurrency: int = Field(default=16, ge=1, le=256)
-    worker_per_backend: int = Field(default=4, ge=1, le=256)
+    worker_concurrency: int = Field(default=32, ge=1, le=256)
+    worker_per_backend: int = Field(default=8, ge=1, le=256)
     case_check_seconds: float = Field(default=30.0, gt=0, le=86_400)
 
     @field_validator(

@@ -36,7 +36,8 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
     load_catalogues(settings.locales_dir, settings.languages)
     configure_dates(settings.date_locales, settings.time_zone)
     catalogue = load_catalogue(settings.catalogue_dir)
-    engine = make_engine(settings.database_url)
+    # Each delivery holds a connection while it waits for its backend; renewals need a few more.
+    engine = make_engine(settings.database_url, settings.worker_concurrency + 4)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
     work = ApplicationWork(

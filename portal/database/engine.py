@@ -54,8 +54,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine for `url`; for SQLite, the file's folder is created first."""
+def make_engine(url: str, connections: int = 20) -> AsyncEngine:
+    """An async engine for `url`, with up to `connections` PostgreSQL connections (half kept
+    open); for SQLite, the file's folder is created first."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -63,7 +64,10 @@ def make_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    kept = max(connections // 2, 1)
+    return create_async_engine(
+        url, pool_size=kept, max_overflow=connections - kept, pool_pre_ping=True
+    )
 
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:
