@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import structlog
+
 from backend_clients.departments import (
     Applicant,
     Case,
@@ -13,7 +15,7 @@ from backend_clients.departments import (
     DepartmentClient,
     PaymentReport,
 )
-from backend_clients.http import BackendRejected
+from backend_clients.http import BackendRejected, BackendUnavailable
 from portal.contracts.base import (
     Config,
     Connection,
@@ -25,6 +27,8 @@ from portal.contracts.base import (
     Sent,
     payment_event_id,
 )
+
+log = structlog.get_logger()
 
 
 class DepartmentConfig(Config):
@@ -87,7 +91,13 @@ class DepartmentConnection(Connection):
             ),
             idempotency_key=outgoing.key,
         )
-        case = await self.client.get_case(receipt.case_id)
+        try:
+            case = await self.client.get_case(receipt.case_id)
+        except BackendUnavailable as error:
+            # The case exists: sending it again would only repeat the create. Its first news
+            # come later, pushed by the department or asked for by the worker.
+            log.warning("case_read_failed", department=self.department, error=str(error))
+            return Sent(receipt.case_id, [])
         return Sent(case.case_id, self._news(case))
 
     async def news(self, case_id: str) -> list[News]:
