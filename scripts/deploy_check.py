@@ -42,11 +42,11 @@ COMPONENT = "app.kubernetes.io/component"
 # Settings that carry credentials although they are not SecretStr.
 CREDENTIAL_URLS = {"database_url", "redis_url"}
 DOCUMENTATION_NETWORKS = [
-    ipaddress.ip_network(net) for net in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+    ipaddress.IPv4Network(net) for net in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
 ]
 # What an egress rule to "anywhere" must still keep out: private networks and cloud metadata.
 KEPT_OUT = [
-    ipaddress.ip_network(net)
+    ipaddress.IPv4Network(net)
     for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16")
 ]
 
@@ -144,13 +144,24 @@ def wiring_problems(objects: list[Object]) -> list[str]:
     problems += _autoscaler_problems(objects)
     problems += _ingress_problems(objects)
     problems += _probe_problems(objects)
-    config_maps = {item["metadata"]["name"] for item in objects if item["kind"] == "ConfigMap"}
+    config_maps = {
+        item["metadata"]["name"]: item.get("data", {})
+        for item in objects
+        if item["kind"] == "ConfigMap"
+    }
     for item, template in _workloads(objects):
         for container in _containers(template):
+            named = {variable["name"] for variable in container.get("env", [])}
             for source in container.get("envFrom", []):
                 name = source.get("configMapRef", {}).get("name")
-                if name is not None and name not in config_maps:
+                if name is None:
+                    continue
+                if name not in config_maps:
                     problems.append(f"{_name(item)}: no ConfigMap {name}")
+                for key in sorted(named & set(config_maps.get(name, {}))):
+                    problems.append(
+                        f"{_name(item)}: {key} is in ConfigMap {name} and in env, which wins"
+                    )
     return problems
 
 
@@ -209,7 +220,7 @@ def _ingress_problems(objects: list[Object]) -> list[str]:
 
 
 # Each long-running HTTP component: its probes (path, or None for any path).
-PROBES = {
+PROBES: dict[str, dict[str, str | None]] = {
     "portal": {"livenessProbe": "/healthz", "readinessProbe": "/readyz", "startupProbe": None},
     "bot": {"livenessProbe": None, "readinessProbe": None, "startupProbe": None},
 }
@@ -280,9 +291,11 @@ def network_problems(objects: list[Object], production: bool) -> list[str]:
                 problems.append(f"{_name(policy)}: admits the bot from pods other than the portal")
     for policy, block in _ip_blocks(policies):
         network = ipaddress.ip_network(block["cidr"])
+        if not isinstance(network, ipaddress.IPv4Network):
+            continue  # the cluster's addresses are IPv4 here
         if production and any(network.subnet_of(doc) for doc in DOCUMENTATION_NETWORKS):
             problems.append(f"{_name(policy)}: {network} is a documentation address: set yours")
-        excepted = [ipaddress.ip_network(net) for net in block.get("except", [])]
+        excepted = [ipaddress.IPv4Network(net) for net in block.get("except", [])]
         for private in KEPT_OUT:
             if network.prefixlen == 0 and not any(private.subnet_of(e) for e in excepted):
                 problems.append(f"{_name(policy)}: egress to {network} lets {private} through")
