@@ -19,7 +19,7 @@ BOT_PYTHON_BASE ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bi
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup run test lint typecheck pytest unit e2e migrate assets translations extract \
-        update-translations browser bench bot bot-accuracy clean
+        update-translations browser bench bot bot-accuracy deploy-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -109,6 +109,9 @@ bench: setup ## throughput of pages against a bare route, as ratios from one run
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+deploy-check: .venv/.synced ## render deploy/ without kustomize; check it against Kubernetes 1.31's schemas and the production settings
+	$(PY) scripts/deploy_check.py
 
 clean: ## remove what setup built (keeps var/, the local database)
 	rm -rf .venv .tools node_modules build
