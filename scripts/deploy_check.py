@@ -343,8 +343,6 @@ def settings_problems(objects: list[Object], secret_keys: set[str]) -> list[str]
     ]
     names = set(portal) | set(environments["bot"] or {})
     problems += portal_settings.unknown_variables(dict.fromkeys(names, ""))
-    unread = set(portal) - _setting_names()
-    problems += [f"{name} is not a setting" for name in sorted(unread) if "FRONTDOOR_" not in name]
     for field, name in _fields():
         source = portal.get(name)
         if (_is_secret(field) or field in CREDENTIAL_URLS) and source and source[0] != "secret":
@@ -375,7 +373,7 @@ def environment(objects: list[Object], component: str) -> dict[str, Source] | No
     for _, template in _workloads(objects):
         if template.get("metadata", {}).get("labels", {}).get(COMPONENT) != component:
             continue
-        container = _containers(template)[0]
+        container = template["spec"]["containers"][0]
         found: dict[str, Source] = {}
         for source in container.get("envFrom", []):
             name = source.get("configMapRef", {}).get("name")
@@ -397,10 +395,6 @@ def _fields() -> Iterator[tuple[str, str]]:
     for field in portal_settings.Settings.model_fields:
         twilio = field in portal_settings.TWILIO_NAMES
         yield field, field.upper() if twilio else f"FRONTDOOR_{field.upper()}"
-
-
-def _setting_names() -> set[str]:
-    return {name for _, name in _fields()}
 
 
 def _is_secret(field: str) -> bool:
