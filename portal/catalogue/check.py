@@ -19,6 +19,7 @@ from typing import Any, Union
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from portal.catalogue import yaml_text
 from portal.catalogue.extract import texts_in
 from portal.catalogue.models import Department, Service, Topic
 from portal.contracts.registry import request_problems
@@ -190,8 +191,8 @@ def _validator_line(root: yaml.Node | None, loc: tuple[Any, ...], message: str) 
 
 def _parse(source: str) -> tuple[Any, yaml.Node | None, Problem | None]:
     try:
-        root = yaml.compose(source)
-        data = yaml.safe_load(source)
+        root = yaml_text.compose(source)
+        data = yaml_text.load(source)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         what = getattr(error, "problem", None) or str(error)

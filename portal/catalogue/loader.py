@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from portal.catalogue import yaml_text
 from portal.catalogue.check import Known, check_definition
 from portal.catalogue.models import Department, Entry, Link, Service, Topic
 
@@ -62,7 +63,7 @@ class Catalogue:
 
 def _read(path: Path) -> Any:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml_text.load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as error:
         raise CatalogueError(f"{path}: cannot be read as YAML: {error}") from error
 

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from portal.catalogue import yaml_text
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Service
 from portal.design.models import DesignedService, ServiceVersion
@@ -34,7 +35,7 @@ def parse(source: str) -> Service | None:
     """A stored definition as a service; None when it does not read (a draft being written, or
     one the rules have since grown stricter for: logged, never served)."""
     try:
-        return Service.model_validate(yaml.safe_load(source))
+        return Service.model_validate(yaml_text.load(source))
     except (yaml.YAMLError, ValidationError, ValueError):
         return None
 
