@@ -30,6 +30,9 @@ COPY alembic.ini ./
 COPY backend_clients ./backend_clients
 COPY portal ./portal
 COPY templates ./templates
+# Bytecode compiled now: the root filesystem is read-only in Kubernetes, and a replica or a
+# worker restarted after a crash should not compile every module again.
+RUN .venv/bin/python -m compileall -q portal backend_clients
 RUN mkdir var && chown frontdoor:frontdoor var
 USER frontdoor
 ENV PATH=/app/.venv/bin:$PATH \
