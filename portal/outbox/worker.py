@@ -303,6 +303,10 @@ class Outbox:
     async def _every(
         stop: asyncio.Event, periodic: Callable[[], Awaitable[Any]] | None, seconds: float
     ) -> None:
+        # Not at start: a worker restarted after a crash delivers first.
+        first = random.uniform(seconds / 2, seconds)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=first)
         while periodic is not None and not stop.is_set():
             try:
                 await periodic()
