@@ -26,6 +26,7 @@ from portal.conversations import handoff
 from portal.conversations.language import DIGITS, choice, detect
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.replies import queue_reply
+from portal.conversations.responses import RESPONSE_PREFIX, render
 from portal.database.engine import utcnow
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import DEFAULT_LANGUAGE, use_locale
@@ -127,6 +128,17 @@ def _bot_text(conversation: Conversation, message: ChatMessage) -> str:
     return text
 
 
+def _worded(reply: str) -> str | None:
+    """A reply of the bot as the citizen reads it. The bot names its fixed replies (utter_greet:
+    Rasa takes them from its domain, with no call back to the portal), and they are worded here
+    in the current language; the actions' replies come worded already."""
+    if not reply.startswith(RESPONSE_PREFIX):
+        return reply or None
+    if (worded := render(reply)) is None:
+        log.error("the bot named a reply the portal does not have: %s", reply)
+    return worded
+
+
 @dataclass
 class Gateway:
     """Between citizens and the bot: asks it about each stored message and delivers its replies
@@ -217,7 +229,7 @@ class Gateway:
             log.warning("bot unavailable: %s", error)
             replies = []
         use_locale(conversation.language)  # the bot's endpoints may have changed it
-        return [reply for reply in replies if reply] or [str(SORRY)]
+        return [worded for reply in replies if (worded := _worded(reply))] or [str(SORRY)]
 
     async def _while_waiting(
         self, db: AsyncSession, conversation: Conversation, message: ChatMessage

@@ -1,5 +1,7 @@
 """The bot's fixed replies: Rasa names them (utter_*), the portal words them from its own
-translation catalogue, so an editor's published change reaches the bot and the web at once."""
+translation catalogue, so an editor's published change reaches the bot and the web at once.
+Rasa answers with the names (its domain's texts are the names themselves) and the gateway words
+them; POST /bot/nlg words one for an engine that asks for each text."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ CAN_DO = _l(
     "the street, send you a link to pay a bill or fee, or put you through to a person."
 )
 
+RESPONSE_PREFIX = "utter_"
 RESPONSES = {
     "utter_greet": _l("Hello, I am the City of Riverside's assistant."),
     "utter_help": _l("Tell me what you need, in your own words."),
