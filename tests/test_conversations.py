@@ -13,10 +13,13 @@ from sqlalchemy import insert
 
 from backend_clients.http import BackendRejected, ClientConfig
 from backend_clients.twilio import TwilioClient
-from conftest import run_async
+from conftest import ROOT, run_async
+from portal.conversations.gateway import _worded
 from portal.conversations.language import choice, detect, menu
 from portal.conversations.models import Conversation
 from portal.conversations.twilio_webhook import inbound_message
+from portal.i18n.catalogue import load_catalogues
+from portal.i18n.locale import DEFAULT_LANGUAGE, use_locale
 from portal.settings import SANDBOX_BOT_SECRET
 from tests.journey_support import execute
 from tests.test_translations import editor, newest_draft, propose, publish
@@ -94,6 +97,20 @@ def test_the_bot_says_what_editors_publish(
     assert propose(eli, "es", THANKS, "¡De nada! ¿Algo más?").status_code == 303
     assert publish(rui, newest_draft(rui, "es", THANKS)).status_code == 303
     assert bot.post("/bot/nlg", json=request, headers=BOT).json()["text"] == "¡De nada! ¿Algo más?"
+
+
+def test_the_bots_named_replies_reach_the_citizen_worded_in_their_language() -> None:
+    """Rasa answers with the names of its fixed replies; the citizen never reads a name."""
+    load_catalogues(ROOT / "locales")
+    use_locale("es")
+    try:
+        assert _worded("utter_thank") == "De nada. ¿Puedo ayudarle en algo más?"
+        assert _worded("utter_greet").startswith("Hola")  # type: ignore[union-attr]
+        assert _worded("utter_no_such_reply") is None  # logged; the citizen hears sorry instead
+        assert _worded("Estos servicios: ...") == "Estos servicios: ..."  # an action's own text
+        assert _worded("") is None
+    finally:
+        use_locale(DEFAULT_LANGUAGE)
 
 
 def test_the_bots_endpoints_refuse_without_the_secret(web: TestClient[Any]) -> None:
