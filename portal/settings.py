@@ -159,6 +159,11 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=32, ge=1, le=256)
     worker_per_backend: int = Field(default=8, ge=1, le=256)
     case_check_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    # Prometheus metrics on ports of their own, on FRONTDOOR_HOST (never the public port): the
+    # portal's (all its ASGI workers, and the queues read from the database) and the outbox
+    # worker's. 0 turns either off. See docs/operations.md.
+    metrics_port: int = Field(default=9464, ge=0, le=65535)
+    worker_metrics_port: int = Field(default=9465, ge=0, le=65535)
 
     @field_validator(
         "public_url",
