@@ -1,1 +1,1 @@
-"""/healthz (the process is up) and /readyz (its database and backends answer)."""
+"""/healthz (the process is up) and /readyz (what this replica needs answers)."""

@@ -1,9 +1,9 @@
 """Probes for load balancers and Kubernetes.
 
 /healthz touches nothing, so a slow database never gets a healthy process restarted. /readyz
-checks the database and each backend within a short timeout; since anyone can call it and each
-check calls a real backend, each worker runs the checks at most once every few seconds, one run
-at a time, and answers from that run.
+answers 200 when what this replica needs to serve answers (its database, Redis when configured)
+and 503 otherwise; third parties (messaging, mail) are reported beside, never counted, since
+their outage would take every replica out of rotation at once (see portal.health.readiness).
 """
 
 from __future__ import annotations
@@ -30,10 +30,15 @@ def healthz_head() -> None:
 
 @get("/readyz", tags=["probes"])
 async def readyz(readiness: NamedDependency[Readiness]) -> Response[dict[str, Any]]:
-    """Answers 200 when the database and every backend answer, else 503 naming the failures."""
+    """200 when the database (and Redis, when configured) answer, else 503 naming the failures.
+    `backends` gives the third parties' last known state, which does not count."""
     results = await readiness.results()
     ready = all(value == "ok" for value in results.values())
     return Response(
-        content={"status": "ready" if ready else "not ready", "checks": results},
+        content={
+            "status": "ready" if ready else "not ready",
+            "checks": results,
+            "backends": readiness.backend_results(),
+        },
         status_code=HTTP_200_OK if ready else HTTP_503_SERVICE_UNAVAILABLE,
     )
