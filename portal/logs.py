@@ -16,13 +16,23 @@ import logging
 import os
 import sys
 import threading
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
-
-from portal.observability.tracing import add_trace_ids
+from opentelemetry import trace
 
 _lock = threading.Lock()
+
+
+def add_trace_ids(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> Any:
+    """The current trace and span ids on every line logged inside a span (a request's, an
+    outbox delivery's); nothing outside one, or when tracing is off and no trace was carried."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event.setdefault("trace_id", format(context.trace_id, "032x"))
+        event.setdefault("span_id", format(context.span_id, "016x"))
+    return event
 
 
 def write_line(text: str) -> None:

@@ -13,7 +13,7 @@ while (`start_tracing(processor=...)`) and off again (`stop_tracing()`).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -173,14 +173,3 @@ def span(name: str, **attributes: Any) -> Iterator[Span]:
     """A child of the current span for a step worth seeing on its own (a bot turn)."""
     with tracer().start_as_current_span(name, attributes=attributes or None) as current:
         yield current
-
-
-def add_trace_ids(
-    _logger: Any, _method: str, event: MutableMapping[str, Any]
-) -> MutableMapping[str, Any]:
-    """structlog processor: the current trace and span ids on every line logged inside one."""
-    context = trace.get_current_span().get_span_context()
-    if context.is_valid:
-        event.setdefault("trace_id", format(context.trace_id, "032x"))
-        event.setdefault("span_id", format(context.span_id, "016x"))
-    return event
