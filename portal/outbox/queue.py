@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.observability.tracing import carrier
 from portal.outbox.models import UNKNOWN_TARGET, OutboxMessage
 
 
@@ -14,7 +15,10 @@ def enqueue(
 ) -> OutboxMessage:
     """Add a message; it is sent only if the caller's transaction commits. `key` is unique per
     piece of work and travels to the backend as the idempotency key; `target` names the backend
-    it goes to, for the operators' page (so no payload field may be called "target")."""
-    message = OutboxMessage(kind=kind, key=key, target=target, payload=payload)
+    it goes to, for the operators' page (so no payload field may be called "target"). The current
+    trace context goes with it, so its delivery joins the request's trace."""
+    message = OutboxMessage(
+        kind=kind, key=key, target=target, payload=payload, trace_context=carrier() or None
+    )
     db.add(message)
     return message
