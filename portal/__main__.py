@@ -97,15 +97,27 @@ def main(argv: list[str] | None = None) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
-    Granian(
-        "portal.asgi:app_factory",
-        factory=True,
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,
-        workers=settings.workers,
-        log_access=False,
-    ).serve()
+    from portal.logs import configure_logging
+    from portal.observability.exporter import prepare_directory, start_exporter
+
+    configure_logging(settings.log_level, settings.log_json)
+    # Before any worker imports prometheus_client: each then writes its counts in this folder.
+    metrics = start_exporter(settings, prepare_directory(settings))
+    try:
+        Granian(
+            "portal.asgi:app_factory",
+            factory=True,
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            log_access=False,
+            # Granian's own lines go through ours: JSON, one write() each (portal/logs.py).
+            log_dictconfig={"loggers": {"_granian": {"handlers": [], "propagate": True}}},
+        ).serve()
+    finally:
+        if metrics is not None:
+            metrics.terminate()
     return 0
 
 

@@ -58,7 +58,7 @@ from portal.design.routes import design
 from portal.design.seed import seed
 from portal.feedback.routes import answered, give_feedback
 from portal.health.deps import DEPENDENCIES as health_dependencies
-from portal.health.readiness import Readiness
+from portal.health.readiness import Probe, Readiness
 from portal.health.routes import healthz, healthz_head, readyz
 from portal.i18n.catalogue import load_catalogues, plural_texts
 from portal.i18n.formatting import configure_dates
@@ -69,6 +69,9 @@ from portal.identity.service import signed_in
 from portal.journeys.routes import journeys
 from portal.logs import configure_logging
 from portal.mydata.routes import mydata
+from portal.observability.metrics import outbox_finished
+from portal.observability.middleware import Observed
+from portal.observability.tracing import start_tracing, trace_engine, traced
 from portal.offices.routes import offices
 from portal.operations.routes import operations
 from portal.outbox.worker import Outbox
@@ -141,6 +144,7 @@ async def _current_services(app: Litestar, *, force: bool = False) -> None:
 def create_app(settings: Settings) -> Litestar:
     """Build the portal for `settings`."""
     configure_logging(settings.log_level, settings.log_json)
+    start_tracing("frontdoor-portal")  # when OTEL_* ask for it; before the engine is made
     load_catalogues(settings.locales_dir, settings.languages)
     configure_dates(settings.date_locales, settings.time_zone)
     catalogue = load_catalogue(settings.catalogue_dir)
@@ -157,6 +161,7 @@ def create_app(settings: Settings) -> Litestar:
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
 
     engine = make_engine(settings.database_url)
+    trace_engine(engine)
     session_store, counters = _shared_state(settings, engine)
 
     def oidc_client(issuer: str, client_id: str, client_secret: str) -> OIDCClient:
@@ -235,19 +240,20 @@ def create_app(settings: Settings) -> Litestar:
             app.state.bot,
             app.state.audit,
             app.state.sign_in_codes,
-            Outbox(app.state.sessionmaker, {REPLY: replies.send}),
+            Outbox(app.state.sessionmaker, {REPLY: replies.send}, on_finish=outbox_finished),
         )
+        required: dict[str, Probe] = {"database": database}
+        if isinstance(counters, RedisCounters):
+            required["redis"] = counters.redis.ping
         app.state.readiness = Readiness(
-            {
-                "database": database,
-                "messaging": app.state.twilio.fetch_account,
-                "mail": app.state.mail.ping,
-            },
+            required,
             max_age=settings.readiness_cache_seconds,
+            backends={"messaging": app.state.twilio.fetch_account, "mail": app.state.mail.ping},
         )
         try:
             yield
         finally:
+            await app.state.readiness.aclose()
             await app.state.twilio.aclose()
             await app.state.bot.aclose()
             await app.state.citizen_oidc.aclose()
@@ -361,5 +367,6 @@ def create_app(settings: Settings) -> Litestar:
     app.state.session_config = session_config
     app.state.csrf_config = csrf_config
     # Outermost: every request, matched route or not, gets an id, a locale and security headers.
-    app.asgi_handler = RequestContext(app.asgi_handler, settings)
+    # Around it, the request's span (when tracing is on) and its metrics, by route template.
+    app.asgi_handler = traced(Observed(RequestContext(app.asgi_handler, settings)))
     return app

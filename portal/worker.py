@@ -21,6 +21,9 @@ from portal.design.live import LiveCatalogue
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.formatting import configure_dates
 from portal.logs import configure_logging
+from portal.observability.exporter import start_worker_exporter
+from portal.observability.metrics import outbox_finished
+from portal.observability.tracing import start_tracing, trace_engine
 from portal.outbox.models import OutboxMessage
 from portal.outbox.worker import Handler, Outbox
 from portal.payments.work import PaymentWork
@@ -38,6 +41,7 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
     catalogue = load_catalogue(settings.catalogue_dir)
     # Each delivery holds a connection while it waits for its backend; renewals need a few more.
     engine = make_engine(settings.database_url, settings.worker_concurrency + 4)
+    trace_engine(engine)
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     timeout = httpx.Timeout(settings.backend_timeout_seconds, connect=2.0)
     work = ApplicationWork(
@@ -81,6 +85,7 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
         failures,
         concurrency=settings.worker_concurrency,
         per_backend=settings.worker_per_backend,
+        on_finish=outbox_finished,
     )
     return work, outbox
 
@@ -102,6 +107,8 @@ async def close(work: ApplicationWork) -> None:
 
 async def run_worker(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.log_json)
+    start_tracing("frontdoor-worker")  # when OTEL_* ask for it; before the engine is made
+    start_worker_exporter(settings)
     work, outbox = application_work(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
