@@ -29,6 +29,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from backend_clients.http import BackendRejected, BackendUnavailable
+from portal.observability.tracing import continue_trace
 from portal.outbox.models import OutboxMessage
 
 log = structlog.get_logger()
@@ -198,7 +199,13 @@ class Outbox:
         try:
             if handler is None:
                 raise LookupError(f"no handler for {message.kind!r}")
-            await handler(message)
+            # The delivery joins the trace of the request that queued it.
+            with continue_trace(
+                message.trace_context,
+                f"outbox {message.kind}",
+                **{"outbox.target": message.target, "outbox.attempt": message.attempts},
+            ):
+                await handler(message)
         except BackendUnavailable as error:
             log.warning("outbox_retry", kind=message.kind, key=message.key, error=str(error))
             await self._finish(
