@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,8 @@ from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import DEFAULT_LANGUAGE, use_locale
 from portal.identity.codes import Destination, SignInCodes
 from portal.identity.models import Citizen
+from portal.observability.metrics import bot_turn
+from portal.observability.tracing import span
 from portal.outbox.worker import Outbox
 
 log = logging.getLogger(__name__)
@@ -223,11 +226,15 @@ class Gateway:
             "media": message.media if message else [],
             "location": message.location if message else None,
         }
-        try:
-            replies = [r.text for r in await self.bot.send(conversation.key, text, metadata)]
-        except BackendError as error:
-            log.warning("bot unavailable: %s", error)
-            replies = []
+        started = time.perf_counter()
+        with span("bot turn", channel=conversation.channel):  # the Rasa call is its child
+            try:
+                replies = [r.text for r in await self.bot.send(conversation.key, text, metadata)]
+                outcome = "ok"
+            except BackendError as error:
+                log.warning("bot unavailable: %s", error)
+                replies, outcome = [], "unavailable"
+        bot_turn(time.perf_counter() - started, outcome)
         use_locale(conversation.language)  # the bot's endpoints may have changed it
         return [worded for reply in replies if (worded := _worded(reply))] or [str(SORRY)]
 
