@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +24,12 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from twilio.request_validator import RequestValidator
 
-from conftest import ROOT, Sandbox, run_async
+from conftest import ROOT, Sandbox, free_port, run_async
 from portal.app import create_app
 from portal.applications.models import Application, DepartmentRequest
+from portal.conversations.replies import KIND as REPLY
 from portal.database import make_engine
 from portal.observability.tracing import exporter_from_environment, start_tracing, stop_tracing
 from portal.outbox.models import OutboxMessage
@@ -162,6 +166,47 @@ def test_the_worker_delivers_in_the_trace_of_the_request(
     ]
     assert calls
     assert all(call.parent and call.parent.span_id == delivery.context.span_id for call in calls)
+
+
+def test_a_text_message_is_one_trace_from_twilios_webhook_to_the_reply(
+    spans: InMemorySpanExporter, make_settings: Callable[..., Settings], database_url: str
+) -> None:
+    """No bot is running, so the assistant says sorry: the turn, its failed call to Rasa and
+    the reply sent through Twilio are all in the trace of Twilio's webhook request."""
+    settings = make_settings(database_url=database_url, rasa_url=f"http://127.0.0.1:{free_port()}")
+    form = {
+        "From": f"+3460{random.randrange(10**7):07d}",
+        "To": settings.twilio_from_number,
+        "Body": "Hola",
+        "MessageSid": f"SM{uuid.uuid4().hex}",
+    }
+    validator = RequestValidator(settings.twilio_auth_token.get_secret_value())
+    signature = validator.compute_signature(f"{settings.public_url}/webhooks/twilio", form)
+    turns = {"outcome": "unavailable"}
+    before = REGISTRY.get_sample_value("frontdoor_bot_turn_seconds_count", turns) or 0.0
+    with TestClient(create_app(settings)) as twilio:
+        spans.clear()
+        response = twilio.post(
+            "/webhooks/twilio", data=form, headers={"X-Twilio-Signature": signature}
+        )  # the test client returns once the background turn is over too
+    assert response.status_code == 200
+    webhook = _request_span(spans, "POST /webhooks/twilio")
+    assert webhook.context is not None
+    in_trace = [
+        span
+        for span in spans.get_finished_spans()
+        if span.context and span.context.trace_id == webhook.context.trace_id
+    ]
+    [turn] = [span for span in in_trace if span.name == "bot turn"]
+    assert turn.parent and turn.parent.span_id == webhook.context.span_id
+    urls = [str((span.attributes or {}).get("http.url", "")) for span in in_trace]
+    assert any(url.startswith(settings.rasa_url) for url in urls)
+    assert any(url.endswith("/Messages.json") for url in urls)
+    assert [span.name for span in in_trace if span.name.startswith("outbox ")] == [
+        f"outbox {REPLY}"
+    ]
+    after = REGISTRY.get_sample_value("frontdoor_bot_turn_seconds_count", turns)
+    assert after == before + 1
 
 
 def test_tracing_is_off_unless_the_standard_variables_ask_for_an_exporter() -> None:
