@@ -270,6 +270,45 @@ def test_sigterm_lets_a_request_in_hand_finish(
     assert "/oidc/citizen/authorize" in answers[0].headers["location"]
 
 
+def test_the_worker_counts_its_deliveries_on_its_own_port(
+    sandbox: Sandbox, database_url: str, tmp_path: Path
+) -> None:
+    """A message nobody knows how to send is parked at its first attempt: one `failed`."""
+    target = f"dept-{uuid.uuid4().hex[:8]}"
+    run_async(_unknown_kind(database_url, target))
+    env = portal_env(sandbox, database_url, tmp_path)
+    env["FRONTDOOR_WORKER_METRICS_PORT"] = port = str(free_port())
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "portal", "worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        line = f'frontdoor_outbox_deliveries_total{{outcome="failed",target="{target}"}} 1.0'
+
+        def counted() -> bool:
+            try:
+                return line in httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            except httpx.TransportError:
+                return False
+
+        _eventually(counted, seconds=60)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+async def _unknown_kind(database_url: str, target: str) -> None:
+    engine = make_engine(database_url)
+    async with AsyncSession(engine) as db:
+        enqueue(db, "no-such-kind", f"{target}-unknown", target=target)
+        await db.commit()
+    await engine.dispose()
+
+
 def test_live_gauges_of_a_dead_worker_are_dropped_and_its_counts_kept(tmp_path: Path) -> None:
     script = (
         "from portal.observability import metrics\n"
