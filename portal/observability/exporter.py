@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import threading
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
@@ -35,17 +34,13 @@ ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 def prepare_directory(settings: Settings, environ: MutableMapping[str, str] | None = None) -> Path:
     """The multiprocess directory of `portal serve`: PROMETHEUS_MULTIPROC_DIR when set, else
-    var/metrics/portal-<port>; emptied (counts of an earlier run must not add up with this
-    one's) and put in the environment the ASGI workers inherit."""
+    var/metrics/portal-<port>. The counts files of an earlier run are removed (they must not add
+    up with this one's) and the folder is put in the environment the ASGI workers inherit."""
     env = os.environ if environ is None else environ
     directory = Path(env.get(ENV) or settings.var_dir / "metrics" / f"portal-{settings.port}")
-    if directory.exists():
-        for item in directory.iterdir():
-            if item.is_dir():
-                shutil.rmtree(item)
-            else:
-                item.unlink()
     directory.mkdir(parents=True, exist_ok=True)
+    for counts in directory.glob("*.db"):  # prometheus_client's files only, whatever the folder
+        counts.unlink()
     env[ENV] = str(directory)
     return directory
 
