@@ -154,9 +154,9 @@ class Outbox:
         log.warning("outbox_orphans_released", holders=dead, messages=released)
         return released
 
-    async def _finish(self, message: OutboxMessage, outcome: str, **values: Any) -> bool:
-        """End this attempt if we still hold the lease; False (nothing written) when another
-        worker has taken the message since."""
+    async def _if_held(self, message: OutboxMessage, **values: Any) -> bool:
+        """Write `values` to the message only while our lease on it holds; False when another
+        worker has taken it since (nothing written)."""
         async with self.sessionmaker() as db:
             result = await db.execute(
                 update(OutboxMessage)
@@ -164,12 +164,19 @@ class Outbox:
                     OutboxMessage.id == message.id,
                     OutboxMessage.lease_token == message.lease_token,
                 )
-                .values(locked_until=None, lease_token=None, attempt_started_at=None, **values)
+                .values(**values)
             )
             await db.commit()
-        kept = bool(getattr(result, "rowcount", 0))
-        if not kept:
+        held = bool(getattr(result, "rowcount", 0))
+        if not held:
             log.error("outbox_lease_lost", kind=message.kind, key=message.key)
+        return held
+
+    async def _finish(self, message: OutboxMessage, outcome: str, **values: Any) -> bool:
+        """End this attempt if we still hold the lease."""
+        kept = await self._if_held(
+            message, locked_until=None, lease_token=None, attempt_started_at=None, **values
+        )
         if self.on_finish is not None:
             self.on_finish(message, outcome if kept else "lost")
         return kept
@@ -178,18 +185,7 @@ class Outbox:
         """Keep the lease while the handler works (cancelled when it returns)."""
         while True:
             await asyncio.sleep(RENEW_SECONDS)
-            async with self.sessionmaker() as db:
-                result = await db.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id == message.id,
-                        OutboxMessage.lease_token == message.lease_token,
-                    )
-                    .values(locked_until=datetime.now(UTC) + LEASE)
-                )
-                await db.commit()
-            if not getattr(result, "rowcount", 0):
-                log.error("outbox_lease_lost", kind=message.kind, key=message.key)
+            if not await self._if_held(message, locked_until=datetime.now(UTC) + LEASE):
                 return
 
     async def deliver(self, message: OutboxMessage) -> bool:
