@@ -20,7 +20,7 @@ import random
 import secrets
 import socket
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,9 +74,12 @@ class Outbox:
         self.tasks: set[asyncio.Task[bool]] = set()
         self.delivered = 0  # messages this worker has done, for run_once
 
-    async def claim(self, limit: int = 20, *, only: int | None = None) -> list[OutboxMessage]:
-        """Lease up to `limit` due messages (or the one `only`), keeping to `per_backend` per
-        backend across what this worker already holds; the attempt is counted now."""
+    async def claim(
+        self, limit: int = 20, *, only: int | None = None, skip: Collection[int] = ()
+    ) -> list[OutboxMessage]:
+        """Lease up to `limit` due messages (or the one `only`), not those in `skip`, keeping to
+        `per_backend` per backend across what this worker already holds; the attempt is
+        counted now."""
         now = datetime.now(UTC)
         due = (
             select(OutboxMessage.id, OutboxMessage.target, OutboxMessage.attempt_started_at)
@@ -93,6 +96,8 @@ class Outbox:
             if only is not None
             else due.where(OutboxMessage.next_attempt_at <= now)
         )
+        if skip:
+            due = due.where(OutboxMessage.id.not_in(skip))
         async with self.sessionmaker() as db:
             chosen: list[int] = []
             cut_short: set[int] = set()
@@ -252,20 +257,26 @@ class Outbox:
 
         task.add_done_callback(done)
 
-    async def fill(self) -> int:
-        """Start as many due messages as there is room for; how many were started."""
+    async def fill(self, tried: set[int] | None = None) -> int:
+        """Start as many due messages as there is room for, none of `tried` (which grows by
+        those started); how many were started."""
         room = self.concurrency - len(self.tasks)
         if room <= 0:
             return 0
-        claimed = await self.claim(room)
+        claimed = await self.claim(room, skip=tried or ())
         for message in claimed:
             self._start(message)
+            if tried is not None:
+                tried.add(message.id)
         return len(claimed)
 
     async def run_once(self) -> int:
-        """Deliver every message due now and wait for them; returns how many were done."""
+        """One pass: deliver every message due now (and those its deliveries queue), each at
+        most once, and wait for them; a retry falling due during the pass waits for the next
+        one. Returns how many were done."""
         before = self.delivered
-        while await self.fill() or self.tasks:
+        tried: set[int] = set()
+        while await self.fill(tried) or self.tasks:
             if self.tasks:
                 await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
         return self.delivered - before
