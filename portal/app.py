@@ -30,7 +30,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from backend_clients.http import ClientConfig
 from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.oidc import OIDCClient, OIDCConfig
-from backend_clients.rasa import RasaClient
 from backend_clients.twilio import TwilioClient
 from portal.applications.routes import applications
 from portal.applications.webhooks import department_webhook
@@ -41,13 +40,11 @@ from portal.catalogue.loader import load_catalogue
 from portal.catalogue.routes import catalogue_routes
 from portal.conversations.bot_api import nlg, run_action
 from portal.conversations.deps import DEPENDENCIES as conversations_dependencies
-from portal.conversations.gateway import Gateway
 from portal.conversations.inbox import inbox_routes
 from portal.conversations.language import warm_up
-from portal.conversations.replies import KIND as REPLY
-from portal.conversations.replies import Replies
 from portal.conversations.twilio_webhook import twilio_webhook
 from portal.conversations.web_chat import web_chat
+from portal.conversations.wiring import conversations, rasa_client
 from portal.database import make_engine, provide_session
 from portal.database.counters import DatabaseCounters
 from portal.database.engine import read_only_sessions
@@ -69,12 +66,10 @@ from portal.identity.service import signed_in
 from portal.journeys.routes import journeys
 from portal.logs import configure_logging
 from portal.mydata.routes import mydata
-from portal.observability.metrics import outbox_finished
 from portal.observability.middleware import Observed
 from portal.observability.tracing import start_tracing, trace_engine, traced
 from portal.offices.routes import offices
 from portal.operations.routes import operations
-from portal.outbox.worker import Outbox
 from portal.pages.routes import pages
 from portal.payments.admin import payments_admin
 from portal.payments.bills import bills
@@ -194,16 +189,7 @@ def create_app(settings: Settings) -> Litestar:
             ),
             account_sid=settings.twilio_account_sid,
         )
-        # A turn may file a report (photo, document service, application): more than the 5 s a
-        # single backend call gets, and nobody waits on it (Twilio has had its answer).
-        app.state.bot = RasaClient(
-            ClientConfig(
-                base_url=settings.rasa_url,
-                timeout=httpx.Timeout(30.0, connect=2.0),
-                headers=backend_headers,
-            ),
-            token=settings.rasa_token.get_secret_value(),
-        )
+        app.state.bot = rasa_client(settings, backend_headers)
         await anyio.to_thread.run_sync(warm_up)
         app.state.citizen_oidc = oidc_client(
             settings.citizen_oidc_issuer,
@@ -234,13 +220,13 @@ def create_app(settings: Settings) -> Litestar:
             app.state.audit,
             counters,
         )
-        replies = Replies(app.state.sessionmaker, app.state.twilio, settings.twilio_from_number)
-        app.state.gateway = Gateway(
+        app.state.gateway, _ = conversations(
             app.state.sessionmaker,
+            settings,
             app.state.bot,
             app.state.audit,
             app.state.sign_in_codes,
-            Outbox(app.state.sessionmaker, {REPLY: replies.send}, on_finish=outbox_finished),
+            app.state.twilio,
         )
         required: dict[str, Probe] = {"database": database}
         if isinstance(counters, RedisCounters):

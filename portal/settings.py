@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: SecretStr = SecretStr(SANDBOX_RASA_TOKEN)
     bot_secret: SecretStr = SecretStr(SANDBOX_BOT_SECRET)
+    # How long an SMS or WhatsApp message is tried again while the bot cannot be reached (a Rasa
+    # server restarting) before the citizen is told the assistant cannot answer just now.
+    bot_retry_seconds: float = Field(default=20.0, ge=0, le=600)
     # Shared with the departments: signs their status webhooks (HMAC-SHA256).
     webhook_secret: SecretStr = SecretStr(SANDBOX_WEBHOOK_SECRET)
     webhook_tolerance_seconds: int = Field(default=300, ge=30, le=3600)

@@ -13,13 +13,15 @@ from backend_clients.http import ClientConfig
 from backend_clients.mail import MailClient, SmtpConfig
 from backend_clients.twilio import TwilioClient
 from portal.applications.delivery import ApplicationWork
+from portal.audit import AuditLog
 from portal.catalogue.loader import load_catalogue
-from portal.conversations.replies import KIND as REPLY
-from portal.conversations.replies import Replies
+from portal.conversations.wiring import conversations, rasa_client
 from portal.database import make_engine
+from portal.database.counters import DatabaseCounters
 from portal.design.live import LiveCatalogue
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.formatting import configure_dates
+from portal.identity.codes import SignInCodes
 from portal.logs import configure_logging
 from portal.observability.exporter import start_worker_exporter
 from portal.observability.metrics import outbox_finished
@@ -30,6 +32,7 @@ from portal.payments.work import PaymentWork
 from portal.settings import Settings
 from portal.shared.backends import make_backends
 from portal.translations.overlay import CatalogueOverlay
+from portal.web.limits import RedisCounters, redis_client
 
 log = structlog.get_logger()
 
@@ -75,9 +78,8 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
 
         return handle
 
-    replies = Replies(sessionmaker, work.twilio, settings.twilio_from_number)
     handlers = {kind: current(h) for kind, h in {**work.handlers(), **payments.handlers()}.items()}
-    handlers[REPLY] = replies.send  # needs no catalogue
+    handlers |= _conversations(work, settings)  # need no catalogue
     failures = {kind: current(h) for kind, h in work.failure_handlers().items()}
     outbox = Outbox(
         sessionmaker,
@@ -88,6 +90,27 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
         on_finish=outbox_finished,
     )
     return work, outbox
+
+
+def _conversations(work: ApplicationWork, settings: Settings) -> dict[str, Handler]:
+    """Chat turns and replies a portal could not finish (it died, or the bot or Twilio could
+    not be reached), answered and sent as the portal would."""
+    engine = work.sessionmaker.kw["bind"]
+    redis = redis_client(settings.redis_url) if settings.redis_url else None
+    counters = RedisCounters(redis) if redis else DatabaseCounters(engine)
+    audit = AuditLog(work.sessionmaker)
+    codes = SignInCodes(
+        work.sessionmaker,
+        settings.secret(),
+        work.twilio,
+        settings.twilio_from_number,
+        work.mail,
+        audit,
+        counters,
+    )
+    work.bot = rasa_client(settings)
+    _, handlers = conversations(work.sessionmaker, settings, work.bot, audit, codes, work.twilio)
+    return handlers
 
 
 async def periodic(work: ApplicationWork) -> None:
@@ -101,6 +124,8 @@ async def periodic(work: ApplicationWork) -> None:
 async def close(work: ApplicationWork) -> None:
     await work.backends.aclose()
     await work.twilio.aclose()
+    if work.bot is not None:
+        await work.bot.aclose()
     engine = work.sessionmaker.kw["bind"]
     await engine.dispose()
 

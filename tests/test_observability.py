@@ -30,6 +30,7 @@ from conftest import ROOT, Sandbox, free_port, run_async
 from portal.app import create_app
 from portal.applications.models import Application, DepartmentRequest
 from portal.conversations.replies import KIND as REPLY
+from portal.conversations.turns import KIND as TURN
 from portal.database import make_engine
 from portal.observability.tracing import exporter_from_environment, start_tracing, stop_tracing
 from portal.outbox.models import OutboxMessage
@@ -173,7 +174,11 @@ def test_a_text_message_is_one_trace_from_twilios_webhook_to_the_reply(
 ) -> None:
     """No bot is running, so the assistant says sorry: the turn, its failed call to Rasa and
     the reply sent through Twilio are all in the trace of Twilio's webhook request."""
-    settings = make_settings(database_url=database_url, rasa_url=f"http://127.0.0.1:{free_port()}")
+    settings = make_settings(
+        database_url=database_url,
+        rasa_url=f"http://127.0.0.1:{free_port()}",
+        bot_retry_seconds=0,  # sorry at once, not after the turn was tried again
+    )
     form = {
         "From": f"+3460{random.randrange(10**7):07d}",
         "To": settings.twilio_from_number,
@@ -198,13 +203,16 @@ def test_a_text_message_is_one_trace_from_twilios_webhook_to_the_reply(
         if span.context and span.context.trace_id == webhook.context.trace_id
     ]
     [turn] = [span for span in in_trace if span.name == "bot turn"]
-    assert turn.parent and turn.parent.span_id == webhook.context.span_id
     urls = [str((span.attributes or {}).get("http.url", "")) for span in in_trace]
     assert any(url.startswith(settings.rasa_url) for url in urls)
     assert any(url.endswith("/Messages.json") for url in urls)
-    assert [span.name for span in in_trace if span.name.startswith("outbox ")] == [
-        f"outbox {REPLY}"
-    ]
+    # The turn is an outbox message, answered at once; its reply is one too, sent within it.
+    outbox = {span.name: span for span in in_trace if span.name.startswith("outbox ")}
+    assert set(outbox) == {f"outbox {TURN}", f"outbox {REPLY}"}
+    reply, answering = outbox[f"outbox {REPLY}"], outbox[f"outbox {TURN}"]
+    assert answering.parent and answering.parent.span_id == webhook.context.span_id
+    assert turn.parent and reply.parent and answering.context
+    assert turn.parent.span_id == reply.parent.span_id == answering.context.span_id
     after = REGISTRY.get_sample_value("frontdoor_bot_turn_seconds_count", turns)
     assert after == before + 1
 

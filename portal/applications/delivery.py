@@ -67,6 +67,7 @@ class ApplicationWork:
     mail: MailClient
     overlay: CatalogueOverlay | None = None  # editors' published texts, for notifications
     live: Any = None  # the LiveCatalogue that keeps `catalogue` current (the worker's)
+    bot: Any = None  # the worker's RasaClient (it answers chat turns a portal could not)
 
     def handlers(self) -> dict[str, Any]:
         return {

@@ -2,7 +2,9 @@
 language, and each reply is stored and delivered on the citizen's channel.
 
 Taking a message in is quick and happens in the request; asking the bot and delivering happen
-after the answer to Twilio (a background task), so Twilio never waits on the bot.
+after the answer to Twilio, so Twilio never waits on the bot. An SMS or WhatsApp message is
+taken in with its turn in the outbox (conversations/turns.py): the portal answers it at once,
+and if that portal dies or the bot cannot be reached, a worker answers it, in its turn.
 """
 
 from __future__ import annotations
@@ -12,14 +14,16 @@ import logging
 import re
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend_clients.http import BackendError
+from backend_clients.http import BackendError, BackendUnavailable
 from backend_clients.rasa import RasaClient
 from portal.applications.models import Application
 from portal.audit import AuditLog
@@ -28,6 +32,7 @@ from portal.conversations.language import DIGITS, choice, detect
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.replies import queue_reply
 from portal.conversations.responses import RESPONSE_PREFIX, render
+from portal.conversations.turns import queue_turn
 from portal.database.engine import utcnow
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.locale import DEFAULT_LANGUAGE, use_locale
@@ -35,6 +40,7 @@ from portal.identity.codes import Destination, SignInCodes
 from portal.identity.models import Citizen
 from portal.observability.metrics import bot_turn
 from portal.observability.tracing import span
+from portal.outbox.models import OutboxMessage
 from portal.outbox.worker import Outbox
 
 log = logging.getLogger(__name__)
@@ -45,6 +51,10 @@ WRONG_CODE = _l("That code is not right, or it has expired. Ask me again for a n
 WAITING = _l(
     "A person will answer you here as soon as they can. To go back to the assistant, write BOT."
 )
+
+
+class BotUnavailable(BackendUnavailable):
+    """The bot could not be asked, and the turn may be tried again (by the outbox)."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +100,15 @@ async def _open(db: AsyncSession, inbound: Inbound) -> Conversation:
     return conversation
 
 
-async def take_in(db: AsyncSession, inbound: Inbound) -> tuple[Conversation, ChatMessage] | None:
-    """Store the message (committed); None when it was already taken in (Twilio retried)."""
+class Taken(NamedTuple):
+    conversation: Conversation
+    message: ChatMessage
+    turn: OutboxMessage | None  # SMS and WhatsApp: the outbox message that answers it
+
+
+async def take_in(db: AsyncSession, inbound: Inbound) -> Taken | None:
+    """Store the message, and on SMS and WhatsApp its turn (committed together); None when it
+    was already taken in (Twilio retried)."""
     conversation = await _open(db, inbound)
     message = ChatMessage(
         conversation_id=conversation.id,
@@ -109,8 +126,9 @@ async def take_in(db: AsyncSession, inbound: Inbound) -> tuple[Conversation, Cha
     except IntegrityError:
         await db.rollback()
         return None
+    turn = queue_turn(db, conversation, message) if inbound.channel != "web" else None
     await db.commit()
-    return conversation, message
+    return Taken(conversation, message, turn)
 
 
 def _bot_text(conversation: Conversation, message: ChatMessage) -> str:
@@ -154,19 +172,29 @@ class Gateway:
     outbox: Outbox  # sends replies at once; the workers retry what could not go
     _turns: dict[int, asyncio.Lock] = field(default_factory=dict, init=False, repr=False)
 
-    async def answer(self, conversation_id: int, message_id: int) -> None:
-        """Answer one stored message (a background task: errors are logged, never raised).
-        Two messages of one conversation that arrive together are answered one after the
-        other, in the order they arrived, so their replies keep that order."""
-        turn = self._turns.setdefault(conversation_id, asyncio.Lock())
+    @asynccontextmanager
+    async def turn(self, conversation_id: int) -> AsyncIterator[None]:
+        """One turn of a conversation at a time in this process: two messages that arrive
+        together are answered one after the other, so their replies keep their order."""
+        lock = self._turns.setdefault(conversation_id, asyncio.Lock())
         try:
-            async with turn:
-                await self._answer(conversation_id, message_id)
+            async with lock:
+                yield
         finally:
-            if not turn.locked() and self._turns.get(conversation_id) is turn:
+            if not lock.locked() and self._turns.get(conversation_id) is lock:
                 del self._turns[conversation_id]
 
-    async def _answer(self, conversation_id: int, message_id: int) -> None:
+    async def answer(self, conversation_id: int, message_id: int) -> None:
+        """Answer one stored message (a background task: errors are logged, never raised)."""
+        async with self.turn(conversation_id):
+            await self.answer_in_turn(conversation_id, message_id)
+
+    async def answer_in_turn(
+        self, conversation_id: int, message_id: int, *, may_retry: bool = False
+    ) -> None:
+        """Answer one stored message, holding its conversation's turn. Errors are logged; with
+        `may_retry`, a bot that cannot be reached raises BotUnavailable instead of saying sorry,
+        and nothing of the turn has been written."""
         try:
             async with self.sessionmaker() as db:
                 conversation = await db.get(Conversation, conversation_id)
@@ -181,11 +209,15 @@ class Gateway:
                     text = await self._code(db, conversation, message)
                 else:
                     text = _bot_text(conversation, message)
-                await db.commit()  # the bot's endpoints read the language from here
-                if text:
-                    replies = await self._ask(conversation, text, message)
-                    await db.refresh(conversation)
-                    await self.deliver(db, conversation, replies)
+                if not text:
+                    return
+                # The bot's endpoints read the language from here; a turn tried again finds it.
+                await db.commit()
+                replies = await self._ask(conversation, text, message, may_retry=may_retry)
+                await db.refresh(conversation)
+                await self.deliver(db, conversation, replies, answering=message)
+        except BotUnavailable:
+            raise
         except Exception:
             log.exception("conversation %s: message %s not answered", conversation_id, message_id)
 
@@ -213,13 +245,19 @@ class Gateway:
         ):
             conversation.granted = [*(conversation.granted or []), reference][-20:]
             return reference  # the bot reads a reference alone as "where is it?"
-        await self.deliver(db, conversation, [str(WRONG_CODE)])
+        await self.deliver(db, conversation, [str(WRONG_CODE)], answering=message)
         return ""
 
     async def _ask(
-        self, conversation: Conversation, text: str, message: ChatMessage | None = None
+        self,
+        conversation: Conversation,
+        text: str,
+        message: ChatMessage | None = None,
+        *,
+        may_retry: bool = False,
     ) -> list[str]:
-        """The bot's replies; never none (a bot that is down or failed says sorry)."""
+        """The bot's replies; never none (a bot that is down or failed says sorry, unless the
+        turn `may_retry`: then BotUnavailable)."""
         metadata: dict[str, Any] = {
             "channel": conversation.channel,
             "language": conversation.language,
@@ -234,6 +272,9 @@ class Gateway:
             except BackendError as error:
                 log.warning("bot unavailable: %s", error)
                 replies, outcome = [], "unavailable"
+                if may_retry and isinstance(error, BackendUnavailable):
+                    bot_turn(time.perf_counter() - started, outcome)
+                    raise BotUnavailable(str(error)) from error
         bot_turn(time.perf_counter() - started, outcome)
         use_locale(conversation.language)  # the bot's endpoints may have changed it
         return [worded for reply in replies if (worded := _worded(reply))] or [str(SORRY)]
@@ -245,7 +286,7 @@ class Gateway:
         citizen is told so (once in a row); BOT takes them back to the assistant."""
         if message.body.strip().casefold() == "bot":
             if await handoff.end(db, self.audit, conversation, ended_by="citizen"):
-                await self.back_to_bot(db, conversation)
+                await self.back_to_bot(db, conversation, answering=message)
             return
         if conversation.status != "waiting":
             return  # an agent holds it: they see the message in the inbox
@@ -256,9 +297,11 @@ class Gateway:
             .limit(1)
         )
         if last != str(WAITING):
-            await self.deliver(db, conversation, [str(WAITING)])
+            await self.deliver(db, conversation, [str(WAITING)], answering=message)
 
-    async def back_to_bot(self, db: AsyncSession, conversation: Conversation) -> None:
+    async def back_to_bot(
+        self, db: AsyncSession, conversation: Conversation, answering: ChatMessage | None = None
+    ) -> None:
         """The hand-off has ended: the bot listens again and greets the citizen."""
         use_locale(conversation.language)
         try:
@@ -266,14 +309,24 @@ class Gateway:
             await self.bot.add_events(conversation.key, resume)
         except BackendError as error:
             log.warning("bot unavailable: %s", error)
-        await self.deliver(db, conversation, await self._ask(conversation, "/greet"))
+        greeting = await self._ask(conversation, "/greet")
+        await self.deliver(db, conversation, greeting, answering=answering)
 
     async def deliver(
-        self, db: AsyncSession, conversation: Conversation, texts: list[str], author: str = "bot"
+        self,
+        db: AsyncSession,
+        conversation: Conversation,
+        texts: list[str],
+        author: str = "bot",
+        *,
+        answering: ChatMessage | None = None,
     ) -> list[ChatMessage]:
-        """Keep each message and, on SMS and WhatsApp, its sending in the outbox (one commit),
-        then send them in order now; what cannot go now the workers send later, in order. The
-        web chat reads its messages from the conversation."""
+        """Keep each message and, on SMS and WhatsApp, its sending in the outbox (one commit,
+        which also marks the citizen's message it is `answering` as answered), then send them
+        in order now; what cannot go now the workers send later, in order. The web chat reads
+        its messages from the conversation."""
+        if answering is not None:
+            answering.answered_at = utcnow()
         kept, queued = [], []
         for text in texts:
             sent = ChatMessage(

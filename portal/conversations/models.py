@@ -60,6 +60,9 @@ class ChatMessage(Base):
     # Twilio's MessageSid: a message Twilio delivers twice is stored once.
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # A citizen's message: when the replies to it were written (in their transaction), so a
+    # turn taken up again after a crash does not answer it twice.
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Handoff(Base):

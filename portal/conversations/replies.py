@@ -24,6 +24,23 @@ from portal.outbox.models import OutboxMessage
 KIND = "chat_reply"
 
 
+async def earlier_pending(db: AsyncSession, message: OutboxMessage) -> bool:
+    """Whether an earlier message of the same kind and conversation is still to be done: the
+    messages of one conversation are done in the order they were written."""
+    earlier = await db.scalar(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.kind == message.kind,
+            OutboxMessage.status == "pending",
+            OutboxMessage.payload["conversation_id"].as_integer()
+            == message.payload["conversation_id"],
+            OutboxMessage.id < message.id,
+        )
+        .limit(1)
+    )
+    return earlier is not None
+
+
 def key_of(reply: ChatMessage) -> str:
     return f"chat-reply-{reply.id}"
 
@@ -54,17 +71,7 @@ class Replies:
             conversation = await db.get(Conversation, message.payload["conversation_id"])
             if reply is None or conversation is None or reply.external_id:
                 return  # gone with its conversation, or already sent
-            earlier = await db.scalar(
-                select(OutboxMessage.id)
-                .where(
-                    OutboxMessage.kind == KIND,
-                    OutboxMessage.status == "pending",
-                    OutboxMessage.payload["conversation_id"].as_integer() == conversation.id,
-                    OutboxMessage.id < message.id,
-                )
-                .limit(1)
-            )
-            if earlier is not None:
+            if await earlier_pending(db, message):
                 raise BackendUnavailable("an earlier reply of this conversation goes first")
             prefix = "whatsapp:" if conversation.channel == "whatsapp" else ""
             to = f"{prefix}{conversation.address}"

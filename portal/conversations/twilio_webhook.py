@@ -2,8 +2,8 @@
 
 Twilio signs each request with the account's auth token over the URL it was configured with
 (FRONTDOOR_PUBLIC_URL + the path) and the form's fields; a request that fails the check is
-refused with 403 and nothing is stored. The answer is an empty TwiML document, sent at once:
-the bot's replies follow through Twilio's REST API.
+refused with 403 and nothing is stored. The answer is an empty TwiML document, sent once the
+message and its turn are stored: the bot's replies follow through Twilio's REST API.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ async def twilio_webhook(
     inbound = inbound_message(form)
     stored = await take_in(db, inbound) if inbound else None
     task = None
-    if stored is not None:
-        conversation, message = stored
-        task = BackgroundTask(gateway.answer, conversation.id, message.id)
+    if stored is not None and stored.turn is not None:
+        # Answered by this portal now; by a worker if it cannot (see conversations/turns.py).
+        task = BackgroundTask(gateway.outbox.deliver_now, stored.turn.id)
     return Response(EMPTY_TWIML, media_type="application/xml", background=task)

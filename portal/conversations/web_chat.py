@@ -143,7 +143,7 @@ async def send_chat(
         db, Inbound(channel="web", address=request.session[SESSION_KEY], text=text)
     )
     if stored is not None:
-        conversation, message = stored
+        conversation, message, _ = stored
         conversation.language = current_locale()  # the page's language is the chat's
         conversation.language_fixed = True
         conversation.citizen_id = citizen.id if citizen else None

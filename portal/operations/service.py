@@ -34,6 +34,7 @@ BACKEND_NAMES: dict[str, Any] = {
     "sms": _l("SMS"),
     "whatsapp": _l("WhatsApp"),
     "bills": _l("Bills office"),
+    "bot": _l("The assistant (answering text messages)"),
     "payments": _l("Sending drafts once paid"),
     "unknown": _l("Unknown (queued before backends were recorded)"),
 }
@@ -44,6 +45,8 @@ KIND_NAMES: dict[str, Any] = {
     "notify": _l("Tell a citizen of news"),
     "payment_report": _l("Report a payment"),
     "send_paid_draft": _l("Send a paid draft"),
+    "chat_turn": _l("Answer a text message"),
+    "chat_reply": _l("Send a reply on SMS or WhatsApp"),
 }
 
 # (action, the statuses it may start from)

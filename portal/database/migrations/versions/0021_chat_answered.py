@@ -1,0 +1,30 @@
+"""chat messages answered: a citizen's message records when the bot's replies to it were written
+
+Revision ID: 0021
+Revises: 0019
+Create Date: 2026-12-05 09:30:00
+
+A message from SMS or WhatsApp is answered through the outbox (a "chat_turn"), so that a portal
+that dies mid-turn leaves it to a worker. The replies and this mark are written in one
+transaction: a turn taken up again after a crash sees the mark and asks the bot nothing twice.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0021"
+down_revision: str | None = "0019"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("chat_messages", schema=None) as batch_op:
+        batch_op.drop_column("answered_at")
