@@ -283,3 +283,39 @@ def test_a_restarted_worker_takes_back_at_once_what_its_dead_predecessor_held(
 
     released, taken = run_async(scenario())
     assert released == 1 and taken == ["held-by-the-dead"]
+
+
+def test_a_message_waits_while_an_earlier_one_of_its_sequence_is_pending(
+    settings: Settings,
+) -> None:
+    """Two replicas may hold messages of one conversation: neither takes the second while the
+    first is pending (even leased elsewhere); once the first is done, the second is taken."""
+
+    async def scenario() -> list[list[str]]:
+        engine = make_engine(settings.database_url)
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        sequence = f"test-{os.getpid()}-{datetime.now(UTC).timestamp()}"
+        async with sessionmaker() as db:
+            for n in ("1", "2"):
+                enqueue(db, "ordered", f"{sequence}:{n}", ordered_by=sequence)
+            enqueue(db, "ordered", f"{sequence}:alone")  # in no sequence: never held up
+            await db.commit()
+        outbox, taken = Outbox(sessionmaker, {}), []
+        for finish_first in (False, False, True):
+            if finish_first:
+                async with sessionmaker() as db:
+                    await db.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.key == f"{sequence}:1")
+                        .values(status="done")
+                    )
+                    await db.commit()
+            claimed = await outbox.claim(50)
+            taken.append(sorted(m.key.split(":")[1] for m in claimed if m.key.startswith(sequence)))
+        await engine.dispose()
+        return taken
+
+    first, again, then = run_async(scenario())
+    assert first == ["1", "alone"]
+    assert again == []  # the first is leased (as by another replica): the second stays behind
+    assert then == ["2"]

@@ -2,9 +2,10 @@
 
 Each reply is written with an outbox message in the same transaction and sent at once by the
 process that wrote it; if Twilio is down, or that process dies, the workers send it later.
-The replies of one conversation go out in the order they were written: a reply waits while an
-earlier one of its conversation is still to be sent. Twilio takes no idempotency key, so an
-attempt that a crash cut short is looked for in Twilio's message list before sending again.
+The replies of one conversation are one outbox sequence (`ordered_by`): they go out in the order
+they were written, a reply waiting while an earlier one is still to be sent. Twilio takes no
+idempotency key, so an attempt that a crash cut short is looked for in Twilio's message list
+before sending again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend_clients.http import BackendUnavailable
 from backend_clients.twilio import TwilioClient
 from portal.conversations.models import ChatMessage, Conversation
 from portal.database.engine import aware
@@ -22,23 +22,6 @@ from portal.outbox import enqueue
 from portal.outbox.models import OutboxMessage
 
 KIND = "chat_reply"
-
-
-async def earlier_pending(db: AsyncSession, message: OutboxMessage) -> bool:
-    """Whether an earlier message of the same kind and conversation is still to be done: the
-    messages of one conversation are done in the order they were written."""
-    earlier = await db.scalar(
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.kind == message.kind,
-            OutboxMessage.status == "pending",
-            OutboxMessage.payload["conversation_id"].as_integer()
-            == message.payload["conversation_id"],
-            OutboxMessage.id < message.id,
-        )
-        .limit(1)
-    )
-    return earlier is not None
 
 
 def key_of(reply: ChatMessage) -> str:
@@ -52,6 +35,7 @@ def queue_reply(db: AsyncSession, conversation: Conversation, reply: ChatMessage
         KIND,
         key_of(reply),
         target=conversation.channel,
+        ordered_by=f"{KIND}:{conversation.id}",
         conversation_id=conversation.id,
         chat_message_id=reply.id,
     )
@@ -71,8 +55,6 @@ class Replies:
             conversation = await db.get(Conversation, message.payload["conversation_id"])
             if reply is None or conversation is None or reply.external_id:
                 return  # gone with its conversation, or already sent
-            if await earlier_pending(db, message):
-                raise BackendUnavailable("an earlier reply of this conversation goes first")
             prefix = "whatsapp:" if conversation.channel == "whatsapp" else ""
             to = f"{prefix}{conversation.address}"
             found = message.in_doubt and await self.twilio.find_sent(

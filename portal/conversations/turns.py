@@ -4,10 +4,10 @@ The webhook stores the message and its turn in one transaction, answers Twilio, 
 portal answers the turn at once. If that portal dies mid-turn, its lease runs out and a worker
 answers it; if the bot cannot be reached (a Rasa server restarting), the turn is tried again
 for `bot_retry_seconds` before the citizen is told the assistant cannot answer. The turns of one
-conversation are answered in the order the messages arrived, whichever replica took them: a
-turn waits while an earlier one of its conversation is still to be answered. The replies and
-the message's `answered_at` are written together, so a turn taken up again after a crash
-asks the bot nothing twice.
+conversation are one outbox sequence (`ordered_by`): whichever replica takes them, a turn is
+taken only once the one before it is done, so messages are answered in the order they came.
+The replies and the message's `answered_at` are written together, so a turn taken up again
+after a crash asks the bot nothing twice.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from backend_clients.http import BackendUnavailable
 from portal.conversations.models import ChatMessage, Conversation
 from portal.database.engine import aware, utcnow
 from portal.outbox import enqueue
@@ -30,6 +29,9 @@ if TYPE_CHECKING:
 
 KIND = "chat_turn"
 TARGET = "bot"
+# How long the portal that took a message waits for the turn before it to finish, before it
+# leaves the message to the workers (two texts sent together are answered within a second).
+WAIT_FOR_EARLIER_SECONDS = 5.0
 
 
 def queue_turn(db: AsyncSession, conversation: Conversation, message: ChatMessage) -> OutboxMessage:
@@ -39,6 +41,7 @@ def queue_turn(db: AsyncSession, conversation: Conversation, message: ChatMessag
         KIND,
         f"chat-turn-{message.id}",
         target=TARGET,
+        ordered_by=f"{KIND}:{conversation.id}",
         conversation_id=conversation.id,
         chat_message_id=message.id,
     )
@@ -56,8 +59,6 @@ class Turns:
         conversation_id = int(turn.payload["conversation_id"])
         async with self.gateway.turn(conversation_id):
             async with self.sessionmaker() as db:
-                if await _earlier_unanswered(db, turn):
-                    raise BackendUnavailable("an earlier message of this conversation goes first")
                 message = await db.get(ChatMessage, turn.payload["chat_message_id"])
                 if message is None or message.answered_at is not None:
                     return  # gone with its conversation, or answered before a crash
@@ -72,22 +73,3 @@ class Turns:
                     .values(answered_at=utcnow())
                 )
                 await db.commit()
-
-
-async def _earlier_unanswered(db: AsyncSession, turn: OutboxMessage) -> bool:
-    """Whether an earlier message of the turn's conversation still waits for its answer (its
-    turn is marked done just after the answer: the answer is what counts)."""
-    earlier = await db.scalar(
-        select(OutboxMessage.id)
-        .join(ChatMessage, ChatMessage.id == OutboxMessage.payload["chat_message_id"].as_integer())
-        .where(
-            OutboxMessage.kind == KIND,
-            OutboxMessage.status == "pending",
-            OutboxMessage.payload["conversation_id"].as_integer()
-            == turn.payload["conversation_id"],
-            OutboxMessage.id < turn.id,
-            ChatMessage.answered_at.is_(None),
-        )
-        .limit(1)
-    )
-    return earlier is not None

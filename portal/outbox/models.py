@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, String, Text
+from sqlalchemy import JSON, DateTime, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
@@ -16,6 +16,7 @@ UNKNOWN_TARGET = "unknown"
 
 class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_ordered_by", "ordered_by", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
@@ -43,6 +44,9 @@ class OutboxMessage(Base):
     attempt_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The W3C trace context of the request that wrote it, so its delivery joins that trace.
     trace_context: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # The sequence it belongs to ("chat_turn:12"), if any: taken only once no earlier message of
+    # that sequence is pending, so one conversation's turns and replies keep their order.
+    ordered_by: Mapped[str | None] = mapped_column(String(80))
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

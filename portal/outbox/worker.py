@@ -25,8 +25,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from backend_clients.http import BackendRejected, BackendUnavailable
 from portal.observability.tracing import continue_trace
@@ -77,15 +78,25 @@ class Outbox:
     async def claim(
         self, limit: int = 20, *, only: int | None = None, skip: Collection[int] = ()
     ) -> list[OutboxMessage]:
-        """Lease up to `limit` due messages (or the one `only`), not those in `skip`, keeping to
-        `per_backend` per backend across what this worker already holds; the attempt is
-        counted now."""
+        """Lease up to `limit` due messages (or the one `only`), not those in `skip` nor those
+        behind a pending message of their sequence, keeping to `per_backend` per backend across
+        what this worker already holds; the attempt is counted now."""
         now = datetime.now(UTC)
+        earlier = aliased(OutboxMessage)
+        first_in_line = or_(
+            OutboxMessage.ordered_by.is_(None),
+            ~exists().where(
+                earlier.ordered_by == OutboxMessage.ordered_by,
+                earlier.status == "pending",
+                earlier.id < OutboxMessage.id,
+            ),
+        )
         due = (
             select(OutboxMessage.id, OutboxMessage.target, OutboxMessage.attempt_started_at)
             .where(
                 OutboxMessage.status == "pending",
                 or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                first_in_line,
             )
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(max(limit * 4, 50))
@@ -238,11 +249,16 @@ class Outbox:
                 await renewing
         return await self._finish(message, "done", status="done", done_at=datetime.now(UTC))
 
-    async def deliver_now(self, message_id: int) -> bool:
+    async def deliver_now(self, message_id: int, wait_seconds: float = 0.0) -> bool:
         """Deliver one message just written, in the caller's process (a reply the citizen is
-        waiting for); if it cannot be taken or fails, the workers retry it as usual."""
-        claimed = await self.claim(1, only=message_id)
-        return bool(claimed) and await self.deliver(claimed[0])
+        waiting for); if it cannot be taken (within `wait_seconds`: an earlier message of its
+        sequence may be finishing) or fails, the workers retry it as usual."""
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while not (claimed := await self.claim(1, only=message_id)):
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+        return await self.deliver(claimed[0])
 
     def _start(self, message: OutboxMessage) -> None:
         self.busy[message.target] += 1
