@@ -19,7 +19,7 @@ BOT_PYTHON_BASE ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bi
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup run test lint typecheck pytest unit e2e migrate assets translations extract \
-        update-translations browser bench bot bot-accuracy deploy-check clean
+        update-translations browser haproxy bench bot bot-accuracy deploy-check scale-test clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -86,6 +86,11 @@ browser: ## install Debian's Chromium for the browser tests when it is missing
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
+haproxy: ## install Debian's HAProxy for the several-replica test when it is missing
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends haproxy; }
+
 lint: .venv/.synced ## ruff
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
@@ -96,10 +101,10 @@ typecheck: .venv/.synced ## mypy (strict) on portal/ and backend_clients/
 unit: setup ## the unit and integration suites only
 	$(PY) -m pytest tests
 
-e2e: setup bot browser ## the browser and bot tests only
+e2e: setup bot browser haproxy ## the browser and bot tests only
 	$(PY) -m pytest e2e
 
-test: setup bot browser lint typecheck ## every check and test: lint, types, unit, integration, browser, bot
+test: setup bot browser haproxy lint typecheck ## every check and test: lint, types, unit, integration, browser, bot
 	$(PY) -m pytest
 
 # As production runs: PostgreSQL and Redis (this machine's); `make bench BENCH_ARGS=` for SQLite.
@@ -109,6 +114,13 @@ bench: setup ## throughput of pages against a bare route, as ratios from one run
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# 1,000 applications and 500 texts over 2 portals (HAProxy), 2 workers and 2 Rasa servers while
+# processes are killed and departments fail; `make scale-test SCALE_ARGS="--applications 30"`.
+SCALE_ARGS ?=
+
+scale-test: setup bot haproxy ## several replicas under kills and faults: prints lost, duplicated and out-of-order (all must be 0)
+	$(PY) scripts/scale_test.py $(SCALE_ARGS)
 
 deploy-check: .venv/.synced ## render deploy/ without kustomize; check it against Kubernetes 1.31's schemas and the production settings
 	$(PY) scripts/deploy_check.py
