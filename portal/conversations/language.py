@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import unicodedata
 from functools import cache
-
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from typing import TYPE_CHECKING
 
 from portal.i18n.locale import languages, native_name
+
+if TYPE_CHECKING:
+    from py3langid.langid import LanguageIdentifier
 
 # Single words too short for a statistical guess, and common as a first message.
 OPENERS = {
@@ -32,6 +34,10 @@ DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "012345678901
 
 @cache
 def _identifier(among: tuple[str, ...]) -> LanguageIdentifier:
+    # Imported here: it brings numpy (most of a second), which the outbox worker, restarted
+    # after a crash, must not wait for before it delivers anything.
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     identifier.set_languages([code.split("_")[0] for code in among])
     return identifier

@@ -11,9 +11,10 @@ also runs without Redis, on the database alone, which `limits` does not count in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from redis.asyncio import BlockingConnectionPool, Redis
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 class Counters(Protocol):
@@ -68,7 +69,10 @@ return count
 
 
 def redis_client(url: str, max_connections: int = 100) -> Redis:
-    """A client whose pool waits for a free connection rather than failing under a burst."""
+    """A client whose pool waits for a free connection rather than failing under a burst.
+    (redis is imported here: a worker without Redis, restarted, does not wait for it.)"""
+    from redis.asyncio import BlockingConnectionPool, Redis
+
     pool = BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=10)
     return Redis(connection_pool=pool)
 
