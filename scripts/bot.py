@@ -110,30 +110,14 @@ def ensure_database(url: str) -> None:
             connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def endpoints_file(lock_store_url: str | None, port: int) -> str:
-    """chatbot/endpoints.yml, or (FRONTDOOR_CHATBOT_LOCK_STORE_URL set, as when several Rasa
-    servers share one tracker store) a copy that adds a Redis lock store: Rasa then handles the
-    messages of one conversation one at a time, in order, whichever server takes them."""
-    if not lock_store_url:
-        return "endpoints.yml"
-    from urllib.parse import urlsplit
+def endpoints_file(port: int) -> str:
+    """chatbot/endpoints.yml, with a Redis lock store when FRONTDOOR_CHATBOT_LOCK_STORE_URL is
+    set (several Rasa servers sharing one tracker store), written to var/ (chatbot/endpoints.py)."""
+    sys.path.insert(0, str(BOT))
+    from endpoints import write  # chatbot/endpoints.py: plain Python, no Rasa
 
-    url = urlsplit(lock_store_url)
-    lines = [
-        "lock_store:",
-        "  type: redis",
-        f"  url: {url.hostname or '127.0.0.1'}",
-        f"  port: {url.port or 6379}",
-        f"  db: {int(url.path.strip('/') or 0)}",
-        "  key_prefix: frontdoor",
-    ]
-    if url.password:
-        lines.append(f"  password: {url.password}")
-    if url.scheme == "rediss":
-        lines.append("  use_ssl: true")
-    endpoints = ROOT / "var" / f"bot-endpoints-{port}.yml"
-    endpoints.write_text((BOT / "endpoints.yml").read_text() + "\n".join(lines) + "\n")
-    return str(endpoints)
+    lock_store_url = os.environ.get("FRONTDOOR_CHATBOT_LOCK_STORE_URL")
+    return str(write(ROOT / "var" / f"bot-endpoints-{port}.yml", lock_store_url))
 
 
 def serve(port: int, portal_url: str) -> None:
@@ -158,7 +142,7 @@ def serve(port: int, portal_url: str) -> None:
             "--model",
             str(model),
             "--endpoints",
-            endpoints_file(os.environ.get("FRONTDOOR_CHATBOT_LOCK_STORE_URL"), port),
+            endpoints_file(port),
             "--credentials",
             "credentials.yml",
             "--interface",

@@ -262,6 +262,8 @@ def network_problems(objects: list[Object], production: bool) -> list[str]:
         problems.append("no NetworkPolicy denies all ingress and egress by default")
     bot = _template_labels(objects, "bot")
     portal = _template_labels(objects, "portal")
+    # The worker runs the portal's image and answers the texts a portal could not.
+    worker = _template_labels(objects, "worker")
     if (
         bot is not None
         and portal is not None
@@ -286,9 +288,11 @@ def network_problems(objects: list[Object], production: bool) -> list[str]:
                 matches(peer["podSelector"], labels)
                 for peer in peers
                 for labels in _all_template_labels(objects)
-                if labels != portal
+                if labels not in (portal, worker)
             ):
-                problems.append(f"{_name(policy)}: admits the bot from pods other than the portal")
+                problems.append(
+                    f"{_name(policy)}: admits the bot from pods other than the portal and worker"
+                )
     for policy, block in _ip_blocks(policies):
         network = ipaddress.ip_network(block["cidr"])
         if not isinstance(network, ipaddress.IPv4Network):

@@ -169,7 +169,8 @@ def test_the_autoscaler_owns_the_portal_replicas(production: list[Object]) -> No
     }
 
 
-def test_only_the_portal_reaches_the_bot(production: list[Object]) -> None:
+def test_only_the_portal_and_the_worker_reach_the_bot(production: list[Object]) -> None:
+    """The worker runs the portal's image and answers the texts a portal could not."""
     labels = {
         name: template_of(production, f"frontdoor-{name}")["metadata"]["labels"]
         for name in ("portal", "worker", "bot", "migrate")
@@ -186,9 +187,8 @@ def test_only_the_portal_reaches_the_bot(production: list[Object]) -> None:
     for peer in peers:
         assert set(peer) == {"podSelector"}, "nothing from another namespace or address"
         assert matches(peer["podSelector"], labels["portal"])
-        assert not any(
-            matches(peer["podSelector"], labels[n]) for n in ("worker", "bot", "migrate")
-        )
+        assert matches(peer["podSelector"], labels["worker"])
+        assert not any(matches(peer["podSelector"], labels[n]) for n in ("bot", "migrate"))
     deny = find(production, "NetworkPolicy", "frontdoor-default-deny")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
@@ -285,8 +285,8 @@ def test_a_loosened_pod_or_network_is_refused(objects: list[Object]) -> None:
     assert f"{worker}: readOnlyRootFilesystem must be true" in problems
     assert f"{worker}: capabilities must drop ALL and add none" in problems
     assert (
-        "NetworkPolicy frontdoor/frontdoor-bot: admits the bot from pods other than the portal"
-        in problems
+        "NetworkPolicy frontdoor/frontdoor-bot: admits the bot from pods other than the portal "
+        "and worker" in problems
     )
     where = "NetworkPolicy frontdoor/frontdoor-backends"
     assert f"{where}: egress to 0.0.0.0/0 lets 169.254.0.0/16 through" in problems
