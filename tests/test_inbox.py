@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import TestClient
+from prometheus_client import REGISTRY
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -172,10 +173,13 @@ def test_an_agent_claims_replies_on_the_citizens_channel_and_hands_back(
     assert "Español" in page.text  # the citizen's language, named in it
     assert "Claim this conversation" in page.text
     token = csrf_token(page.text)
+    waits = REGISTRY.get_sample_value("frontdoor_handoff_wait_seconds_count") or 0.0
     claimed = portal.post(f"/staff/inbox/{key}/claim", data={"_csrf_token": token})
     assert "You are answering it. The assistant is paused." in claimed.text
     status, held = _state(database_url, key)
     assert status == "agent" and held is not None and held.agent == "staff:staff-agent-01"
+    # The wait until an agent took it is counted for the operators' metrics.
+    assert REGISTRY.get_sample_value("frontdoor_handoff_wait_seconds_count") == waits + 1
 
     empty = portal.post(f"/staff/inbox/{key}/reply", data={"_csrf_token": token, "message": " "})
     assert empty.status_code == 400 and "Type your reply" in empty.text

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
 from portal.conversations.models import Conversation, Handoff
-from portal.database.engine import utcnow
+from portal.database.engine import aware, utcnow
 from portal.i18n.formatting import city_zone
+from portal.observability.metrics import handoff_claimed
 from portal.staff.service import StaffMember
 
 
@@ -64,6 +65,7 @@ async def claim(
         db.add(held)
     held.agent, held.agent_name, held.claimed_at = member.actor, member.name, utcnow()
     await db.commit()
+    handoff_claimed((held.claimed_at - aware(held.requested_at)).total_seconds())
     await db.refresh(conversation)
     await audit.record("handoff_claimed", actor=member.actor, subject=conversation.key)
     return True

@@ -50,6 +50,11 @@ BOT_TURN = Histogram(
     ["outcome"],
     buckets=(0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0),
 )
+HANDOFF_WAIT = Histogram(
+    "frontdoor_handoff_wait_seconds",
+    "Time a conversation handed to a person waited until an agent claimed it.",
+    buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
+)
 BACKEND_UP = Gauge(
     "frontdoor_backend_up",
     "1 when the backend answered its last check (messaging, mail), else 0. Third parties: an "
@@ -89,6 +94,10 @@ def outbox_finished(message: Finished, outcome: str) -> None:
 
 def bot_turn(seconds: float, outcome: str) -> None:
     BOT_TURN.labels(outcome).observe(seconds)
+
+
+def handoff_claimed(waited_seconds: float) -> None:
+    HANDOFF_WAIT.observe(max(waited_seconds, 0.0))
 
 
 def backend_checked(backend: str, up: bool) -> None:
