@@ -167,6 +167,21 @@ class Settings(BaseSettings):
     # worker's. 0 turns either off. See docs/operations.md.
     metrics_port: int = Field(default=9464, ge=0, le=65535)
     worker_metrics_port: int = Field(default=9465, ge=0, le=65535)
+    # Retention (portal/retention/): the worker deletes what is kept only for a while once it is
+    # this old; the privacy notice states each period from these. A draft not changed for
+    # draft_retention_days is deleted, its owner told draft_warning_days before (at least).
+    draft_retention_days: int = Field(default=90, ge=2, le=3650)
+    draft_warning_days: int = Field(default=14, ge=1, le=365)
+    # Sign-in codes (their hashes) are deleted this long after they expire.
+    sign_in_code_retention_hours: int = Field(default=24, ge=1, le=24 * 365)
+    # A web chat conversation is deleted this long after its last message, unless a person is
+    # still dealing with it (handed over and not handed back).
+    web_chat_retention_days: int = Field(default=30, ge=1, le=3650)
+    # The bot's trained models (scripts/bot.py trains to chatbot/models): the newest are kept.
+    bot_models_dir: Path = ROOT / "chatbot" / "models"
+    bot_models_kept: int = Field(default=3, ge=1, le=100)
+    # How often the worker looks for what is due for deletion.
+    retention_period_seconds: float = Field(default=3600.0, ge=60, le=86_400)
 
     @field_validator(
         "public_url",
@@ -229,6 +244,15 @@ class Settings(BaseSettings):
         if not value.startswith(("postgresql+psycopg://", "sqlite+aiosqlite:///")):
             raise ValueError("use postgresql+psycopg://... or sqlite+aiosqlite:///path")
         return value
+
+    @model_validator(mode="after")
+    def _warning_before_deletion(self) -> Settings:
+        """A draft's owner is warned while it is still there: before its deletion is due."""
+        if self.draft_warning_days >= self.draft_retention_days:
+            raise ValueError(
+                "FRONTDOOR_DRAFT_WARNING_DAYS must be less than FRONTDOOR_DRAFT_RETENTION_DAYS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_needs_real_services(self) -> Settings:

@@ -29,6 +29,8 @@ from portal.observability.tracing import start_tracing, trace_engine
 from portal.outbox.models import OutboxMessage
 from portal.outbox.worker import Handler, Outbox
 from portal.payments.work import PaymentWork
+from portal.retention.schedule import Retention
+from portal.retention.warnings import DraftWarnings
 from portal.settings import Settings
 from portal.shared.backends import make_backends
 from portal.translations.overlay import CatalogueOverlay
@@ -78,7 +80,14 @@ def application_work(settings: Settings) -> tuple[ApplicationWork, Outbox]:
 
         return handle
 
-    handlers = {kind: current(h) for kind, h in {**work.handlers(), **payments.handlers()}.items()}
+    handlers = {
+        kind: current(h)
+        for kind, h in {
+            **work.handlers(),
+            **payments.handlers(),
+            **DraftWarnings(work).handlers(),
+        }.items()
+    }
     handlers |= _conversations(work, settings)  # need no catalogue
     failures = {kind: current(h) for kind, h in work.failure_handlers().items()}
     outbox = Outbox(
@@ -113,12 +122,17 @@ def _conversations(work: ApplicationWork, settings: Settings) -> dict[str, Handl
     return handlers
 
 
-async def periodic(work: ApplicationWork) -> None:
-    """Now and then: ask quiet departments for news and the gateway about unfinished payments."""
-    if work.live is not None:
-        work.catalogue = await work.live.refresh()
-    await work.check_cases()
-    await PaymentWork(work.sessionmaker, work.backends, work.catalogue).reconcile()
+async def periodic(work: ApplicationWork, retention: Retention | None = None) -> None:
+    """Now and then: ask quiet departments for news and the gateway about unfinished payments,
+    and (when its period has passed, whatever else failed) delete what is kept only a while."""
+    try:
+        if work.live is not None:
+            work.catalogue = await work.live.refresh()
+        await work.check_cases()
+        await PaymentWork(work.sessionmaker, work.backends, work.catalogue).reconcile()
+    finally:
+        if retention is not None:
+            await retention.run_when_due()
 
 
 async def close(work: ApplicationWork) -> None:
@@ -135,6 +149,7 @@ async def run_worker(settings: Settings) -> None:
     start_tracing("frontdoor-worker")  # when OTEL_* ask for it; before the engine is made
     start_worker_exporter(settings)
     work, outbox = application_work(settings)
+    retention = Retention(work.sessionmaker, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -144,7 +159,7 @@ async def run_worker(settings: Settings) -> None:
         await outbox.run(
             stop,
             idle_seconds=settings.worker_idle_seconds,
-            periodic=lambda: periodic(work),
+            periodic=lambda: periodic(work, retention),
             period_seconds=min(settings.case_check_seconds, 10.0),
         )
     finally:

@@ -188,27 +188,36 @@ class ApplicationWork:
             subject, text = compose(
                 self.catalogue, self.settings.public_url, notification, application, event
             )
-            if notification.channel == "email":
-                await self.mail.send(
-                    to=notification.destination,
-                    subject=subject,
-                    text=text,
-                    message_id=message_id(message.key, self.mail.config.sender),
-                )
-            else:
-                prefix = "whatsapp:" if notification.channel == "whatsapp" else ""
-                to = f"{prefix}{notification.destination}"
-                # Twilio takes no idempotency key: after a crash mid-send, ask it first.
-                if not message.in_doubt or not await self.twilio.find_sent(
-                    to=to, body=text, since=aware(message.created_at)
-                ):
-                    await self.twilio.send_message(
-                        to=to, from_=f"{prefix}{self.settings.twilio_from_number}", body=text
-                    )
+            await self.send_text(
+                message, notification.channel, notification.destination, subject, text
+            )
             notification.body = text
             notification.status = "sent"
             notification.sent_at = datetime.now(UTC)
             await db.commit()
+
+    async def send_text(
+        self, message: OutboxMessage, channel: str, destination: str, subject: str, text: str
+    ) -> None:
+        """Send one outbox message's text to a citizen on `channel` (email, sms, whatsapp),
+        once: email carries a Message-ID made from the outbox key, and Twilio, which takes no
+        idempotency key, is asked first whether it already took it after a crash mid-send."""
+        if channel == "email":
+            await self.mail.send(
+                to=destination,
+                subject=subject,
+                text=text,
+                message_id=message_id(message.key, self.mail.config.sender),
+            )
+            return
+        prefix = "whatsapp:" if channel == "whatsapp" else ""
+        to = f"{prefix}{destination}"
+        if not message.in_doubt or not await self.twilio.find_sent(
+            to=to, body=text, since=aware(message.created_at)
+        ):
+            await self.twilio.send_message(
+                to=to, from_=f"{prefix}{self.settings.twilio_from_number}", body=text
+            )
 
     async def check_cases(self) -> int:
         """Ask departments that do not push (and can be asked) for news of their open cases."""

@@ -33,3 +33,5 @@ class Draft(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # When its owner was told it will be deleted for being left unchanged (portal/retention/).
+    deletion_warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -19,7 +19,7 @@ from prometheus_client import Counter, Gauge, Histogram
 UNMATCHED = "unmatched"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # Outbox kinds that tell a citizen something on their chosen channel.
-NOTIFICATION_KINDS = frozenset({"notify"})
+NOTIFICATION_KINDS = frozenset({"notify", "draft_warning"})
 
 HTTP_REQUESTS = Counter(
     "frontdoor_http_requests",
@@ -54,6 +54,12 @@ HANDOFF_WAIT = Histogram(
     "frontdoor_handoff_wait_seconds",
     "Time a conversation handed to a person waited until an agent claimed it.",
     buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
+)
+RETENTION_PURGED = Counter(
+    "frontdoor_retention_purged",
+    "Things deleted by the worker once past their retention period, by kind (drafts, "
+    "sign_in_codes, sessions, web_chats, bot_models).",
+    ["kind"],
 )
 BACKEND_UP = Gauge(
     "frontdoor_backend_up",
@@ -102,3 +108,8 @@ def handoff_claimed(waited_seconds: float) -> None:
 
 def backend_checked(backend: str, up: bool) -> None:
     BACKEND_UP.labels(backend).set(1 if up else 0)
+
+
+def retention_purged(kind: str, count: int) -> None:
+    """`count` things of `kind` deleted by one retention purge."""
+    RETENTION_PURGED.labels(kind).inc(count)

@@ -43,6 +43,7 @@ KIND_NAMES: dict[str, Any] = {
     "deliver": _l("Send an application"),
     "information": _l("Send information asked for"),
     "notify": _l("Tell a citizen of news"),
+    "draft_warning": _l("Tell a citizen their unsent application will be deleted"),
     "payment_report": _l("Report a payment"),
     "send_paid_draft": _l("Send a paid draft"),
     "chat_turn": _l("Answer a text message"),

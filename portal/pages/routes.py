@@ -30,8 +30,17 @@ async def accessibility() -> Template:
 
 
 @get("/privacy", name="privacy")
-async def privacy() -> Template:
-    return Template("pages/privacy.html")
+async def privacy(settings: NamedDependency[Settings]) -> Template:
+    """The notice states how long each thing is kept from the settings the worker deletes by
+    (portal/retention/), so the two cannot disagree."""
+    periods = {
+        "draft_days": settings.draft_retention_days,
+        "warning_days": settings.draft_warning_days,
+        "code_hours": settings.sign_in_code_retention_hours,
+        "web_chat_days": settings.web_chat_retention_days,
+        "session_minutes": settings.session_idle_seconds // 60,
+    }
+    return Template("pages/privacy.html", context={"periods": periods})
 
 
 @get("/cookies", name="cookies")
