@@ -1,7 +1,7 @@
 """chat messages answered, and outbox messages kept in order: a citizen's message records when
 the bot's replies to it were written; an outbox message may name the sequence it belongs to
 
-Revision ID: 0021
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-05 09:30:00
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
