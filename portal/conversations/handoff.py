@@ -65,7 +65,7 @@ async def claim(
         db.add(held)
     held.agent, held.agent_name, held.claimed_at = member.actor, member.name, utcnow()
     await db.commit()
-    handoff_claimed((held.claimed_at - aware(held.requested_at)).total_seconds())
+    handoff_claimed(held.reason, (held.claimed_at - aware(held.requested_at)).total_seconds())
     await db.refresh(conversation)
     await audit.record("handoff_claimed", actor=member.actor, subject=conversation.key)
     return True

@@ -52,7 +52,9 @@ BOT_TURN = Histogram(
 )
 HANDOFF_WAIT = Histogram(
     "frontdoor_handoff_wait_seconds",
-    "Time a conversation handed to a person waited until an agent claimed it.",
+    "Time a conversation handed to a person waited until an agent claimed it, by why it was "
+    "handed over (asked, not_understood).",
+    ["reason"],
     buckets=(10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200),
 )
 RETENTION_PURGED = Counter(
@@ -102,8 +104,8 @@ def bot_turn(seconds: float, outcome: str) -> None:
     BOT_TURN.labels(outcome).observe(seconds)
 
 
-def handoff_claimed(waited_seconds: float) -> None:
-    HANDOFF_WAIT.observe(max(waited_seconds, 0.0))
+def handoff_claimed(reason: str, waited_seconds: float) -> None:
+    HANDOFF_WAIT.labels(reason or "unknown").observe(max(waited_seconds, 0.0))
 
 
 def backend_checked(backend: str, up: bool) -> None:
