@@ -77,7 +77,7 @@ from portal.payments.deps import DEPENDENCIES as payments_dependencies
 from portal.payments.routes import payments
 from portal.payments.webhooks import payment_webhook
 from portal.settings import Settings
-from portal.shared.acting import acting, acting_here
+from portal.shared.acting import PREVIEW, acting, acting_here
 from portal.shared.backends import make_backends
 from portal.shared.deps import DEPENDENCIES as shared_dependencies
 from portal.staff.routes import staff
@@ -134,6 +134,16 @@ async def _current_services(app: Litestar, *, force: bool = False) -> None:
     app.state.catalogue = await live.refresh(force=force)
     if live.generation != seen:
         app.state.messages = with_versions(app.state.base_messages, live.sources)
+
+
+def _designing(request: Request[Any, Any, Any]) -> bool:
+    """A designer reads what they just saved, whichever worker saved it: their pages and their
+    preview check the versions on every request, not once a second (a preview started on
+    another worker a moment after the save found no such version and went back to the outline)."""
+    if request.url.path.startswith("/staff/services"):
+        return True
+    session = request.scope.get("session")
+    return isinstance(session, dict) and PREVIEW in session
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -277,7 +287,7 @@ def create_app(settings: Settings) -> Litestar:
         await refuse_control_characters(request)
         if not request.url.path.startswith(("/static/", "/healthz", "/readyz")):
             await request.app.state.overlay.refresh()
-            await _current_services(request.app)
+            await _current_services(request.app, force=_designing(request))
             await request.app.state.missing.save()
             preview.apply(request)  # an editor's draft, on the pages they open to see it
 

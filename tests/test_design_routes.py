@@ -178,3 +178,28 @@ def test_a_preview_walks_the_draft_as_a_citizen_and_sends_nothing(
         return int(applications or 0), int(messages or 0)
 
     assert run_async(count()) == (0, 0)  # no application, nothing queued for a department
+
+
+def test_a_preview_on_another_worker_right_after_the_save_finds_the_version(
+    portal_factory: PortalFactory, private_url: str
+) -> None:
+    """Two portal workers checking the versions once a minute: the designer's save lands on one,
+    the preview on the other, and the preview still opens the version just saved."""
+    other = portal_factory(database_url=private_url, catalogue_check_seconds=60)
+    dana = _designer(portal_factory, private_url, "designer")
+    token = csrf_token(dana.get("/staff/services").text)
+    made = dana.post(
+        "/staff/services",
+        data={"_csrf_token": token, "new_id": "fresh-one", "clone_from": ""},
+        follow_redirects=False,
+    )
+    editor = dana.get(made.headers["location"]).text
+    other.cookies = dana.cookies  # the load balancer sends her next request to the other worker
+    started = other.post(
+        f"{made.headers['location']}/preview",
+        data={"_csrf_token": csrf_token(editor)},
+        follow_redirects=False,
+    )
+    assert re.fullmatch(r"/drafts/d_[0-9a-f]+/first-question", started.headers["location"])
+    page = other.get(started.headers["location"])
+    assert page.status_code == 200 and "The first question" in _text(page.text)
