@@ -11,6 +11,8 @@ from typing import IO, Any
 
 import yaml
 
+from portal.catalogue import yaml_text
+
 # Keys whose string values (or lists of strings) are shown to people.
 TEXT_KEYS = frozenset(
     {
@@ -57,7 +59,7 @@ def _texts(node: yaml.Node, key: str | None) -> Iterator[tuple[int, str]]:
 
 def texts_in(source: str) -> list[tuple[int, str]]:
     """(line, text) for every translatable text of one definition file."""
-    node = yaml.compose(source)
+    node = yaml_text.compose(source)
     return list(_texts(node, None)) if node is not None else []
 
 
