@@ -33,6 +33,8 @@ COPY templates ./templates
 # Bytecode compiled now: the root filesystem is read-only in Kubernetes, and a replica or a
 # worker restarted after a crash should not compile every module again.
 RUN .venv/bin/python -m compileall -q portal backend_clients
+# DejaVu Sans cut to the scripts PDFs draw: each receipt or summary reads it whole.
+RUN .venv/bin/python -m portal.i18n.fonts build/fonts
 RUN mkdir var && chown frontdoor:frontdoor var
 USER frontdoor
 ENV PATH=/app/.venv/bin:$PATH \
