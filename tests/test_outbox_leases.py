@@ -319,3 +319,59 @@ def test_a_message_waits_while_an_earlier_one_of_its_sequence_is_pending(
     assert first == ["1", "alone"]
     assert again == []  # the first is leased (as by another replica): the second stays behind
     assert then == ["2"]
+
+
+def test_whoever_ends_a_message_of_a_sequence_takes_the_next_at_once(
+    settings: Settings,
+) -> None:
+    """A texter's three messages: the second, asked for first, waits (nobody polls for it);
+    ending the first delivers the two behind it in this process, in order. While the first is
+    to be tried again, nothing behind it moves."""
+
+    async def scenario() -> tuple[bool, list[str], bool, list[str], list[str]]:
+        engine = make_engine(settings.database_url)
+        sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+        sequence = f"texter-{os.getpid()}-{datetime.now(UTC).timestamp()}"
+        ids: dict[str, int] = {}
+        async with sessionmaker() as db:
+            for n in ("1", "2", "3"):
+                row = enqueue(db, "ordered", f"{sequence}:{n}", ordered_by=sequence)
+                await db.flush()
+                ids[n] = row.id
+            await db.commit()
+        handled: list[str] = []
+        down = [True]
+
+        async def handle(message: OutboxMessage) -> None:
+            if down[0]:
+                raise BackendUnavailable("the bot is restarting")
+            handled.append(message.key.split(":")[1])
+
+        outbox = Outbox(sessionmaker, {"ordered": handle})
+        early = await outbox.deliver_now(ids["2"])  # the first is not done: left for later
+        failed = await outbox.deliver_now(ids["1"])  # tried, to be tried again: 2 and 3 wait
+        async with sessionmaker() as db:
+            attempts = [
+                f"{m.key.split(':')[1]}:{m.status}:{m.attempts}"
+                for m in await db.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.ordered_by == sequence)
+                    .order_by(OutboxMessage.id)
+                )
+            ]
+            await db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == ids["1"])
+                .values(next_attempt_at=datetime.now(UTC))
+            )
+            await db.commit()
+        down[0] = False
+        done = await outbox.deliver_now(ids["1"])
+        await engine.dispose()
+        return early or failed, attempts, done, handled, [str(outbox.delivered)]
+
+    none, attempts, done, handled, chained = run_async(scenario())
+    assert not none
+    assert attempts == ["1:pending:1", "2:pending:0", "3:pending:0"]
+    assert done and handled == ["1", "2", "3"]
+    assert chained == ["2"]  # the two behind it, in this process

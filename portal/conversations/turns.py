@@ -5,7 +5,8 @@ portal answers the turn at once. If that portal dies mid-turn, its lease runs ou
 answers it; if the bot cannot be reached (a Rasa server restarting), the turn is tried again
 for `bot_retry_seconds` before the citizen is told the assistant cannot answer. The turns of one
 conversation are one outbox sequence (`ordered_by`): whichever replica takes them, a turn is
-taken only once the one before it is done, so messages are answered in the order they came.
+taken only once the one before it is done, so messages are answered in the order they came,
+and the process that ends a turn takes the next one at once (`Outbox.deliver_now`).
 The replies and the message's `answered_at` are written together, so a turn taken up again
 after a crash asks the bot nothing twice.
 """
@@ -29,9 +30,6 @@ if TYPE_CHECKING:
 
 KIND = "chat_turn"
 TARGET = "bot"
-# How long the portal that took a message waits for the turn before it to finish, before it
-# leaves the message to the workers (two texts sent together are answered within a second).
-WAIT_FOR_EARLIER_SECONDS = 5.0
 
 
 def queue_turn(db: AsyncSession, conversation: Conversation, message: ChatMessage) -> OutboxMessage:
@@ -57,19 +55,17 @@ class Turns:
 
     async def answer(self, turn: OutboxMessage) -> None:
         conversation_id = int(turn.payload["conversation_id"])
+        message_id = int(turn.payload["chat_message_id"])
         async with self.gateway.turn(conversation_id):
-            async with self.sessionmaker() as db:
-                message = await db.get(ChatMessage, turn.payload["chat_message_id"])
-                if message is None or message.answered_at is not None:
-                    return  # gone with its conversation, or answered before a crash
             waited = (datetime.now(UTC) - aware(turn.created_at)).total_seconds()
-            await self.gateway.answer_in_turn(
-                conversation_id, message.id, may_retry=waited < self.retry_seconds
-            )
-            async with self.sessionmaker() as db:  # also a turn that needed no reply
+            if await self.gateway.answer_in_turn(
+                conversation_id, message_id, may_retry=waited < self.retry_seconds
+            ):
+                return
+            async with self.sessionmaker() as db:  # it failed and was logged: not again
                 await db.execute(
                     update(ChatMessage)
-                    .where(ChatMessage.id == message.id, ChatMessage.answered_at.is_(None))
+                    .where(ChatMessage.id == message_id, ChatMessage.answered_at.is_(None))
                     .values(answered_at=utcnow())
                 )
                 await db.commit()

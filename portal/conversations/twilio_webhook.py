@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from twilio.request_validator import RequestValidator
 
 from portal.conversations.gateway import Gateway, Inbound, take_in
-from portal.conversations.turns import WAIT_FOR_EARLIER_SECONDS
 from portal.settings import Settings
 
 PATH = "/webhooks/twilio"
@@ -76,5 +75,5 @@ async def twilio_webhook(
     task = None
     if stored is not None and stored.turn is not None:
         # Answered by this portal now; by a worker if it cannot (see conversations/turns.py).
-        task = BackgroundTask(gateway.outbox.deliver_now, stored.turn.id, WAIT_FOR_EARLIER_SECONDS)
+        task = BackgroundTask(gateway.outbox.deliver_now, stored.turn.id)
     return Response(EMPTY_TWIML, media_type="application/xml", background=task)

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from backend_clients.http import BackendRejected, BackendUnavailable
+from portal.database.engine import autocommit
 from portal.observability.tracing import continue_trace
 from portal.outbox.models import OutboxMessage
 
@@ -76,11 +77,17 @@ class Outbox:
         self.delivered = 0  # messages this worker has done, for run_once
 
     async def claim(
-        self, limit: int = 20, *, only: int | None = None, skip: Collection[int] = ()
+        self,
+        limit: int = 20,
+        *,
+        only: int | None = None,
+        skip: Collection[int] = (),
+        sequence: str | None = None,
     ) -> list[OutboxMessage]:
-        """Lease up to `limit` due messages (or the one `only`), not those in `skip` nor those
-        behind a pending message of their sequence, keeping to `per_backend` per backend across
-        what this worker already holds; the attempt is counted now."""
+        """Lease up to `limit` due messages (or the one `only`, or of one `sequence` only), not
+        those in `skip` nor those behind a pending message of their sequence, keeping to
+        `per_backend` per backend across what this worker already holds (not for one message
+        asked for by id or sequence); the attempt is counted now."""
         now = datetime.now(UTC)
         earlier = aliased(OutboxMessage)
         first_in_line = or_(
@@ -107,6 +114,8 @@ class Outbox:
             if only is not None
             else due.where(OutboxMessage.next_attempt_at <= now)
         )
+        if sequence is not None:
+            due = due.where(OutboxMessage.ordered_by == sequence)
         if skip:
             due = due.where(OutboxMessage.id.not_in(skip))
         async with self.sessionmaker() as db:
@@ -116,7 +125,7 @@ class Outbox:
             for message_id, target, started in (await db.execute(due)).all():
                 if len(chosen) >= limit:
                     break
-                if holding[target] < self.per_backend or only is not None:
+                if holding[target] < self.per_backend or only is not None or sequence:
                     holding[target] += 1
                     chosen.append(message_id)
                     if started is not None:  # that attempt never ended: its worker died
@@ -172,9 +181,9 @@ class Outbox:
 
     async def _if_held(self, message: OutboxMessage, **values: Any) -> bool:
         """Write `values` to the message only while our lease on it holds; False when another
-        worker has taken it since (nothing written)."""
-        async with self.sessionmaker() as db:
-            result = await db.execute(
+        worker has taken it since (nothing written). One statement, committed by itself."""
+        async with autocommit(self.sessionmaker.kw["bind"]).connect() as connection:
+            result = await connection.execute(
                 update(OutboxMessage)
                 .where(
                     OutboxMessage.id == message.id,
@@ -182,7 +191,6 @@ class Outbox:
                 )
                 .values(**values)
             )
-            await db.commit()
         held = bool(getattr(result, "rowcount", 0))
         if not held:
             log.error("outbox_lease_lost", kind=message.kind, key=message.key)
@@ -249,20 +257,53 @@ class Outbox:
                 await renewing
         return await self._finish(message, "done", status="done", done_at=datetime.now(UTC))
 
-    async def deliver_now(self, message_id: int, wait_seconds: float = 0.0) -> bool:
+    async def deliver_now(self, message_id: int) -> bool:
         """Deliver one message just written, in the caller's process (a reply the citizen is
-        waiting for); if it cannot be taken (within `wait_seconds`: an earlier message of its
-        sequence may be finishing) or fails, the workers retry it as usual."""
-        deadline = asyncio.get_running_loop().time() + wait_seconds
-        while not (claimed := await self.claim(1, only=message_id)):
-            if asyncio.get_running_loop().time() >= deadline:
-                return False
-            await asyncio.sleep(0.1)
-        return await self.deliver(claimed[0])
+        waiting for), then those queued behind it; when it cannot be taken (an earlier message
+        of its sequence is not done yet: whoever ends that one takes this one next) or fails,
+        the workers retry it as usual."""
+        claimed = await self.claim(1, only=message_id)
+        if not claimed:
+            return False
+        done = await self.deliver(claimed[0])
+        await self._next_in_line(claimed[0])
+        return done
+
+    async def _next_in_line(self, message: OutboxMessage) -> None:
+        """Deliver, here and now, each due message that waited behind `message` in its sequence
+        (a texter's next turn, an agent's next reply): nobody polls for them. Nothing is taken
+        while `message` is still pending (to be retried): its sequence waits for it."""
+        while message.ordered_by is not None and await self._behind(message):
+            following = await self.claim(1, sequence=message.ordered_by)
+            if not following:
+                return
+            message = following[0]
+            self.delivered += await self.deliver(message)
+
+    async def _behind(self, message: OutboxMessage) -> bool:
+        """Whether anything waits behind `message` in its sequence: one indexed read outside a
+        transaction, since most often nothing does (a claim cost a chat turn several times
+        more)."""
+        waiting = (
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.ordered_by == message.ordered_by,
+                OutboxMessage.status == "pending",
+                OutboxMessage.id > message.id,
+            )
+            .limit(1)
+        )
+        async with autocommit(self.sessionmaker.kw["bind"]).connect() as connection:
+            return await connection.scalar(waiting) is not None
+
+    async def _deliver_in_line(self, message: OutboxMessage) -> bool:
+        done = await self.deliver(message)
+        await self._next_in_line(message)
+        return done
 
     def _start(self, message: OutboxMessage) -> None:
         self.busy[message.target] += 1
-        task = asyncio.create_task(self.deliver(message))
+        task = asyncio.create_task(self._deliver_in_line(message))
         self.tasks.add(task)
 
         def done(finished: asyncio.Task[bool]) -> None:
