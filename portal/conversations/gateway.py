@@ -191,35 +191,46 @@ class Gateway:
 
     async def answer_in_turn(
         self, conversation_id: int, message_id: int, *, may_retry: bool = False
-    ) -> None:
-        """Answer one stored message, holding its conversation's turn. Errors are logged; with
-        `may_retry`, a bot that cannot be reached raises BotUnavailable instead of saying sorry,
-        and nothing of the turn has been written."""
+    ) -> bool:
+        """Answer one stored message, holding its conversation's turn; True once the message is
+        marked answered (also when it needed no reply, or was answered before a crash: nothing
+        is asked or sent twice). Errors are logged; with `may_retry`, a bot that cannot be
+        reached raises BotUnavailable instead of saying sorry, and nothing has been written."""
         try:
             async with self.sessionmaker() as db:
                 conversation = await db.get(Conversation, conversation_id)
                 message = await db.get(ChatMessage, message_id)
-                if conversation is None or message is None:
-                    return
+                if conversation is None or message is None or message.answered_at is not None:
+                    return True
                 use_locale(conversation.language)
                 if conversation.status != "bot":
                     await self._while_waiting(db, conversation, message)
-                    return
+                    return await self._settled(db, message)
                 if (conversation.expecting or "").startswith("code:"):
                     text = await self._code(db, conversation, message)
                 else:
                     text = _bot_text(conversation, message)
                 if not text:
-                    return
+                    return await self._settled(db, message)
                 # The bot's endpoints read the language from here; a turn tried again finds it.
                 await db.commit()
                 replies = await self._ask(conversation, text, message, may_retry=may_retry)
                 await db.refresh(conversation)
                 await self.deliver(db, conversation, replies, answering=message)
+                return True
         except BotUnavailable:
             raise
         except Exception:
             log.exception("conversation %s: message %s not answered", conversation_id, message_id)
+            return False
+
+    @staticmethod
+    async def _settled(db: AsyncSession, message: ChatMessage) -> bool:
+        """A message that needed no reply (or whose reply was delivered) is answered."""
+        if message.answered_at is None:
+            message.answered_at = utcnow()
+            await db.commit()
+        return True
 
     async def _code(
         self, db: AsyncSession, conversation: Conversation, message: ChatMessage
