@@ -349,10 +349,9 @@ class Gateway:
                 await db.flush()
                 queued.append(queue_reply(db, conversation, sent))
         await db.commit()
-        for message in queued:
-            if not await self.outbox.deliver_now(message.id):
-                log.warning("reply %s left to the workers", message.key)
-                break  # the ones after it wait for it
+        # The first now; the others follow it in its sequence (or wait for it, with the workers).
+        if queued and not await self.outbox.deliver_now(queued[0].id):
+            log.warning("reply %s left to the workers", queued[0].key)
         for sent in kept if queued else ():
             await db.refresh(sent)  # sent by another session: its Twilio id
         return kept

@@ -125,7 +125,7 @@ class Outbox:
             for message_id, target, started in (await db.execute(due)).all():
                 if len(chosen) >= limit:
                     break
-                if holding[target] < self.per_backend or only is not None or sequence:
+                if holding[target] < self.per_backend or only is not None or sequence is not None:
                     holding[target] += 1
                     chosen.append(message_id)
                     if started is not None:  # that attempt never ended: its worker died
@@ -263,11 +263,7 @@ class Outbox:
         of its sequence is not done yet: whoever ends that one takes this one next) or fails,
         the workers retry it as usual."""
         claimed = await self.claim(1, only=message_id)
-        if not claimed:
-            return False
-        done = await self.deliver(claimed[0])
-        await self._next_in_line(claimed[0])
-        return done
+        return bool(claimed) and await self._deliver_in_line(claimed[0])
 
     async def _next_in_line(self, message: OutboxMessage) -> None:
         """Deliver, here and now, each due message that waited behind `message` in its sequence
