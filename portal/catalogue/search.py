@@ -1,26 +1,16 @@
 """Finding a service by words, in the language the citizen reads the site in.
 
-Texts are compared folded: case, accents and Arabic diacritics ignored, and the Arabic letter
-variants people type interchangeably (alef forms, teh marbuta and heh, alef maqsura and yeh)
-treated as one.
+Texts are compared folded (portal.i18n.folding): case, accents and Arabic diacritics ignored.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Entry, Service
 from portal.i18n import gettext as _
-
-_ARABIC = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي", "ـ": ""})  # noqa: RUF001 - Arabic letters on purpose
-
-
-def fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return bare.translate(_ARABIC)
+from portal.i18n.folding import fold
 
 
 def search(catalogue: Catalogue, query: str) -> list[Entry]:

@@ -17,12 +17,12 @@ from backend_clients.http import BackendError
 from portal.applications.documents import keep_document
 from portal.applications.submit import submit_draft
 from portal.catalogue.models import FieldDef, Service
-from portal.catalogue.search import fold
 from portal.conversations.language import DIGITS
 from portal.conversations.turn import Outcome, Turn, slot_set
 from portal.forms.fields import MAX_UPLOAD_BYTES, sniff
 from portal.forms.models import Draft
 from portal.i18n import gettext as _
+from portal.i18n.folding import fold
 from portal.identity.code_routes import ISSUER
 from portal.identity.models import Citizen
 
