@@ -24,8 +24,10 @@ from portal.applications.models import Application, Notification
 from portal.assisted.found import SEARCH_FIRST
 from portal.assisted.links import make_token, read_token
 from portal.assisted.models import Consent
+from portal.assisted.service import MOST_FOUND
 from portal.audit.models import AuditEvent
 from portal.database import make_engine
+from portal.i18n.folding import fold
 from portal.identity.models import Citizen
 from portal.settings import Settings
 from scripts.text_the_bot import received
@@ -222,6 +224,7 @@ def test_results_come_ten_to_a_page(portal: TestClient[Any], database_url: str, 
             "issuer": "https://test.example",
             "subject": f"{family}-{n}",
             "name": f"Person {n:02d} {family}",
+            "name_folded": fold(f"Person {n:02d} {family}"),
             "language": "en",
         }
         for n in range(count)
@@ -234,6 +237,57 @@ def test_results_come_ten_to_a_page(portal: TestClient[Any], database_url: str, 
     second = _find(portal, family, page=2)
     assert _names(second.text) == [f"Person {n:02d} {family}" for n in range(10, count)]
     assert "Previous page" in second.text and "Next page" not in second.text
+
+
+def test_a_name_is_found_by_any_part_of_it_whatever_the_case_and_accents(
+    portal: TestClient[Any], database_url: str
+) -> None:
+    tag = "".join(secrets.choice("bcdfghjkmnpqrstvwxz") for _ in range(6))  # this test's people
+    names = [f"José Núñez Ibáñez {tag}", f"JOSE NUNEZ {tag.upper()}", f"فاطمة الحسن {tag}"]
+    rows = [
+        {
+            "public_id": f"c_{secrets.token_hex(10)}",
+            "issuer": "https://test.example",
+            "subject": f"{tag}-{n}",
+            "name": name,
+            "name_folded": fold(name),
+            "language": "en",
+        }
+        for n, name in enumerate(names)
+    ]
+    run_async(execute(database_url, insert(Citizen).values(rows)))
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    both = sorted(names[:2], key=str.casefold)
+    assert sorted(_names(_find(portal, f"nuñez jose {tag}").text), key=str.casefold) == both
+    assert sorted(_names(_find(portal, f"NUNEZ {tag}").text), key=str.casefold) == both
+    assert _names(_find(portal, f"ibáñ {tag}").text) == [names[0]]  # part of a word
+    assert _names(_find(portal, f"ibanez {tag}").text) == [names[0]]
+    # Arabic letters people type interchangeably: teh marbuta as heh
+    assert _names(_find(portal, f"فاطمه {tag}").text) == [names[2]]
+    assert _names(_find(portal, f"garcia {tag}").text) == []
+
+
+def test_too_many_matches_ask_for_more_of_the_name(
+    portal: TestClient[Any], database_url: str
+) -> None:
+    family = "Manytest" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
+    rows = [
+        {
+            "public_id": f"c_{secrets.token_hex(10)}",
+            "issuer": "https://test.example",
+            "subject": f"{family}-{n}",
+            "name": f"Person {n:03d} {family}",
+            "name_folded": fold(f"Person {n:03d} {family}"),
+            "language": "en",
+        }
+        for n in range(MOST_FOUND + 1)
+    ]
+    run_async(execute(database_url, insert(Citizen).values(rows)))
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    many = _find(portal, family)
+    assert _names(many.text) == []
+    assert f"More than {MOST_FOUND} citizens match. Type more of the name" in many.text
+    assert _names(_find(portal, f"person 007 {family}").text) == [f"Person 007 {family}"]
 
 
 def _set_phone(database_url: str, public_id: str, phone: str) -> None:

@@ -21,6 +21,8 @@ from portal.applications.timeline import timeline
 from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.assisted.models import Consent
 from portal.assisted.service import (
+    MOST_FOUND,
+    MOST_PAGES,
     example_phone,
     keep_purpose,
     read_purpose,
@@ -42,7 +44,6 @@ from portal.shared.acting import acting, current_purpose, record_step, start_act
 from portal.staff.service import StaffMember, require_role
 from portal.web.ids import RowCursor
 
-MOST_PAGES = 20
 ACCESS_ACTIONS = ("citizen_search", "citizen_viewed", "conversation_viewed")
 ACCESS_SHOWN = 50
 
@@ -58,6 +59,7 @@ def _search_page(
     found: list[Citizen] | None = None,
     page: int = 1,
     more: bool = False,
+    too_many: bool = False,
     status: int | None = None,
 ) -> Template:
     context = {
@@ -69,6 +71,8 @@ def _search_page(
         "found": found,
         "page": page,
         "more": more,
+        "too_many": too_many,
+        "most_found": MOST_FOUND,
     }
     if status is None:
         status = 400 if errors else 200
@@ -115,7 +119,8 @@ async def find(
         page = min(max(int(str(form.get("page") or "1")), 1), MOST_PAGES)
     except ValueError:
         page = 1
-    found, more = await search(db, query, page)
+    results = await search(db, query, page)
+    found, more = results or ([], False)
     keep_purpose(request, purpose, [citizen.public_id for citizen in found])
     await audit.record(
         "citizen_search",
@@ -124,6 +129,7 @@ async def find(
         by=query.kind,
         page=page,
         found=[citizen.public_id for citizen in found],
+        too_many=results is None,
     )
     return _search_page(
         request,
@@ -133,7 +139,8 @@ async def find(
         typed=typed,
         found=found,
         page=page,
-        more=more and page < MOST_PAGES,
+        more=more,
+        too_many=results is None,
     )
 
 

@@ -22,12 +22,15 @@ from portal.applications.references import parse_reference
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.transcript import newest_messages, of_citizen
 from portal.i18n import gettext as _
+from portal.i18n.folding import fold
 from portal.identity.codes import parse_destination
 from portal.identity.models import Citizen
 from portal.payments.models import Payment
 from portal.shared.acting import PURPOSE
 
 PAGE_SIZE = 10
+MOST_PAGES = 20
+MOST_FOUND = PAGE_SIZE * MOST_PAGES  # more than an agent would read: they add to the name
 MOST_FOUND = 200  # citizens a purpose covers in one session
 SHOWN = 20  # applications, payments, notifications, conversations and messages each
 TIMELINE_SHOWN = 10
@@ -118,23 +121,30 @@ def _condition(query: Query) -> ColumnElement[bool]:
         return func.lower(Citizen.email) == query.value
     if query.kind == "phone":
         return Citizen.phone == query.value
-    # A name: every word typed (up to five) is somewhere in it, in any case.
-    words = query.value.split()[:5]
-    return and_(*(Citizen.name.ilike(_like(word), escape="\\") for word in words))
+    # A name: every word typed (up to five) is somewhere in it, case and accents ignored.
+    words = fold(query.value).split()[:5]
+    return and_(*(Citizen.name_folded.like(_like(word), escape="\\") for word in words))
 
 
-async def search(db: AsyncSession, query: Query, page: int) -> tuple[list[Citizen], bool]:
-    """One page of citizens matching the query, by name, and whether there is another."""
-    found = (
-        await db.scalars(
-            select(Citizen)
-            .where(_condition(query))
-            .order_by(Citizen.name, Citizen.id)
-            .offset((page - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE + 1)
+async def search(db: AsyncSession, query: Query, page: int) -> tuple[list[Citizen], bool] | None:
+    """One page of citizens matching the query, in the order of their names, and whether there is
+    another; None when more than MOST_FOUND match (the agent is asked for more of the name).
+
+    The matches are found first, at most MOST_FOUND + 1 of them (by the trigram index on
+    PostgreSQL), and put in order here. With a million citizens, letting the database order a
+    common name's sixty thousand matches took 155 ms, and walking every name in order until ten
+    matched took 1.6 s for two words that occur together (scripts/volume.py)."""
+    matches = (
+        await db.execute(
+            select(Citizen.id, Citizen.name_folded).where(_condition(query)).limit(MOST_FOUND + 1)
         )
     ).all()
-    return list(found[:PAGE_SIZE]), len(found) > PAGE_SIZE
+    if len(matches) > MOST_FOUND:
+        return None
+    ordered = [row.id for row in sorted(matches, key=lambda row: (row.name_folded, row.id))]
+    shown = ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    found = {c.id: c for c in await db.scalars(select(Citizen).where(Citizen.id.in_(shown)))}
+    return [found[id_] for id_ in shown if id_ in found], len(ordered) > page * PAGE_SIZE
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database.engine import Base, utcnow
@@ -14,7 +14,18 @@ from portal.database.engine import Base, utcnow
 
 class Conversation(Base):
     __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("channel", "address"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "address"),
+        Index("ix_conversations_citizen_id", "citizen_id"),
+        # The inbox's open work: a few rows among a city's conversations (migration 0022).
+        Index(
+            "ix_conversations_with_people",
+            "handoff_at",
+            "id",
+            postgresql_where=text("status IN ('waiting', 'agent')"),
+            sqlite_where=text("status IN ('waiting', 'agent')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # The bot knows the conversation by this random key only (Rasa's sender id).
@@ -70,6 +81,14 @@ class Handoff(Base):
     which gives the waiting and handling times the inbox shows."""
 
     __tablename__ = "handoffs"
+    __table_args__ = (  # the open hand-offs, few among all there were (migration 0022)
+        Index(
+            "ix_handoffs_open",
+            "conversation_id",
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)

@@ -14,7 +14,8 @@ def of_citizen(citizen_id: int, phone: str | None) -> ColumnElement[bool]:
     (signed in or not: the number is theirs)."""
     mine = Conversation.citizen_id == citizen_id
     if phone:
-        return or_(mine, (Conversation.address == phone) & (Conversation.channel != "web"))
+        texted = Conversation.channel.in_(("sms", "whatsapp"))  # the (channel, address) index
+        return or_(mine, texted & (Conversation.address == phone))
     return mine
 
 

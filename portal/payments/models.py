@@ -38,6 +38,7 @@ class Payment(Base):
             postgresql_where=text(_SUCCESS_SQL),
             sqlite_where=text(_SUCCESS_SQL),
         ),
+        Index("ix_payments_created_at", "created_at"),  # a day's payments, to reconcile
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
