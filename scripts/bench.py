@@ -10,7 +10,14 @@ signed-in pages, to a static page of about the same size. Then it publishes 300 
 to the Spanish texts and prints how soon every worker served them and what the overlay added to
 a page. Ratios, not absolute numbers, are what carry over between machines.
 
+With --volume, every route runs twice in one run: on the empty database, then on a copy of a
+city's database made by scripts/volume.py (a million citizens, twenty million timeline events),
+and the two tables are printed side by side with each route's full/empty ratio. Both runs also
+time an agent's citizen search (by phone, email, part of a name and reference) and a citizen's
+summary with 8 agents at once, and print p95.
+
 Usage: make bench   (PostgreSQL and Redis on this machine, as production runs)
+       make volume && make bench BENCH_ARGS="... --volume frontdoor_volume"
        .venv/bin/python scripts/bench.py --seconds 10 --connections 32   (SQLite, no Redis)
 """
 
@@ -27,6 +34,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -48,12 +56,29 @@ ROUTES = [
 SIGNED_IN = [
     ("journey step + draft", "{draft}/contact"),
     ("application, 20 events", "/applications/{reference}"),
+    ("your applications, 50", "/applications"),
 ]
 AGENT = [  # an agent with 100 conversations waiting; the queue is what htmx polls every 5 s
     ("agent inbox, 100 waiting", "/staff/inbox"),
     ("queue poll, changed", "/staff/inbox/queue"),
     ("queue poll, nothing new", "{poll}"),
 ]
+EDITOR = [("editors' overview", "/staff/translations")]
+# What an agent types to find the citizen Lee Smith (lee in the sandbox's identity provider).
+SEARCHES = [
+    ("search by phone", "+44 7400 123456"),
+    ("search by email", "LEE@example.org"),
+    ("search by part of name", "smith LEE"),
+    ("search by reference", "{reference_typed}"),
+]
+AGENTS = 8  # at once, for the search and the summary
+PURPOSE = "Bench: a call about an application"
+# wrk's own percentiles stop at 90 and 99; this prints p95 too.
+P95_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format("p95 %d\\n", latency:percentile(95)))
+end
+"""
 
 
 def free_port() -> int:
@@ -62,24 +87,45 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class Result:
+    rate: float
+    p50: str
+    p99: str
+    p95_ms: float
+    errors: int
+
+
 def wrk(
-    url: str, headers: dict[str, str], seconds: int, connections: int
-) -> tuple[float, str, str]:
-    command = [
-        "wrk",
-        f"-t{min(2, connections)}",
-        f"-c{connections}",
-        f"-d{seconds}s",
-        "--latency",
-        url,
-    ]
-    for name, value in {"Accept-Encoding": "gzip", **headers}.items():
-        command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    url: str, headers: dict[str, str], seconds: int, connections: int, body: str | None = None
+) -> Result:
+    """Load one route with wrk; a body makes it a form POST."""
+    script = P95_SCRIPT
+    if body is not None:
+        script += f'wrk.method = "POST"\nwrk.body = "{body}"\n'
+        headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua") as lua:
+        lua.write(script)
+        lua.flush()
+        command = [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            lua.name,
+            url,
+        ]
+        for name, value in {"Accept-Encoding": "gzip", **headers}.items():
+            command += ["-H", f"{name}: {value}"]
+        output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)  # type: ignore[union-attr]
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)  # type: ignore[union-attr]
-    return rate, p50, p99
+    p95 = int(re.search(r"^p95 (\d+)", output, re.M).group(1)) / 1000  # type: ignore[union-attr]
+    failed = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return Result(rate, p50, p99, p95, int(failed.group(1)) if failed else 0)
 
 
 def wait(url: str) -> None:
@@ -149,13 +195,16 @@ async def _waiting(database_url: str, count: int = 100) -> None:
 
 
 def seed(citizen_client: httpx.Client, database_url: str) -> dict[str, str]:
-    """A draft half filled in, and an application whose timeline has 20 events."""
+    """A draft half filled in, and Lee's 50 applications, the newest with 20 timeline events."""
     started = citizen_client.get("/services/open-business/apply")
     draft = started.headers["location"].rsplit("/", 1)[0]
-    return {"draft": draft, "reference": asyncio.run(_application(database_url))}
+    reference = asyncio.run(_applications(database_url))
+    return {"draft": draft, "reference": reference, "reference_typed": reference.lower()}
 
 
-async def _application(database_url: str) -> str:
+async def _applications(database_url: str, count: int = 50) -> str:
+    """Lee's applications: `count` of them, the newest with 20 events (four departments, five
+    steps each), the others with five; the newest's reference."""
     from sqlalchemy import select
     from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,41 +216,45 @@ async def _application(database_url: str) -> str:
 
     engine = make_engine(database_url)
     async with AsyncSession(engine) as db:
-        citizen = await db.scalar(select(Citizen).limit(1))
+        citizen = await db.scalar(select(Citizen).where(Citizen.subject == "citizen-lee-0003"))
         assert citizen is not None
-        draft = Draft(citizen_id=citizen.id, service_id="open-business", answers={})
-        draft.submitted_at = datetime.now(UTC)
-        db.add(draft)
-        await db.flush()
-        application = Application(
-            reference=new_reference(),
-            citizen_id=citizen.id,
-            draft_id=draft.id,
-            service_id="open-business",
-            answers={"business_name": "Bench Café"},
-            language="en",
-        )
-        db.add(application)
-        await db.flush()
-        departments = ("trade-licence", "tax", "environment", "employer")
-        statuses = ("received", "in_review", "fee_due", "paid", "approved")
-        for department in departments:
-            db.add(DepartmentRequest(application_id=application.id, department=department))
-            for index, status in enumerate(statuses):
-                at = datetime.now(UTC) - timedelta(hours=24 - index)
-                db.add(
-                    TimelineEvent(
-                        application_id=application.id,
-                        department=department,
-                        status=status,
-                        note="Checked by the office." if status == "in_review" else "",
-                        data={"fee": {"amount_minor": 15000, "currency": "EUR"}}
-                        if status == "fee_due"
-                        else {},
-                        external_id=f"bench-{application.reference}-{department}-{status}",
-                        occurred_at=at,
+        for n in range(count):
+            newest = n == count - 1
+            submitted = datetime.now(UTC) - timedelta(days=count - n)
+            draft = Draft(citizen_id=citizen.id, service_id="open-business", answers={})
+            draft.submitted_at = submitted
+            db.add(draft)
+            await db.flush()
+            application = Application(
+                reference=new_reference(),
+                citizen_id=citizen.id,
+                draft_id=draft.id,
+                service_id="open-business",
+                answers={"business_name": "Bench Café"},
+                language="en",
+                submitted_at=submitted,
+            )
+            db.add(application)
+            await db.flush()
+            departments = ("trade-licence", "tax", "environment", "employer")[: 4 if newest else 1]
+            statuses = ("received", "in_review", "fee_due", "paid", "approved")
+            for department in departments:
+                db.add(DepartmentRequest(application_id=application.id, department=department))
+                for index, status in enumerate(statuses):
+                    at = submitted + timedelta(hours=index)
+                    db.add(
+                        TimelineEvent(
+                            application_id=application.id,
+                            department=department,
+                            status=status,
+                            note="Checked by the office." if status == "in_review" else "",
+                            data={"fee": {"amount_minor": 15000, "currency": "EUR"}}
+                            if status == "fee_due"
+                            else {},
+                            external_id=f"bench-{application.reference}-{department}-{status}",
+                            occurred_at=at,
+                        )
                     )
-                )
         reference = application.reference
         await db.commit()
     await engine.dispose()
@@ -218,14 +271,33 @@ def main() -> int:
         "create a throwaway database (default: a throwaway SQLite file)",
     )
     parser.add_argument("--redis-url", help="keep sessions in this Redis, as production does")
+    parser.add_argument(
+        "--volume",
+        metavar="DATABASE",
+        help="also run every route on a copy of this database on the --postgres server "
+        "(made by scripts/volume.py) and print both tables side by side",
+    )
     args = parser.parse_args()
+    if args.volume and not args.postgres:
+        parser.error("--volume needs --postgres")
     with throwaway_database(args.postgres) as database_url:
-        return run(args, database_url)
+        empty = run(args, database_url)
+    if not args.volume:
+        return 0
+    started = time.monotonic()
+    with throwaway_database(args.postgres, "frontdoor_bench_full", args.volume) as database_url:
+        print(f"copied {args.volume} in {time.monotonic() - started:.0f} s")
+        full = run(args, database_url, overlaid=False)
+    side_by_side(empty, full)
+    return 0
 
 
 @contextmanager
-def throwaway_database(server: str | None, prefix: str = "frontdoor_bench") -> Iterator[str | None]:
-    """A new empty PostgreSQL database on `server`, dropped afterwards; None for SQLite."""
+def throwaway_database(
+    server: str | None, prefix: str = "frontdoor_bench", template: str | None = None
+) -> Iterator[str | None]:
+    """A new PostgreSQL database on `server` (empty, or a copy of `template`), dropped
+    afterwards; None for SQLite."""
     if server is None:
         yield None
         return
@@ -234,7 +306,8 @@ def throwaway_database(server: str | None, prefix: str = "frontdoor_bench") -> I
     name = f"{prefix}_{os.getpid()}"
     admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
+        copied = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(text(f"CREATE DATABASE {name}{copied}"))
     try:
         yield f"{server}/{name}"
     finally:
@@ -243,7 +316,10 @@ def throwaway_database(server: str | None, prefix: str = "frontdoor_bench") -> I
         admin.dispose()
 
 
-def run(args: argparse.Namespace, database: str | None) -> int:
+Measured = dict[str, tuple[int, Result]]  # label: (bytes, result)
+
+
+def run(args: argparse.Namespace, database: str | None, overlaid: bool = True) -> Measured:
     port, sandbox_port, smtp_port = free_port(), free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     with tempfile.TemporaryDirectory() as var:
@@ -280,57 +356,148 @@ def run(args: argparse.Namespace, database: str | None) -> int:
             base = f"http://127.0.0.1:{port}"
             wait(f"{sandbox_url}/healthz")
             wait(f"{base}/healthz")
-            citizen = sign_in(base)
-            places = seed(citizen, database_url)
-            agent = sign_in(base, "agent", staff=True)
-            asyncio.run(_waiting(database_url))
-            polled = re.search(
-                r'hx-get="(/staff/inbox/queue[^"]*)"', agent.get("/staff/inbox").text
-            )
-            assert polled, "the inbox has no poller"
-            places["poll"] = polled.group(1)
-            routes = [
-                *ROUTES,
-                *((label, path.format(**places), cookie_of(citizen)) for label, path in SIGNED_IN),
-                *((label, path.format(**places), cookie_of(agent)) for label, path in AGENT),
-            ]
-            for label, path, headers in routes:  # warm every worker's caches; show sizes
-                for _ in range(20):
-                    answer = httpx.get(base + path, headers=headers)
-                    assert answer.status_code in (200, 204, 404), (label, answer.status_code)
-                sizes[label] = len(answer.content)
-            workers = env.get("FRONTDOOR_WORKERS", "2")
-            print(
-                f"database: {database_url.split('+')[0]}; sessions: "
-                f"{'Redis' if args.redis_url else 'the database'}"
-            )
-            print(
-                f"portal: granian, {workers} workers; wrk: 2 threads, {args.connections} "
-                f"connections, {args.seconds}s per route, gzip accepted; same machine "
-                f"({os.cpu_count()} cores)"
-            )
-            print(
-                f"{'route':<26}{'HTML':>8}{'req/s':>9}{'p50':>10}{'p99':>10}"
-                f"{'vs bare':>9}{'vs static':>11}"
-            )
-            rates: dict[str, float] = {}
-            p50s: dict[str, str] = {}
-            for label, path, headers in routes:
-                rate, p50, p99 = wrk(base + path, headers, args.seconds, args.connections)
-                rates[label], p50s[label] = rate, p50
-                bare = rates[ROUTES[0][0]]
-                static = rates.get(ROUTES[-1][0])
-                versus = f"{rate / static:>11.2f}" if static else f"{'':>11}"
-                print(
-                    f"{label:<26}{sizes[label] / 1024:>7.1f}K{rate:>9.0f}{p50:>10}{p99:>10}"
-                    f"{rate / bare:>9.2f}{versus}"
-                )
-            overlay(args, base, database_url, rates, p50s, int(workers))
+            measured = measure(args, base, database_url, env.get("FRONTDOOR_WORKERS", "2"))
+            if overlaid:
+                overlay(args, base, database_url, measured, int(env.get("FRONTDOOR_WORKERS", "2")))
         finally:
             for process in (server, sandbox):
                 process.terminate()
                 process.wait(timeout=10)
-    return 0
+    return measured
+
+
+def measure(args: argparse.Namespace, base: str, database_url: str, workers: str) -> Measured:
+    """Sign everyone in, seed what the pages show, warm every worker, then load each route."""
+    citizen = sign_in(base)
+    places = seed(citizen, database_url)
+    agent = sign_in(base, "agent", staff=True)
+    editor = sign_in(base, "editor", staff=True)
+    asyncio.run(_waiting(database_url))
+    polled = re.search(r'hx-get="(/staff/inbox/queue[^"]*)"', agent.get("/staff/inbox").text)
+    assert polled, "the inbox has no poller"
+    places["poll"] = polled.group(1)
+    searches = _searches(agent, places)
+    lee = _found(agent, searches[0][3])
+    routes = [
+        *ROUTES,
+        *((label, path.format(**places), cookie_of(citizen)) for label, path in SIGNED_IN),
+        *((label, path.format(**places), cookie_of(agent)) for label, path in AGENT),
+        *((label, path, cookie_of(editor)) for label, path in EDITOR),
+    ]
+    for label, path, headers in routes:  # warm every worker's caches; show sizes
+        for _ in range(20):
+            answer = httpx.get(base + path, headers=headers)
+            assert answer.status_code in (200, 204, 404), (label, answer.status_code)
+        sizes[label] = len(answer.content)
+    print(
+        f"database: {database_url.split('+')[0]} ({_rows(database_url)}); sessions: "
+        f"{'Redis' if args.redis_url else 'the database'}"
+    )
+    print(
+        f"portal: granian, {workers} workers; wrk: 2 threads, {args.connections} "
+        f"connections, {args.seconds}s per route, gzip accepted; same machine "
+        f"({os.cpu_count()} cores)"
+    )
+    print(
+        f"{'route':<26}{'HTML':>8}{'req/s':>9}{'p50':>10}{'p99':>10}{'vs bare':>9}{'vs static':>11}"
+    )
+    measured: Measured = {}
+    for label, path, headers in routes:
+        result = wrk(base + path, headers, args.seconds, args.connections)
+        measured[label] = (sizes[label], result)
+        bare = measured[ROUTES[0][0]][1].rate
+        static = measured[ROUTES[-1][0]][1].rate if ROUTES[-1][0] in measured else None
+        versus = f"{result.rate / static:>11.2f}" if static else f"{'':>11}"
+        print(
+            f"{label:<26}{sizes[label] / 1024:>7.1f}K{result.rate:>9.0f}{result.p50:>10}"
+            f"{result.p99:>10}{result.rate / bare:>9.2f}{versus}"
+        )
+    print(f"{AGENTS} agents at once:        {'req/s':>9}{'p50':>10}{'p95':>10}{'p99':>10}")
+    summary = ("citizen summary", f"/staff/citizens/{lee}", cookie_of(agent), None)
+    for label, path, headers, body in [*searches, summary]:
+        result = wrk(base + path, headers, args.seconds, AGENTS, body)
+        assert result.errors == 0, (label, result.errors)
+        measured[label] = (0, result)
+        print(
+            f"{label:<26}{'':>8}{result.rate:>9.0f}{result.p50:>10}"
+            f"{result.p95_ms:>8.1f}ms{result.p99:>10}"
+        )
+    return measured
+
+
+def _searches(
+    agent: httpx.Client, places: dict[str, str]
+) -> list[tuple[str, str, dict[str, str], str]]:
+    """The agent's searches as wrk sends them: a form POST with the agent's CSRF token."""
+    from urllib.parse import urlencode
+
+    page = agent.get("/staff/citizens").text
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', page)
+    assert token, "the search has no CSRF token"
+    return [
+        (
+            label,
+            "/staff/citizens",
+            cookie_of(agent),
+            urlencode(
+                {
+                    "_csrf_token": token.group(1),
+                    "purpose": PURPOSE,
+                    "query": query.format(**places),
+                    "page": "1",
+                }
+            ),
+        )
+        for label, query in SEARCHES
+    ]
+
+
+def _found(agent: httpx.Client, body: str) -> str:
+    """Lee's public id, found by the agent's first search (which keeps the purpose for them)."""
+    answer = agent.post(
+        "/staff/citizens",
+        content=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    found = re.findall(r'href="/staff/citizens/(c_[0-9a-f]+)">Lee Smith<', answer.text)
+    assert len(found) == 1, f"the search found {len(found)} Lee Smith"
+    return str(found[0])
+
+
+def _rows(database_url: str) -> str:
+    """How many citizens and timeline events the database holds."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url.replace("+aiosqlite", ""))
+    with engine.connect() as connection:
+        counts = [
+            connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()  # noqa: S608
+            for table in ("citizens", "timeline_events")
+        ]
+    engine.dispose()
+    return f"{counts[0]:,} citizens, {counts[1]:,} timeline events"
+
+
+def side_by_side(empty: Measured, full: Measured) -> None:
+    """Each route on the empty and the full database; full/empty under 0.8 is a regression."""
+    static = ROUTES[-1][0]
+    print("\nempty database | a city's database (scripts/volume.py); same run, same machine")
+    print(
+        f"{'route':<26}{'req/s':>8}{'p50':>9}{'p99':>9}{'p95':>9}{'static':>7} |"
+        f"{'req/s':>8}{'p50':>9}{'p99':>9}{'p95':>9}{'static':>7} |{'full/empty':>11}"
+    )
+    for label in empty:
+        cells = []
+        for measured in (empty, full):
+            result = measured[label][1]
+            ratio = result.rate / measured[static][1].rate
+            cells.append(
+                f"{result.rate:>8.0f}{result.p50:>9}{result.p99:>9}{result.p95_ms:>7.1f}ms"
+                f"{ratio:>7.2f} |"
+            )
+        change = full[label][1].rate / empty[label][1].rate
+        flag = "  SLOWER" if change < 0.8 else ""
+        print(f"{label:<26}{''.join(cells)}{change:>11.2f}{flag}")
 
 
 OVERLAID = ("cookies page, Spanish", "/cookies", {"Accept-Language": "es"})
@@ -341,8 +508,7 @@ def overlay(
     args: argparse.Namespace,
     base: str,
     database_url: str,
-    rates: dict[str, float],
-    p50s: dict[str, str],
+    measured: Measured,
     workers: int,
 ) -> None:
     """The editors' overlay: publish CHANGES Spanish texts (the page's heading among them), time
@@ -362,17 +528,18 @@ def overlay(
         if time.monotonic() - published > 30:
             raise RuntimeError("the published change was not served within 30 s")
     took = (first or published) - published
-    rate, p50, p99 = wrk(base + path, headers, args.seconds, args.connections)
+    after = wrk(base + path, headers, args.seconds, args.connections)
+    before = measured[label][1]
     busy = min(workers, os.cpu_count() or 1)
-    added = busy * (1 / rate - 1 / rates[label]) * 1000
+    added = busy * (1 / after.rate - 1 / before.rate) * 1000
     print(
-        f"{'  with ' + str(CHANGES) + ' edits':<26}{'':>8}{rate:>9.0f}{p50:>10}{p99:>10}"
-        f"{rate / rates[ROUTES[0][0]]:>9.2f}"
+        f"{'  with ' + str(CHANGES) + ' edits':<26}{'':>8}{after.rate:>9.0f}{after.p50:>10}"
+        f"{after.p99:>10}{after.rate / measured[ROUTES[0][0]][1].rate:>9.2f}"
     )
     print(
         f"editors' overlay: {CHANGES} published Spanish texts served by every worker "
-        f"{took:.2f} s after publishing; {label}: {rates[label]:.0f} -> {rate:.0f} req/s, "
-        f"p50 {p50s[label]} -> {p50}, CPU per page {added:+.2f} ms"
+        f"{took:.2f} s after publishing; {label}: {before.rate:.0f} -> {after.rate:.0f} req/s, "
+        f"p50 {before.p50} -> {after.p50}, CPU per page {added:+.2f} ms"
     )
 
 
