@@ -69,3 +69,21 @@ class WebhookMessage(_Model):
     resource_type: Literal["payment"]
     event_type: str  # card_payment_started, card_payment_succeeded, card_payment_failed, ...
     resource: Payment
+
+
+class PageLink(_Model):
+    href: str
+
+
+class PageLinks(_Model):
+    next_page: PageLink | None = None
+
+
+class SearchPage(_Model):
+    """One page of the gateway's payment search, newest first."""
+
+    total: int
+    count: int
+    page: int
+    results: list[Payment]
+    links: PageLinks = Field(alias="_links")

@@ -25,6 +25,7 @@ from litestar import Controller, Request, Response, get, post, put
 from litestar.enums import MediaType
 from litestar.params import FromPath
 
+from backend_clients.sandbox import payment_search
 from backend_clients.sandbox.pushes import Delivery, Pushes
 
 EXPIRES_AFTER_SECONDS = 90 * 60
@@ -90,8 +91,8 @@ class Card:
 class GatewayPayment:
     payment_id: str
     request: dict[str, Any]
-    created: float
-    created_date: str
+    created: float  # monotonic, for expiry
+    created_at: datetime  # what searches filter and sort on
     status: str = "created"
     code: str | None = None
     message: str | None = None
@@ -101,6 +102,10 @@ class GatewayPayment:
     @property
     def finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def created_date(self) -> str:
+        return self.created_at.isoformat()
 
     def as_json(self, base_url: str) -> dict[str, Any]:
         links: dict[str, Any] = {
@@ -249,11 +254,37 @@ class PaymentsController(Controller):
             payment_id="pay_" + secrets.token_hex(10),
             request=body,
             created=time.monotonic(),
-            created_date=datetime.now(UTC).isoformat(),
+            created_at=datetime.now(UTC),
         )
         state.payments[payment.payment_id] = payment
         state.keys[key] = (canonical, payment.payment_id)
         return Response(payment.as_json(_base(request)), status_code=201)
+
+    @get("/v1/payments", sync_to_thread=False)
+    def search(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        """GOV.UK Pay's "Search payments": a date range (and reference or state), newest
+        first, a page at a time (payment_search.py)."""
+        state: PaymentsState = request.app.state.payments
+        if not state.authorised(request):
+            return _error(401, "P0120", "API key missing or wrong")
+        search = payment_search.parse(request.query_params)
+        if isinstance(search, str):
+            return _error(422, "P0401", f"Invalid parameters: {search}")
+        page, total, last = payment_search.results(search, state.payments.values())
+        if search.page > last:
+            return _error(404, "P0402", "Page not found")
+        base = _base(request)
+        for payment in page:  # read, so expiry applies as it does to GET one
+            state.expire_if_due(payment, base)
+        return Response(
+            {
+                "total": total,
+                "count": len(page),
+                "page": search.page,
+                "results": [payment.as_json(base) for payment in page],
+                "_links": payment_search.links(search, base, last),
+            }
+        )
 
     @get("/v1/payments/{payment_id:str}")
     async def read(
@@ -411,6 +442,46 @@ class PaymentsSandboxController(Controller):
                 for payment in state.payments.values()
             ]
         }
+
+    @post("/seed", sync_to_thread=False, status_code=201)
+    def seed(self, request: Request[Any, Any, Any], data: dict[str, Any]) -> Response[Any]:
+        """Payments made earlier, for reconciliation tests and measurements: `{"payments":
+        [{"amount", "reference", "description", "created_date", "status", "metadata"}]}`
+        (`status` default success, `created_date` default now). No webhook is sent for them."""
+        state: PaymentsState = request.app.state.payments
+        given = data.get("payments")
+        if not isinstance(given, list):
+            return _error(422, "P0102", "payments must be a list")
+        made = []
+        for item in given:
+            if not isinstance(item, dict):
+                return _error(422, "P0102", "each payment must be a JSON object")
+            body = {"return_url": "https://service.invalid/return", **item}
+            status = body.pop("status", "success")
+            when = body.pop("created_date", None)
+            problem = _invalid(body) or (
+                None if status in payment_search.STATES else "status is not a gateway state"
+            )
+            try:
+                created_at = datetime.fromisoformat(when) if when else datetime.now(UTC)
+            except (TypeError, ValueError):
+                problem = problem or "created_date must be an ISO 8601 moment"
+            if problem:
+                return _error(422, "P0102", problem)
+            if created_at.tzinfo is None:
+                return _error(422, "P0102", "created_date needs its offset")
+            payment = GatewayPayment(
+                payment_id="pay_" + secrets.token_hex(10),
+                request=body,
+                created=time.monotonic(),
+                created_at=created_at.astimezone(UTC),
+                status=status,
+                card_last_four="1111" if status == "success" else None,
+            )
+            made.append(payment)
+        for payment in made:
+            state.payments[payment.payment_id] = payment
+        return Response({"payment_ids": [payment.payment_id for payment in made]}, status_code=201)
 
     @post("/{payment_id:str}/expire", sync_to_thread=False)
     def expire(self, request: Request[Any, Any, Any], payment_id: FromPath[str]) -> Response[Any]:
