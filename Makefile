@@ -19,7 +19,7 @@ BOT_PYTHON_BASE ?= $(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.10.*/bi
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: help setup run test lint typecheck pytest unit e2e migrate assets translations extract \
-        update-translations browser haproxy bench bot bot-accuracy deploy-check scale-test clean
+        update-translations browser haproxy bench volume bot bot-accuracy deploy-check scale-test clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -120,6 +120,13 @@ bench: setup ## throughput of pages against a bare route, as ratios from one run
 	@command -v wrk >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends wrk; }
 	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+# A city's database for `make bench` to measure pages at volume: `make volume`, then
+# `make bench BENCH_ARGS="$(BENCH_ARGS) --volume frontdoor_volume"`; VOLUME_ARGS="--scale 0.01".
+VOLUME_ARGS ?=
+
+volume: setup ## load a city (1M citizens, 2M applications, 20M timeline events) into the throwaway database frontdoor_volume
+	$(PY) scripts/volume.py $(VOLUME_ARGS)
 
 # 1,000 applications and 500 texts over 2 portals (HAProxy), 2 workers and 2 Rasa servers while
 # processes are killed and departments fail; `make scale-test SCALE_ARGS="--applications 30"`.

@@ -72,6 +72,7 @@ SEARCHES = [
     ("search by reference", "{reference_typed}"),
 ]
 AGENTS = 8  # at once, for the search and the summary
+RECONCILED = 10_000  # payments in the day the reconciliation page compares
 PURPOSE = "Bench: a call about an application"
 # wrk's own percentiles stop at 90 and 99; this prints p95 too.
 P95_SCRIPT = """
@@ -337,6 +338,7 @@ def run(args: argparse.Namespace, database: str | None, overlaid: bool = True) -
             "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox_url}/oidc/citizen",
             "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox_url}/oidc/staff",
             "FRONTDOOR_TWILIO_API_URL": f"{sandbox_url}/twilio",
+            "FRONTDOOR_PAYMENTS_URL": f"{sandbox_url}/payments",
             "FRONTDOOR_SMTP_PORT": str(smtp_port),
             **({"FRONTDOOR_REDIS_URL": args.redis_url} if args.redis_url else {}),
         }
@@ -356,7 +358,8 @@ def run(args: argparse.Namespace, database: str | None, overlaid: bool = True) -
             base = f"http://127.0.0.1:{port}"
             wait(f"{sandbox_url}/healthz")
             wait(f"{base}/healthz")
-            measured = measure(args, base, database_url, env.get("FRONTDOOR_WORKERS", "2"))
+            workers = env.get("FRONTDOOR_WORKERS", "2")
+            measured = measure(args, base, sandbox_url, database_url, workers)
             if overlaid:
                 overlay(args, base, database_url, measured, int(env.get("FRONTDOOR_WORKERS", "2")))
         finally:
@@ -366,7 +369,9 @@ def run(args: argparse.Namespace, database: str | None, overlaid: bool = True) -
     return measured
 
 
-def measure(args: argparse.Namespace, base: str, database_url: str, workers: str) -> Measured:
+def measure(
+    args: argparse.Namespace, base: str, sandbox_url: str, database_url: str, workers: str
+) -> Measured:
     """Sign everyone in, seed what the pages show, warm every worker, then load each route."""
     citizen = sign_in(base)
     places = seed(citizen, database_url)
@@ -422,7 +427,24 @@ def measure(args: argparse.Namespace, base: str, database_url: str, workers: str
             f"{label:<26}{'':>8}{result.rate:>9.0f}{result.p50:>10}"
             f"{result.p95_ms:>8.1f}ms{result.p99:>10}"
         )
+    day = _reconciled_day(sandbox_url, database_url)
+    admin = cookie_of(sign_in(base, "admin", staff=True))
+    label = f"reconciliation, {RECONCILED:,}"
+    result = wrk(f"{base}/staff/payments?day={day}", admin, args.seconds, 1)
+    assert result.errors == 0, (label, result.errors)
+    measured[label] = (0, result)
+    print(f"one administrator:\n{label:<26}{'':>8}{result.rate:>9.1f}{result.p50:>10}")
     return measured
+
+
+def _reconciled_day(sandbox_url: str, database_url: str) -> str:
+    """RECONCILED payments on both sides on a day after the volume's (whose payments the
+    sandbox gateway does not know), all alike: what a busy day's page costs to compare."""
+    from tests.payments_support import seed_day, spread
+
+    day = datetime.now(UTC).date() + timedelta(days=2)
+    seed_day(sandbox_url, database_url, day, spread(RECONCILED))
+    return day.isoformat()
 
 
 def _searches(
