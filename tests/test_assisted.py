@@ -24,7 +24,7 @@ from portal.applications.models import Application, Notification
 from portal.assisted.found import SEARCH_FIRST
 from portal.assisted.links import make_token, read_token
 from portal.assisted.models import Consent
-from portal.assisted.service import MOST_FOUND
+from portal.assisted.service import MOST_MATCHES
 from portal.audit.models import AuditEvent
 from portal.database import make_engine
 from portal.i18n.folding import fold
@@ -280,13 +280,13 @@ def test_too_many_matches_ask_for_more_of_the_name(
             "name_folded": fold(f"Person {n:03d} {family}"),
             "language": "en",
         }
-        for n in range(MOST_FOUND + 1)
+        for n in range(MOST_MATCHES + 1)
     ]
     run_async(execute(database_url, insert(Citizen).values(rows)))
     sign_in_as(portal, "agent", "/staff", staff=True)
     many = _find(portal, family)
     assert _names(many.text) == []
-    assert f"More than {MOST_FOUND} citizens match. Type more of the name" in many.text
+    assert f"More than {MOST_MATCHES} citizens match. Type more of the name" in many.text
     assert _names(_find(portal, f"person 007 {family}").text) == [f"Person 007 {family}"]
 
 

@@ -21,7 +21,7 @@ from portal.applications.timeline import timeline
 from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.assisted.models import Consent
 from portal.assisted.service import (
-    MOST_FOUND,
+    MOST_MATCHES,
     MOST_PAGES,
     example_phone,
     keep_purpose,
@@ -72,7 +72,7 @@ def _search_page(
         "page": page,
         "more": more,
         "too_many": too_many,
-        "most_found": MOST_FOUND,
+        "most_matches": MOST_MATCHES,
     }
     if status is None:
         status = 400 if errors else 200

@@ -30,7 +30,7 @@ from portal.shared.acting import PURPOSE
 
 PAGE_SIZE = 10
 MOST_PAGES = 20
-MOST_FOUND = PAGE_SIZE * MOST_PAGES  # more than an agent would read: they add to the name
+MOST_MATCHES = PAGE_SIZE * MOST_PAGES  # more than an agent would read: they add to the name
 MOST_FOUND = 200  # citizens a purpose covers in one session
 SHOWN = 20  # applications, payments, notifications, conversations and messages each
 TIMELINE_SHOWN = 10
@@ -128,18 +128,18 @@ def _condition(query: Query) -> ColumnElement[bool]:
 
 async def search(db: AsyncSession, query: Query, page: int) -> tuple[list[Citizen], bool] | None:
     """One page of citizens matching the query, in the order of their names, and whether there is
-    another; None when more than MOST_FOUND match (the agent is asked for more of the name).
+    another; None when more than MOST_MATCHES match (the agent is asked for more of the name).
 
-    The matches are found first, at most MOST_FOUND + 1 of them (by the trigram index on
+    The matches are found first, at most MOST_MATCHES + 1 of them (by the trigram index on
     PostgreSQL), and put in order here. With a million citizens, letting the database order a
     common name's sixty thousand matches took 155 ms, and walking every name in order until ten
     matched took 1.6 s for two words that occur together (scripts/volume.py)."""
     matches = (
         await db.execute(
-            select(Citizen.id, Citizen.name_folded).where(_condition(query)).limit(MOST_FOUND + 1)
+            select(Citizen.id, Citizen.name_folded).where(_condition(query)).limit(MOST_MATCHES + 1)
         )
     ).all()
-    if len(matches) > MOST_FOUND:
+    if len(matches) > MOST_MATCHES:
         return None
     ordered = [row.id for row in sorted(matches, key=lambda row: (row.name_folded, row.id))]
     shown = ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
