@@ -110,8 +110,17 @@ unit: setup ## the unit and integration suites only
 e2e: setup bot browser haproxy ## the browser and bot tests only
 	$(PY) -m pytest e2e
 
+# The browser suite runs beside the others, which pytest-xdist spreads over two processes (tests
+# that share a Redis database are one xdist group): on 2 cores about half the time of running
+# them one after the other. The browser suite's output follows the others' when both are done.
 test: setup bot browser haproxy lint typecheck ## every check and test: lint, types, unit, integration, browser, bot
-	$(PY) -m pytest
+	@mkdir -p var
+	@$(PY) -m pytest e2e > var/e2e.log 2>&1 & browser=$$!; \
+	$(PY) -m pytest tests -n 2 --dist loadgroup; others=$$?; \
+	wait $$browser; browsers=$$?; \
+	echo "== e2e (browser and bot) =="; cat var/e2e.log; \
+	echo "tests: exit $$others; e2e: exit $$browsers"; \
+	test $$others -eq 0 && test $$browsers -eq 0
 
 # As production runs: PostgreSQL and Redis (this machine's); `make bench BENCH_ARGS=` for SQLite.
 BENCH_ARGS ?= --postgres postgresql+psycopg://postgres@127.0.0.1:5432 --redis-url redis://127.0.0.1:6379/15

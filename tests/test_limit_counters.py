@@ -24,6 +24,8 @@ from portal.web.limits import (
 )
 
 REDIS_URL = os.environ.get("FRONTDOOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Both files flush this Redis database: with pytest-xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("redis-14")
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "redis"])

@@ -29,6 +29,8 @@ from portal.applications.references import new_reference
 from tests.support import csrf_token
 
 REDIS_URL = os.environ.get("FRONTDOOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# Both files flush this Redis database: with pytest-xdist they run on one worker.
+pytestmark = pytest.mark.xdist_group("redis-14")
 AT_ONCE = 120
 BILL_LOOKUPS_PER_ADDRESS = 50  # ten times the default of 5 a minute
 CHATS_PER_ADDRESS = 200
