@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 
 import httpx
@@ -20,7 +21,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from conftest import Sandbox, run_async
+from conftest import Sandbox, migrate, run_async
 from portal.audit import AuditLog
 from portal.audit.models import AuditEvent
 from portal.conversations import handoff
@@ -421,3 +422,153 @@ def _due_now() -> Any:
     return (
         update(OutboxMessage).where(OutboxMessage.status == "pending").values(next_attempt_at=soon)
     )
+
+
+def _queue_of(database_url: str, count: int) -> list[Conversation]:
+    """`count` conversations waiting, the n-th (from 1) handed over n minutes after yesterday's
+    start, its newest message "Mensaje número n" (two digits)."""
+
+    async def run() -> list[Conversation]:
+        engine = make_engine(database_url)
+        start = datetime.now(UTC) - timedelta(days=1)
+        made = []
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            for n in range(1, count + 1):
+                asked = start + timedelta(minutes=n)
+                conversation = Conversation(
+                    key=secrets.token_hex(16),
+                    channel="sms",
+                    address=_number(),
+                    language="es",
+                    status="waiting",
+                    handoff_reason="asked",
+                    handoff_at=asked,
+                )
+                db.add(conversation)
+                await db.flush()
+                db.add_all(
+                    [
+                        ChatMessage(
+                            conversation_id=conversation.id,
+                            direction="in",
+                            author="citizen",
+                            body=f"Mensaje número {n:02d}",
+                        ),
+                        Handoff(
+                            conversation_id=conversation.id, reason="asked", requested_at=asked
+                        ),
+                    ]
+                )
+                made.append(conversation)
+            await db.commit()
+        await engine.dispose()
+        return made
+
+    result: list[Conversation] = run_async(run())
+    return result
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def thirty_waiting(
+    request: pytest.FixtureRequest, fresh_database: Callable[[str], str]
+) -> tuple[str, list[Conversation]]:
+    """A database of its own (the counts are exact) with 30 conversations waiting."""
+    url = fresh_database(request.param)
+    migrate(url)
+    return url, _queue_of(url, 30)
+
+
+def _link(html: str, name: str) -> str:
+    """The address of the link named `name` (its text, tags inside it left out)."""
+    found = re.search(rf'<a [^>]*href="([^"]+)"[^>]*>(?:<[^>]+>)*{re.escape(name)}<', html)
+    assert found, f"no link {name!r}"
+    return unescape(found.group(1))
+
+
+def _poll(html: str) -> str:
+    found = re.search(r'hx-get="(/staff/inbox/queue\?[^"]+)"', html)
+    assert found, "the list does not update itself"
+    return unescape(found.group(1))
+
+
+def test_the_inbox_shows_the_oldest_25_waiting_and_pages_to_the_others(
+    portal_factory: Callable[..., TestClient[Any]], thirty_waiting: tuple[str, list[Conversation]]
+) -> None:
+    database_url, _ = thirty_waiting
+    agent = portal_factory(database_url=database_url)
+    sign_in_as(agent, "agent", "/staff", staff=True)
+    first = agent.get("/staff/inbox").text
+    shown = visible_text(first)
+    assert "Waiting for a person 1 to 25 of 30 waiting" in shown
+    assert "Mensaje número 01" in shown and "Mensaje número 25" in shown
+    assert "Mensaje número 26" not in shown
+    assert shown.index("número 01") < shown.index("número 02") < shown.index("número 25")
+    assert "Previous" not in shown  # the first page
+
+    second = agent.get(_link(first, "Next")).text
+    shown = visible_text(second)
+    assert "26 to 30 of 30 waiting" in shown
+    assert "Mensaje número 26" in shown and "Mensaje número 30" in shown
+    assert "Mensaje número 25" not in shown and "Next" not in shown  # the last page
+    # Without JavaScript, refreshing the list (or stopping it updating) keeps the page.
+    for name in ("Refresh the list", "Stop updating the list by itself"):
+        assert "Mensaje número 26" in visible_text(agent.get(_link(second, name)).text), name
+
+    back = agent.get(_link(second, "Previous")).text
+    assert "1 to 25 of 30 waiting" in visible_text(back)
+    assert "Mensaje número 01" in visible_text(back)
+
+
+def test_the_list_updating_itself_keeps_the_agent_on_their_page(
+    portal_factory: Callable[..., TestClient[Any]], thirty_waiting: tuple[str, list[Conversation]]
+) -> None:
+    database_url, queue = thirty_waiting
+    agent = portal_factory(database_url=database_url)
+    sign_in_as(agent, "agent", "/staff", staff=True)
+    second = agent.get(_link(agent.get("/staff/inbox").text, "Next")).text
+    poll = _poll(second)
+    assert agent.get(poll).status_code == 204  # nothing new
+
+    # The oldest goes back to the assistant, the 27th writes again.
+    run_async(execute(database_url, _ended(queue[0].id)))
+    run_async(
+        execute(
+            database_url,
+            update(Conversation).where(Conversation.id == queue[0].id).values(status="bot"),
+        )
+    )
+    message = insert(ChatMessage).values(
+        conversation_id=queue[26].id, direction="in", author="citizen", body="¿Sigue ahí?", media=[]
+    )
+    run_async(execute(database_url, message))
+    changed = agent.get(poll)
+    assert changed.status_code == 200
+    shown = visible_text(changed.text)
+    assert "25 to 29 of 29 waiting" in shown  # one fewer before this page
+    assert "Mensaje número 26" in shown and "¿Sigue ahí?" in shown
+    assert "Mensaje número 02" not in shown  # still the agent's page, not the first
+    assert agent.get(_poll(changed.text)).status_code == 204
+
+
+def _ended(conversation_id: int) -> Any:
+    return (
+        update(Handoff)
+        .where(Handoff.conversation_id == conversation_id)
+        .values(ended_at=datetime.now(UTC), ended_by="citizen")
+    )
+
+
+def test_an_agent_reads_the_queue_and_its_pages_in_arabic(
+    portal_factory: Callable[..., TestClient[Any]], thirty_waiting: tuple[str, list[Conversation]]
+) -> None:
+    database_url, _ = thirty_waiting
+    agent = portal_factory(database_url=database_url)
+    sign_in_as(agent, "agent", "/staff", staff=True)
+    arabic = {"accept-language": "ar"}
+    first = agent.get("/staff/inbox", headers=arabic).text
+    assert '<html lang="ar" dir="rtl"' in first
+    shown = visible_text(first)
+    assert "بانتظار شخص 1 إلى 25 من 30 محادثة في الانتظار" in shown
+    assert "Mensaje número 01" in shown and "السابق" not in shown
+    second = visible_text(agent.get(_link(first, "التالي"), headers=arabic).text)
+    assert "26 إلى 30 من 30 محادثة في الانتظار" in second and "Mensaje número 26" in second

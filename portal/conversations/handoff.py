@@ -132,11 +132,14 @@ async def figures_today(db: AsyncSession, now: datetime | None = None) -> Figure
     day = (now or datetime.now(UTC)).astimezone(zone).date()
     start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
     end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    # Their times only, not ORM objects: the inbox shows these on every load and every change.
     today = (
-        await db.scalars(
-            select(Handoff).where(Handoff.requested_at >= start, Handoff.requested_at < end)
+        await db.execute(
+            select(Handoff.requested_at, Handoff.claimed_at, Handoff.ended_at).where(
+                Handoff.requested_at >= start, Handoff.requested_at < end
+            )
         )
     ).all()
-    waits = [_seconds(h.claimed_at, h.requested_at) for h in today if h.claimed_at]
-    handling = [_seconds(h.ended_at, h.claimed_at) for h in today if h.claimed_at and h.ended_at]
+    waits = [_seconds(claimed, asked) for asked, claimed, _ in today if claimed]
+    handling = [_seconds(ended, claimed) for _, claimed, ended in today if claimed and ended]
     return Figures(len(today), Spread.of(waits), Spread.of(handling))

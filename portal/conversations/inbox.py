@@ -7,8 +7,7 @@ JavaScript, a "Refresh" link does the same. Every form posts and redirects.
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -16,13 +15,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
 from portal.conversations import handoff
 from portal.conversations.gateway import Gateway
-from portal.conversations.models import ChatMessage, Conversation, Handoff
+from portal.conversations.models import Conversation
+from portal.conversations.queue import Place, inbox_link, queue_state, read_queue
 from portal.conversations.replies import refused
 from portal.conversations.transcript import newest_messages
 from portal.i18n import gettext as _
@@ -32,7 +32,6 @@ from portal.identity.models import Citizen
 from portal.staff.service import StaffMember, require_role
 from portal.web.ids import RowCursor
 
-QUEUE_LIMIT = 100
 SHOWN_MESSAGES = 100
 MAX_REPLY = 1600  # Twilio's limit for one message body
 NOT_YOURS = _l(
@@ -57,72 +56,12 @@ NOTICES = {  # (text, whether it says that what the agent did worked)
 }
 
 
-@dataclass(frozen=True)
-class Item:
-    """A conversation in the inbox, with what the agent needs to choose it."""
-
-    conversation: Conversation
-    handoff: Handoff | None
-    last: ChatMessage | None
-
-
-async def _items(db: AsyncSession, *conditions: Any) -> list[Item]:
-    """Conversations with a person, oldest hand-off first, each with its newest message (two
-    queries, whatever the length of the queue)."""
-    pairs = (
-        await db.execute(
-            select(Conversation, Handoff)
-            .outerjoin(
-                Handoff,
-                (Handoff.conversation_id == Conversation.id) & Handoff.ended_at.is_(None),
-            )
-            .where(*conditions)
-            .order_by(Conversation.handoff_at, Conversation.id)
-            .limit(QUEUE_LIMIT)
-        )
-    ).all()
-    ids = [conversation.id for conversation, _ in pairs]
-    newest = (
-        select(func.max(ChatMessage.id))
-        .where(ChatMessage.conversation_id.in_(ids))
-        .group_by(ChatMessage.conversation_id)
-    )
-    last = {
-        message.conversation_id: message
-        for message in await db.scalars(select(ChatMessage).where(ChatMessage.id.in_(newest)))
-    }
-    return [Item(c, h, last.get(c.id)) for c, h in pairs]
-
-
-async def queue_state(db: AsyncSession) -> str:
-    """A short fingerprint of everything the queue shows (hand-offs open, claimed, their newest
-    message): the same fingerprint, nothing to show again."""
-    open_ = Handoff.ended_at.is_(None)
-    newest = select(func.max(ChatMessage.id)).where(
-        ChatMessage.conversation_id.in_(select(Handoff.conversation_id).where(open_))
-    )
-    row = (
-        await db.execute(
-            select(
-                func.count(Handoff.id),
-                func.max(Handoff.id),
-                func.count(Handoff.claimed_at),
-                newest.scalar_subquery(),
-            ).where(open_)
-        )
-    ).one()
-    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:16]
-
-
-async def _queue(db: AsyncSession, member: StaffMember, state: str = "") -> dict[str, Any]:
-    waiting = await _items(db, Conversation.status == "waiting")
-    held = await _items(db, Conversation.status == "agent")
+def _links(here: dict[str, str], live: bool) -> dict[str, str]:
+    """The page's own links (refresh, stop or start updating), each keeping the page."""
     return {
-        "waiting": waiting,
-        "mine": [item for item in held if item.handoff and item.handoff.agent == member.actor],
-        "others": [item for item in held if not item.handoff or item.handoff.agent != member.actor],
-        "figures": await handoff.figures_today(db),
-        "state": state or await queue_state(db),
+        "refresh": inbox_link({**here, **({} if live else {"live": "0"})}),
+        "stop": inbox_link({**here, "live": "0"}),
+        "start": inbox_link(here),
     }
 
 
@@ -132,15 +71,23 @@ async def inbox(
     db: NamedDependency[AsyncSession],
     notice: FromQuery[str] = "",
     live: FromQuery[bool] = True,
+    at: FromQuery[datetime | None] = None,
+    after: RowCursor = 0,
+    before: RowCursor = 0,
 ) -> Template:
-    """The queue; `live`: it updates itself (the agent may stop that, and start it again)."""
+    """The queue, a page of those waiting at a time (`at` with `after` or `before`: the edge of
+    the page before or after); `live`: it updates itself (the agent may stop that, and start
+    it again)."""
     text, success = NOTICES.get(notice, (None, False))
+    queue = await read_queue(db, staff, Place.of(at, after, before), live)
     context = {
         "staff": staff,
         "notice": text,
         "notice_success": success,
         "live": live,
-        **await _queue(db, staff),
+        "queue": queue,
+        "own_links": _links(queue.here, live),
+        "figures": await handoff.figures_today(db),
     }
     return Template("inbox/index.html", context=context)
 
@@ -150,13 +97,19 @@ async def queue_fragment(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
     seen: FromQuery[str] = "",
+    at: FromQuery[datetime | None] = None,
+    after: RowCursor = 0,
+    before: RowCursor = 0,
 ) -> Response[Any]:
-    """The queue alone, for htmx polling; when nothing changed since `seen`, nothing (204:
-    htmx leaves the page as it is, so a screen reader's place is kept, and it costs one query)."""
+    """The queue alone, for htmx polling, on the agent's page; when nothing changed since
+    `seen`, nothing (204: htmx leaves the page as it is, so a screen reader's place is kept,
+    and it costs one query)."""
     state = await queue_state(db)
     if seen == state:
         return Response(content=b"", status_code=204)
-    context = {"staff": staff, "live": True, **await _queue(db, staff, state)}
+    queue = await read_queue(db, staff, Place.of(at, after, before), True, state)
+    figures = await handoff.figures_today(db)
+    context = {"staff": staff, "live": True, "queue": queue, "figures": figures}
     return Template("inbox/queue.html", context=context)
 
 
