@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
@@ -125,21 +126,32 @@ class Figures:
     handling: Spread  # from the claim to the end
 
 
-async def figures_today(db: AsyncSession, now: datetime | None = None) -> Figures:
-    """Today's hand-offs (the city's day, FRONTDOOR_TIME_ZONE): how long citizens waited, how
-    long agents took."""
+def today(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The city's day (FRONTDOOR_TIME_ZONE) around `now`: its start and the next day's, in UTC."""
     zone = city_zone()
     day = (now or datetime.now(UTC)).astimezone(zone).date()
     start = datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
-    # Their times only, not ORM objects: the inbox shows these on every load and every change.
-    today = (
-        await db.execute(
-            select(Handoff.requested_at, Handoff.claimed_at, Handoff.ended_at).where(
-                Handoff.requested_at >= start, Handoff.requested_at < end
-            )
-        )
-    ).all()
-    waits = [_seconds(claimed, asked) for asked, claimed, _ in today if claimed]
-    handling = [_seconds(ended, claimed) for _, claimed, ended in today if claimed and ended]
-    return Figures(len(today), Spread.of(waits), Spread.of(handling))
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+
+
+def figures(times: Iterable[tuple[datetime, datetime | None, datetime | None]]) -> Figures:
+    """The figures of some hand-offs, from each one's times (asked, claimed, ended)."""
+    times = list(times)
+    waits = [_seconds(claimed, asked) for asked, claimed, _ in times if claimed]
+    handling = [_seconds(ended, claimed) for _, claimed, ended in times if claimed and ended]
+    return Figures(len(times), Spread.of(waits), Spread.of(handling))
+
+
+# Their times only, not ORM objects, in a statement built once (building it cost more than
+# running it).
+DAYS_HANDOFFS = select(Handoff.requested_at, Handoff.claimed_at, Handoff.ended_at).where(
+    Handoff.requested_at >= bindparam("day_start", type_=Handoff.requested_at.type),
+    Handoff.requested_at < bindparam("day_end", type_=Handoff.requested_at.type),
+)
+
+
+async def figures_today(db: AsyncSession, now: datetime | None = None) -> Figures:
+    """Today's hand-offs (the city's day): how long citizens waited, how long agents took."""
+    start, end = today(now)
+    rows = await db.execute(DAYS_HANDOFFS, {"day_start": start, "day_end": end})
+    return figures((asked, claimed, ended) for asked, claimed, ended in rows)

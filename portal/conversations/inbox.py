@@ -22,9 +22,11 @@ from portal.audit import AuditLog
 from portal.conversations import handoff
 from portal.conversations.gateway import Gateway
 from portal.conversations.models import Conversation
-from portal.conversations.queue import Place, inbox_link, queue_state, read_queue
+from portal.conversations.queue import Place, queue_state
+from portal.conversations.queue_page import inbox_link, read_queue
 from portal.conversations.replies import refused
 from portal.conversations.transcript import newest_messages
+from portal.database.engine import READ_ONLY
 from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.formatting import format_number
@@ -65,7 +67,7 @@ def _links(here: dict[str, str], live: bool) -> dict[str, str]:
     }
 
 
-@get("/", name="staff_inbox")
+@get("/", name="staff_inbox", opt=READ_ONLY)
 async def inbox(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
@@ -87,12 +89,11 @@ async def inbox(
         "live": live,
         "queue": queue,
         "own_links": _links(queue.here, live),
-        "figures": await handoff.figures_today(db),
     }
     return Template("inbox/index.html", context=context)
 
 
-@get("/queue", name="staff_inbox_queue")
+@get("/queue", name="staff_inbox_queue", opt=READ_ONLY)
 async def queue_fragment(
     staff: NamedDependency[StaffMember],
     db: NamedDependency[AsyncSession],
@@ -107,9 +108,8 @@ async def queue_fragment(
     state = await queue_state(db)
     if seen == state:
         return Response(content=b"", status_code=204)
-    queue = await read_queue(db, staff, Place.of(at, after, before), True, state)
-    figures = await handoff.figures_today(db)
-    context = {"staff": staff, "live": True, "queue": queue, "figures": figures}
+    queue = await read_queue(db, staff, Place.of(at, after, before), True)
+    context = {"staff": staff, "live": True, "queue": queue}
     return Template("inbox/queue.html", context=context)
 
 
