@@ -5,9 +5,12 @@ through the sandbox's Twilio API; handed back, the bot greets the citizen again.
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
 from collections.abc import Callable
 
+import psycopg
 from playwright.sync_api import BrowserContext, Page, expect
 
 from conftest import Sandbox
@@ -104,3 +107,66 @@ def test_the_inbox_in_arabic_is_right_to_left_and_accessible(
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.get_by_role("heading", level=1)).to_have_text(in_language("ar", "Hand-off inbox"))
     assert axe_violations(page) == []
+
+
+def _thirty_waiting(database: str) -> None:
+    """30 conversations waiting since two days ago (older than any other test's), the n-th
+    with its newest message "Mensaje número n" (two digits)."""
+    suffix = secrets.token_hex(3)
+    with psycopg.connect(database.replace("postgresql+psycopg://", "postgresql://")) as db:
+        for n in range(1, 31):
+            [(conversation,)] = db.execute(
+                "INSERT INTO conversations (key, channel, address, language, language_fixed,"
+                " granted, status, handoff_reason, handoff_at, created_at, updated_at)"
+                " VALUES (%s, 'sms', %s, 'es', true, '[]', 'waiting', 'asked',"
+                " now() - interval '2 days' + %s * interval '1 minute', now(), now())"
+                " RETURNING id",
+                (secrets.token_hex(16), f"+3469{suffix}{n:02d}", n),
+            ).fetchall()
+            db.execute(
+                "INSERT INTO chat_messages (conversation_id, direction, author, body, media,"
+                " created_at) VALUES (%s, 'in', 'citizen', %s, '[]', now())",
+                (conversation, f"Mensaje número {n:02d}"),
+            )
+            db.execute(
+                "INSERT INTO handoffs (conversation_id, reason, requested_at)"
+                " VALUES (%s, 'asked', now() - interval '2 days' + %s * interval '1 minute')",
+                (conversation, n),
+            )
+
+
+def test_an_agent_pages_through_a_long_queue(
+    live_database: str, new_context: Callable[..., BrowserContext]
+) -> None:
+    _thirty_waiting(live_database)
+    page = new_context(locale="en-GB").new_page()
+    _agent_signs_in(page, "/staff/inbox")
+    waiting = page.get_by_role("table", name="Waiting for a person")
+    expect(waiting).to_contain_text(re.compile(r"1 to 25 of \d+ waiting"))
+    expect(waiting).to_contain_text("Mensaje número 01")
+    expect(waiting).not_to_contain_text("Mensaje número 26")
+    pages = page.get_by_role("navigation", name="Pages of conversations waiting")
+    expect(pages.get_by_role("link", name="Previous")).to_have_count(0)
+    assert axe_violations(page) == []
+    pages.get_by_role("link", name="Next").click()
+    expect(waiting).to_contain_text(re.compile(r"26 to \d+ of \d+ waiting"))
+    expect(waiting).to_contain_text("Mensaje número 26")
+    expect(waiting).not_to_contain_text("Mensaje número 25")
+    assert axe_violations(page) == []
+    # The 27th writes again: the list updates itself, and stays on this page.
+    [[conversation]] = rows(
+        live_database,
+        "SELECT conversation_id FROM chat_messages WHERE body = 'Mensaje número 27'"
+        " ORDER BY id DESC LIMIT 1",
+    )
+    rows(
+        live_database,
+        "INSERT INTO chat_messages (conversation_id, direction, author, body, media, created_at)"
+        " VALUES (%s, 'in', 'citizen', '¿Sigue ahí?', '[]', now()) RETURNING id",
+        conversation,
+    )
+    expect(waiting).to_contain_text("¿Sigue ahí?", timeout=15_000)
+    expect(waiting).to_contain_text("Mensaje número 26")
+    expect(waiting).not_to_contain_text("Mensaje número 01")
+    pages.get_by_role("link", name="Previous").click()
+    expect(waiting).to_contain_text("Mensaje número 01")
