@@ -320,7 +320,19 @@ def throwaway_database(
 Measured = dict[str, tuple[int, Result]]  # label: (bytes, result)
 
 
-def run(args: argparse.Namespace, database: str | None, overlaid: bool = True) -> Measured:
+@dataclass(frozen=True)
+class Served:
+    base: str  # the portal
+    sandbox_url: str
+    database_url: str
+    workers: int
+
+
+@contextmanager
+def served(database: str | None, redis_url: str | None = None) -> Iterator[Served]:
+    """The sandbox and the portal as production serves it (granian, FRONTDOOR_WORKERS workers)
+    on free ports, on `database` migrated to the newest version (None: a throwaway SQLite
+    file), sessions in `redis_url` when given; both stopped afterwards."""
     port, sandbox_port, smtp_port = free_port(), free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}"
     with tempfile.TemporaryDirectory() as var:
@@ -340,7 +352,7 @@ def run(args: argparse.Namespace, database: str | None, overlaid: bool = True) -
             "FRONTDOOR_TWILIO_API_URL": f"{sandbox_url}/twilio",
             "FRONTDOOR_PAYMENTS_URL": f"{sandbox_url}/payments",
             "FRONTDOOR_SMTP_PORT": str(smtp_port),
-            **({"FRONTDOOR_REDIS_URL": args.redis_url} if args.redis_url else {}),
+            **({"FRONTDOOR_REDIS_URL": redis_url} if redis_url else {}),
         }
         subprocess.run(
             [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True
@@ -358,20 +370,22 @@ def run(args: argparse.Namespace, database: str | None, overlaid: bool = True) -
             base = f"http://127.0.0.1:{port}"
             wait(f"{sandbox_url}/healthz")
             wait(f"{base}/healthz")
-            workers = env.get("FRONTDOOR_WORKERS", "2")
-            measured = measure(args, base, sandbox_url, database_url, workers)
-            if overlaid:
-                overlay(args, base, database_url, measured, int(env.get("FRONTDOOR_WORKERS", "2")))
+            yield Served(base, sandbox_url, database_url, int(env.get("FRONTDOOR_WORKERS", "2")))
         finally:
             for process in (server, sandbox):
                 process.terminate()
                 process.wait(timeout=10)
+
+
+def run(args: argparse.Namespace, database: str | None, overlaid: bool = True) -> Measured:
+    with served(database, args.redis_url) as portal:
+        measured = measure(args, portal.base, portal.sandbox_url, portal.database_url)
+        if overlaid:
+            overlay(args, portal.base, portal.database_url, measured, portal.workers)
     return measured
 
 
-def measure(
-    args: argparse.Namespace, base: str, sandbox_url: str, database_url: str, workers: str
-) -> Measured:
+def measure(args: argparse.Namespace, base: str, sandbox_url: str, database_url: str) -> Measured:
     """Sign everyone in, seed what the pages show, warm every worker, then load each route."""
     citizen = sign_in(base)
     places = seed(citizen, database_url)
@@ -399,7 +413,8 @@ def measure(
         f"{'Redis' if args.redis_url else 'the database'}"
     )
     print(
-        f"portal: granian, {workers} workers; wrk: 2 threads, {args.connections} "
+        f"portal: granian, {os.environ.get('FRONTDOOR_WORKERS', '2')} workers; wrk: 2 threads, "
+        f"{args.connections} "
         f"connections, {args.seconds}s per route, gzip accepted; same machine "
         f"({os.cpu_count()} cores)"
     )

@@ -14,17 +14,14 @@ Prints each timing and the counts the page showed; exits 1 when a timing passes 
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
 
 import httpx
-from bench import free_port, sign_in, throwaway_database, wait
+from bench import served, sign_in, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -60,51 +57,14 @@ def day_of(count: int) -> list[Made]:
 
 
 def run(args: argparse.Namespace, database: str | None) -> int:
-    port, sandbox_port, smtp_port = free_port(), free_port(), free_port()
-    sandbox_url = f"http://127.0.0.1:{sandbox_port}"
-    with tempfile.TemporaryDirectory() as var:
-        database_url = database or f"sqlite+aiosqlite:///{var}/reconcile.db"
-        env = {
-            **os.environ,
-            "FRONTDOOR_PORT": str(port),
-            "FRONTDOOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
-            "FRONTDOOR_VAR_DIR": var,
-            "FRONTDOOR_DATABASE_URL": database_url,
-            "FRONTDOOR_LOG_LEVEL": "WARNING",
-            "FRONTDOOR_ENV": "test",
-            "FRONTDOOR_CITIZEN_OIDC_ISSUER": f"{sandbox_url}/oidc/citizen",
-            "FRONTDOOR_STAFF_OIDC_ISSUER": f"{sandbox_url}/oidc/staff",
-            "FRONTDOOR_TWILIO_API_URL": f"{sandbox_url}/twilio",
-            "FRONTDOOR_PAYMENTS_URL": f"{sandbox_url}/payments",
-            "FRONTDOOR_SMTP_PORT": str(smtp_port),
-        }
-        subprocess.run(
-            [sys.executable, "-m", "alembic", "upgrade", "head"], cwd=ROOT, env=env, check=True
+    with served(database) as portal:
+        began = time.perf_counter()
+        seed_day(portal.sandbox_url, portal.database_url, DAY, day_of(args.payments))
+        print(
+            f"seeded {args.payments} payments on {DAY} (ours and the gateway's) in "
+            f"{time.perf_counter() - began:.1f}s; database: {portal.database_url.split('+')[0]}"
         )
-        sandbox = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "backend_clients.sandbox"),
-                *("--port", str(sandbox_port), "--smtp-port", str(smtp_port)),
-            ],
-            cwd=ROOT,
-            stdout=subprocess.DEVNULL,
-        )
-        server = subprocess.Popen([sys.executable, "-m", "portal", "serve"], cwd=ROOT, env=env)
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait(f"{sandbox_url}/healthz")
-            wait(f"{base}/healthz")
-            began = time.perf_counter()
-            seed_day(sandbox_url, database_url, DAY, day_of(args.payments))
-            print(
-                f"seeded {args.payments} payments on {DAY} (ours and the gateway's) in "
-                f"{time.perf_counter() - began:.1f}s; database: {database_url.split('+')[0]}"
-            )
-            return measure(args, sign_in(base, "admin", staff=True))
-        finally:
-            for process in (server, sandbox):
-                process.terminate()
-                process.wait(timeout=10)
+        return measure(args, sign_in(portal.base, "admin", staff=True))
 
 
 def measure(args: argparse.Namespace, admin: httpx.Client) -> int:

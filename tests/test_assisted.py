@@ -214,22 +214,27 @@ def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_ever
     assert run_worker(make_settings(database_url=database_url)) >= 4  # leave the outbox empty
 
 
-@pytest.mark.parametrize("count", [12])
-def test_results_come_ten_to_a_page(portal: TestClient[Any], database_url: str, count: int) -> None:
-    # Letters only: six digits in what is typed would make it a phone number.
-    family = "Pagetest" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
+def _insert_citizens(database_url: str, names: list[str]) -> None:
+    """Citizens straight into the table (a row inserted without the model folds its name)."""
     rows = [
         {
             "public_id": f"c_{secrets.token_hex(10)}",
             "issuer": "https://test.example",
-            "subject": f"{family}-{n}",
-            "name": f"Person {n:02d} {family}",
-            "name_folded": fold(f"Person {n:02d} {family}"),
+            "subject": f"{secrets.token_hex(6)}-{n}",
+            "name": name,
+            "name_folded": fold(name),
             "language": "en",
         }
-        for n in range(count)
+        for n, name in enumerate(names)
     ]
     run_async(execute(database_url, insert(Citizen).values(rows)))
+
+
+@pytest.mark.parametrize("count", [12])
+def test_results_come_ten_to_a_page(portal: TestClient[Any], database_url: str, count: int) -> None:
+    # Letters only: six digits in what is typed would make it a phone number.
+    family = "Pagetest" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
+    _insert_citizens(database_url, [f"Person {n:02d} {family}" for n in range(count)])
     sign_in_as(portal, "agent", "/staff", staff=True)
     first = _find(portal, family.lower())
     assert _names(first.text) == [f"Person {n:02d} {family}" for n in range(10)]
@@ -244,18 +249,7 @@ def test_a_name_is_found_by_any_part_of_it_whatever_the_case_and_accents(
 ) -> None:
     tag = "".join(secrets.choice("bcdfghjkmnpqrstvwxz") for _ in range(6))  # this test's people
     names = [f"José Núñez Ibáñez {tag}", f"JOSE NUNEZ {tag.upper()}", f"فاطمة الحسن {tag}"]
-    rows = [
-        {
-            "public_id": f"c_{secrets.token_hex(10)}",
-            "issuer": "https://test.example",
-            "subject": f"{tag}-{n}",
-            "name": name,
-            "name_folded": fold(name),
-            "language": "en",
-        }
-        for n, name in enumerate(names)
-    ]
-    run_async(execute(database_url, insert(Citizen).values(rows)))
+    _insert_citizens(database_url, names)
     sign_in_as(portal, "agent", "/staff", staff=True)
     both = sorted(names[:2], key=str.casefold)
     assert sorted(_names(_find(portal, f"nuñez jose {tag}").text), key=str.casefold) == both
@@ -271,18 +265,7 @@ def test_too_many_matches_ask_for_more_of_the_name(
     portal: TestClient[Any], database_url: str
 ) -> None:
     family = "Manytest" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(8))
-    rows = [
-        {
-            "public_id": f"c_{secrets.token_hex(10)}",
-            "issuer": "https://test.example",
-            "subject": f"{family}-{n}",
-            "name": f"Person {n:03d} {family}",
-            "name_folded": fold(f"Person {n:03d} {family}"),
-            "language": "en",
-        }
-        for n in range(MOST_MATCHES + 1)
-    ]
-    run_async(execute(database_url, insert(Citizen).values(rows)))
+    _insert_citizens(database_url, [f"Person {n:03d} {family}" for n in range(MOST_MATCHES + 1)])
     sign_in_as(portal, "agent", "/staff", staff=True)
     many = _find(portal, family)
     assert _names(many.text) == []
