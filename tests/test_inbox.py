@@ -40,6 +40,33 @@ def _number() -> str:
     return f"+3461{int(time.time()) % 100000:05d}{next(_numbers):03d}"
 
 
+async def _waiting(
+    db: AsyncSession, asked: datetime, said: str, channel: str = "sms", language: str = "es"
+) -> Conversation:
+    """A conversation the bot handed to a person at `asked`, after the citizen `said` it."""
+    conversation = Conversation(
+        key=secrets.token_hex(16),
+        channel=channel,
+        address=_number(),
+        language=language,
+        language_fixed=True,
+        status="waiting",
+        handoff_reason="asked",
+        handoff_at=asked,
+    )
+    db.add(conversation)
+    await db.flush()
+    db.add_all(
+        [
+            ChatMessage(
+                conversation_id=conversation.id, direction="in", author="citizen", body=said
+            ),
+            Handoff(conversation_id=conversation.id, reason="asked", requested_at=asked),
+        ]
+    )
+    return conversation
+
+
 def _handed_off(database_url: str, channel: str = "sms", language: str = "es") -> Conversation:
     """A conversation the bot handed to a person a minute ago, as the bot would leave it."""
 
@@ -47,28 +74,8 @@ def _handed_off(database_url: str, channel: str = "sms", language: str = "es") -
         engine = make_engine(database_url)
         asked = datetime.now(UTC) - timedelta(minutes=1)
         async with AsyncSession(engine, expire_on_commit=False) as db:
-            conversation = Conversation(
-                key=secrets.token_hex(16),
-                channel=channel,
-                address=_number(),
-                language=language,
-                language_fixed=True,
-                status="waiting",
-                handoff_reason="asked",
-                handoff_at=asked,
-            )
-            db.add(conversation)
-            await db.flush()
-            db.add_all(
-                [
-                    ChatMessage(
-                        conversation_id=conversation.id,
-                        direction="in",
-                        author="citizen",
-                        body="quiero hablar con una persona",
-                    ),
-                    Handoff(conversation_id=conversation.id, reason="asked", requested_at=asked),
-                ]
+            conversation = await _waiting(
+                db, asked, "quiero hablar con una persona", channel, language
             )
             await db.commit()
         await engine.dispose()
@@ -435,31 +442,7 @@ def _queue_of(database_url: str, count: int) -> list[Conversation]:
         async with AsyncSession(engine, expire_on_commit=False) as db:
             for n in range(1, count + 1):
                 asked = start + timedelta(minutes=n)
-                conversation = Conversation(
-                    key=secrets.token_hex(16),
-                    channel="sms",
-                    address=_number(),
-                    language="es",
-                    status="waiting",
-                    handoff_reason="asked",
-                    handoff_at=asked,
-                )
-                db.add(conversation)
-                await db.flush()
-                db.add_all(
-                    [
-                        ChatMessage(
-                            conversation_id=conversation.id,
-                            direction="in",
-                            author="citizen",
-                            body=f"Mensaje número {n:02d}",
-                        ),
-                        Handoff(
-                            conversation_id=conversation.id, reason="asked", requested_at=asked
-                        ),
-                    ]
-                )
-                made.append(conversation)
+                made.append(await _waiting(db, asked, f"Mensaje número {n:02d}"))
             await db.commit()
         await engine.dispose()
         return made
