@@ -116,8 +116,8 @@ e2e: setup bot browser haproxy ## the browser and bot tests only
 test: setup bot browser haproxy lint typecheck ## every check and test: lint, types, unit, integration, browser, bot
 	@mkdir -p var
 	@$(PY) -m pytest e2e > var/e2e.log 2>&1 & browser=$$!; \
-	$(PY) -m pytest tests -n 2 --dist loadgroup; others=$$?; \
-	wait $$browser; browsers=$$?; \
+	others=0; $(PY) -m pytest tests -n 2 --dist loadgroup || others=$$?; \
+	browsers=0; wait $$browser || browsers=$$?; \
 	echo "== e2e (browser and bot) =="; cat var/e2e.log; \
 	echo "tests: exit $$others; e2e: exit $$browsers"; \
 	test $$others -eq 0 && test $$browsers -eq 0
