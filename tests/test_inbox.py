@@ -371,24 +371,12 @@ def test_the_queue_is_sent_again_only_when_it_changed(
     assert portal.get(poll_of(changed.text)).status_code == 204
 
 
-def test_todays_figures_count_the_citys_day(database_url: str) -> None:
+def test_todays_figures_count_the_citys_day() -> None:
     """Europe/Madrid: 23:30 UTC on 14 January is already the 15th there, 22:30 is not."""
-    conversation = _handed_off(database_url)
     now = datetime(2030, 1, 14, 23, 45, tzinfo=UTC)  # 00:45 on the 15th in the city
-    asked = [datetime(2030, 1, 14, 22, 30, tzinfo=UTC), datetime(2030, 1, 14, 23, 30, tzinfo=UTC)]
-
-    async def run() -> handoff.Figures:
-        engine = make_engine(database_url)
-        async with AsyncSession(engine) as db:
-            for at in asked:
-                db.add(Handoff(conversation_id=conversation.id, reason="asked", requested_at=at))
-            await db.commit()
-            figures = await handoff.figures_today(db, now)
-        await engine.dispose()
-        return figures
-
-    figures: handoff.Figures = run_async(run())
-    assert figures.requested == 1
+    start, end = handoff.today(now)
+    assert start <= datetime(2030, 1, 14, 23, 30, tzinfo=UTC) < end
+    assert not start <= datetime(2030, 1, 14, 22, 30, tzinfo=UTC) < end
 
 
 def test_replies_while_twilio_is_down_wait_and_go_out_once_in_order(
@@ -555,3 +543,31 @@ def test_an_agent_reads_the_queue_and_its_pages_in_arabic(
     assert "Mensaje número 01" in shown and "السابق" not in shown
     second = visible_text(agent.get(_link(first, "التالي"), headers=arabic).text)
     assert "26 إلى 30 من 30 محادثة في الانتظار" in second and "Mensaje número 26" in second
+
+
+def test_the_inbox_counts_todays_hand_offs_and_their_waiting_time(
+    portal_factory: Callable[..., TestClient[Any]], fresh_database: Callable[[str], str]
+) -> None:
+    url = fresh_database("postgresql")  # a database of its own: the count is exact
+    migrate(url)
+
+    async def run() -> None:
+        engine = make_engine(url)
+        async with AsyncSession(engine) as db:
+            now = datetime.now(UTC)
+            claimed = await _waiting(db, now, "hola")
+            await _waiting(db, now, "hello", language="en")
+            await db.execute(
+                update(Handoff)
+                .where(Handoff.conversation_id == claimed.id)
+                .values(claimed_at=now + timedelta(minutes=3), agent="staff:someone")
+            )
+            await db.commit()
+        await engine.dispose()
+
+    run_async(run())
+    portal = portal_factory(database_url=url)
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    text = visible_text(portal.get("/staff/inbox").text)
+    assert re.search(r"Conversations handed to a person\s+2\b", text), text
+    assert re.search(r"Waiting time, until an agent claimed it\s+Median 3", text), text

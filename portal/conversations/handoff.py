@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.audit import AuditLog
@@ -140,18 +140,3 @@ def figures(times: Iterable[tuple[datetime, datetime | None, datetime | None]]) 
     waits = [_seconds(claimed, asked) for asked, claimed, _ in times if claimed]
     handling = [_seconds(ended, claimed) for _, claimed, ended in times if claimed and ended]
     return Figures(len(times), Spread.of(waits), Spread.of(handling))
-
-
-# Their times only, not ORM objects, in a statement built once (building it cost more than
-# running it).
-DAYS_HANDOFFS = select(Handoff.requested_at, Handoff.claimed_at, Handoff.ended_at).where(
-    Handoff.requested_at >= bindparam("day_start", type_=Handoff.requested_at.type),
-    Handoff.requested_at < bindparam("day_end", type_=Handoff.requested_at.type),
-)
-
-
-async def figures_today(db: AsyncSession, now: datetime | None = None) -> Figures:
-    """Today's hand-offs (the city's day): how long citizens waited, how long agents took."""
-    start, end = today(now)
-    rows = await db.execute(DAYS_HANDOFFS, {"day_start": start, "day_end": end})
-    return figures((asked, claimed, ended) for asked, claimed, ended in rows)
