@@ -221,7 +221,7 @@ def test_a_fee_and_a_question_at_once_are_one_action_region(
         for status in statuses:
             sandbox_process.advance(department, case[0]["case_id"], status=status)
     page.goto(f"/applications/{reference.group(0)}")
-    for _ in range(20):
+    for _ in range(40):  # the webhooks are recorded as they arrive
         if page.locator('form[action$="/pay"]').count() and page.locator("textarea").count():
             break
         page.wait_for_timeout(250)

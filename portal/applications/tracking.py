@@ -40,7 +40,14 @@ async def add_news(
     db: AsyncSession, request: DepartmentRequest, news: list[News], issues_certificate: bool
 ) -> int:
     """`record` inside the caller's transaction (which commits): for changes that must land
-    together with the news, such as a payment and its "Fee paid"."""
+    together with the news, such as a payment and its "Fee paid".
+
+    The request's row is locked first: two recorders at once (a webhook and a poll, or two
+    webhooks) would each work out the latest status from what they see, and the one that
+    commits last would set a status that is not the latest. It is read again under the lock, so
+    the status it holds is compared with what is stored now."""
+    await db.flush()  # the caller's own changes to the request (a webhook's case id) are kept
+    await db.refresh(request, with_for_update=True)
     application = await db.get(Application, request.application_id)
     assert application is not None
     citizen = await db.get(Citizen, application.citizen_id)
