@@ -6,8 +6,9 @@ parked for a person. The citizen is told so in plain words; operators read the e
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import DepartmentRequest
@@ -23,18 +24,23 @@ async def troubled(db: AsyncSession, requests: Sequence[DepartmentRequest]) -> d
     by_id = {request.id: request for request in requests}
     if not by_id:
         return {}
-    messages = await db.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.kind.in_(TOLD_ON_TIMELINE),
-            OutboxMessage.target.in_({request.department for request in requests}),
-            OutboxMessage.status.in_(("pending", "failed")),
-            OutboxMessage.last_error != "",
-            OutboxMessage.payload["request_id"].as_integer().in_(list(by_id)),
-        )
-    )
+    departments = sorted({request.department for request in requests})
+    messages = await db.scalars(_failed(), {"departments": departments, "requests": list(by_id)})
     found: dict[str, str] = {}
     for message in messages:
         request = by_id.get(message.payload.get("request_id"))  # type: ignore[arg-type]
         if request is not None and found.get(request.department) != PARKED:
             found[request.department] = PARKED if message.status == "failed" else RETRYING
     return found
+
+
+@cache
+def _failed() -> Select[tuple[OutboxMessage]]:
+    """Built once: read on every view of an application (see applications/routes._events_of)."""
+    return select(OutboxMessage).where(
+        OutboxMessage.kind.in_(TOLD_ON_TIMELINE),
+        OutboxMessage.target.in_(bindparam("departments", expanding=True)),
+        OutboxMessage.status.in_(("pending", "failed")),
+        OutboxMessage.last_error != "",
+        OutboxMessage.payload["request_id"].as_integer().in_(bindparam("requests", expanding=True)),
+    )

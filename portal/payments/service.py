@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Literal
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -276,9 +277,15 @@ def report_target(payment: Payment) -> str:
 
 async def paid_fees(db: AsyncSession, application_id: int) -> list[Payment]:
     """The fees paid for an application, oldest first (its page lists their receipts)."""
-    found = await db.scalars(
+    found = await db.scalars(_paid_fees(), {"application": application_id})
+    return list(found.all())
+
+
+@cache
+def _paid_fees() -> Select[tuple[Payment]]:
+    """Built once (read on every view of an application; see applications/routes._events_of)."""
+    return (
         select(Payment)
-        .where(Payment.application_id == application_id, Payment.status == "success")
+        .where(Payment.application_id == bindparam("application"), Payment.status == "success")
         .order_by(Payment.paid_at)
     )
-    return list(found.all())
