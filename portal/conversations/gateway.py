@@ -32,6 +32,7 @@ from portal.conversations.language import DIGITS, choice, detect
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.replies import queue_reply
 from portal.conversations.responses import RESPONSE_PREFIX, render
+from portal.conversations.status import OWN_NUMBER
 from portal.conversations.turns import queue_turn
 from portal.database.engine import utcnow
 from portal.i18n import lazy_gettext as _l
@@ -242,6 +243,14 @@ class Gateway:
         code = message.body.strip().translate(DIGITS)
         if not re.fullmatch(r"\d{6}", code):
             return _bot_text(conversation, message)
+        if reference == OWN_NUMBER:  # sent to this number to list its owner's applications
+            if await self.codes.check(
+                Destination("sms", conversation.address), code, conversation.code_asker
+            ):
+                conversation.granted = [*(conversation.granted or []), OWN_NUMBER][-20:]
+                return "/application_status"  # the bot's own way to name an intent
+            await self.deliver(db, conversation, [str(WRONG_CODE)], answering=message)
+            return ""
         owner = await db.scalar(
             select(Citizen)
             .join(Application, Application.citizen_id == Citizen.id)

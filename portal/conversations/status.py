@@ -11,9 +11,9 @@ import re
 
 from sqlalchemy import select
 
-from portal.applications.models import Application, TimelineEvent
+from portal.applications.models import Application, DepartmentRequest, TimelineEvent
 from portal.applications.references import parse_reference
-from portal.applications.statuses import label
+from portal.applications.statuses import OVERALL_LABELS, label, overall
 from portal.applications.timeline import department_name, department_note
 from portal.conversations.turn import Outcome, Turn
 from portal.i18n import current_locale
@@ -52,14 +52,7 @@ async def _owner_asks(turn: Turn, application: Application) -> bool:
 async def application_status(turn: Turn) -> Outcome:
     found = APPLICATION.search(turn.text)
     if found is None:
-        return Outcome(
-            [
-                _(
-                    "Please send me your application's reference. It looks like FD-7K3M-9QX2 "
-                    "and is in the message we sent when you applied."
-                )
-            ]
-        )
+        return await _theirs(turn)
     if not await lookup_allowed(turn):
         return too_many()
     reference = parse_reference(found.group(0))
@@ -147,6 +140,100 @@ async def _news(turn: Turn, application: Application) -> str:
         "bot_status_given",
         actor="bot",
         subject=application.reference,
+        conversation=turn.conversation.key,
+    )
+    return "\n".join(lines)
+
+
+OWN_NUMBER = "*"  # in `granted`: this conversation proved, by a code, that it holds its number
+LISTED = 5  # applications listed in a reply; the rest are a link away
+
+
+async def _theirs(turn: Turn) -> Outcome:
+    """ "Where is my application?" with no reference, from someone the bot knows: the web chat's
+    signed-in citizen, or a number on a citizen's profile once it sent back the code sent there
+    (what the number's owner sees on the web, not whoever borrowed the phone). Anyone else is
+    asked for the reference."""
+    conversation = turn.conversation
+    if conversation.channel == "web" and conversation.citizen_id is not None:
+        return Outcome([await listing(turn, [conversation.citizen_id])])
+    owners: list[int] = []
+    if conversation.channel != "web":
+        owners = list(
+            (
+                await turn.db.scalars(
+                    select(Citizen.id).where(Citizen.phone == conversation.address).limit(10)
+                )
+            ).all()
+        )
+    if owners and OWN_NUMBER in (conversation.granted or []):
+        return Outcome([await listing(turn, owners)])
+    if owners:
+        with contextlib.suppress(TooManyAttempts, CodeNotSent):
+            await turn.sign_in_codes.send(
+                Destination("sms", conversation.address), ip=conversation.code_asker
+            )
+        conversation.expecting = f"code:{OWN_NUMBER}"
+        text = _(
+            "To see your applications here, send me the code I have just sent to this number "
+            "by text message. Or send me an application's reference."
+        )
+        return Outcome([text])
+    text = _(
+        "Please send me your application's reference. It looks like FD-7K3M-9QX2 "
+        "and is in the message we sent when you applied."
+    )
+    return Outcome([text])
+
+
+async def listing(turn: Turn, citizen_ids: list[int]) -> str:
+    """The citizen's newest applications, each with its reference and its state as the web's
+    "Your applications" words it."""
+    applications = (
+        await turn.db.scalars(
+            select(Application)
+            .where(Application.citizen_id.in_(citizen_ids))
+            .order_by(Application.submitted_at.desc(), Application.id.desc())
+            .limit(LISTED + 1)
+        )
+    ).all()
+    link = f"{turn.public_url}/applications"
+    if not applications:
+        return _(
+            "You have no applications yet. Every service you can apply for: %(link)s",
+            link=f"{turn.public_url}/services",
+        )
+    shown = applications[:LISTED]
+    requests = (
+        await turn.db.execute(
+            select(
+                DepartmentRequest.application_id,
+                DepartmentRequest.status,
+                DepartmentRequest.finished,
+            ).where(DepartmentRequest.application_id.in_([a.id for a in shown]))
+        )
+    ).all()
+    lines = [_("Your applications:")]
+    for application in shown:
+        mine = [r for r in requests if r.application_id == application.id]
+        state = overall([r.status for r in mine], [r.finished for r in mine])
+        service = turn.catalogue.version(application.service_id, application.service_version)
+        title = _(service.title) if service else application.service_id
+        lines.append(
+            _(
+                "%(reference)s: %(service)s, %(state)s",
+                reference=application.reference,
+                service=title,
+                state=OVERALL_LABELS[state],
+            )
+        )
+    if len(applications) > LISTED:
+        lines.append(_("Every application you have made: %(link)s", link=link))
+    lines.append(_("Send me a reference to get its news."))
+    await turn.audit.record(
+        "bot_applications_listed",
+        actor="bot",
+        subject=",".join(a.reference for a in shown),
         conversation=turn.conversation.key,
     )
     return "\n".join(lines)
