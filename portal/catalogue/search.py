@@ -6,6 +6,7 @@ Texts are compared folded (portal.i18n.folding): case, accents and Arabic diacri
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from portal.catalogue.loader import Catalogue
 from portal.catalogue.models import Entry, Service
@@ -36,7 +37,8 @@ def search(catalogue: Catalogue, query: str) -> list[Entry]:
 def suggest(catalogue: Catalogue, sentence: str, limit: int = 3) -> list[Service]:
     """Services that share words with a sentence ("how do I open a shop?"), most shared first.
 
-    A word found in every service ("the", "a", the city's name) tells nothing, so it is ignored.
+    A word found in half the services' start pages or more ("the", "is", the city's name) tells
+    nothing, so it is ignored: "how much is a trade licence?" is about trade, not "is".
     """
     asked = set(re.findall(r"\w+", fold(sentence)))
     texts: dict[str, set[str]] = {}
@@ -45,7 +47,8 @@ def suggest(catalogue: Catalogue, sentence: str, limit: int = 3) -> list[Service
         parts = [_(service.title), _(service.summary), _(topic.title)]
         parts.extend(_(keyword) for keyword in service.keywords)
         texts[service.id] = set(re.findall(r"\w+", fold(" ".join(parts))))
-    everywhere = set.intersection(*texts.values()) if texts else set()
+    pages = Counter(word for page in _pages(catalogue) for word in page)
+    everywhere = {word for word, count in pages.items() if count * 2 >= len(texts)}
     scored = []
     for service in catalogue.services.values():
         shared = (asked & texts[service.id]) - everywhere
@@ -54,3 +57,14 @@ def suggest(catalogue: Catalogue, sentence: str, limit: int = 3) -> list[Service
     return [service for _score, _title, service in sorted(scored, key=lambda item: item[:2])][
         :limit
     ]
+
+
+def _pages(catalogue: Catalogue) -> list[set[str]]:
+    """The words of each service's start page, in the reader's language."""
+    pages = []
+    for service in catalogue.services.values():
+        texts = [service.title, service.summary, service.duration, service.cost]
+        texts += [*service.keywords, *service.you_need, *service.eligibility]
+        texts.append(service.what_happens_next)
+        pages.append(set(re.findall(r"\w+", fold(" ".join(_(text) for text in texts)))))
+    return pages

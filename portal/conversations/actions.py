@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from portal.catalogue.search import suggest
-from portal.conversations import handoff
+from portal.conversations import handoff, service_questions
 from portal.conversations.language import menu
 from portal.conversations.paying import pay
 from portal.conversations.report import REPORT_ACTIONS, STOP_FORM
@@ -19,8 +19,15 @@ from portal.i18n import gettext as _
 
 
 async def find_service(turn: Turn) -> Outcome:
+    """Services for what the citizen wants; a question about one (its cost, what you need...)
+    is answered from its start page."""
+    matched = suggest(turn.catalogue, turn.text)
+    if matched and (aspects := service_questions.asked(turn.text)):
+        return Outcome(
+            [service_questions.answer(turn.catalogue, turn.public_url, matched[0], aspects)]
+        )
     popular = [service for service in turn.catalogue.services.values() if service.popular]
-    found = suggest(turn.catalogue, turn.text) or popular[:3]  # nothing matched: the usual ones
+    found = matched or popular[:3]  # nothing matched: the usual ones
     lines = [_("These services may be what you need:")]
     lines += [f"{_(service.title)}: {turn.public_url}/services/{service.id}" for service in found]
     lines.append(_("Every service: %(link)s", link=f"{turn.public_url}/services"))
