@@ -106,6 +106,7 @@ def test_how_long_who_can_apply_and_which_departments(portal: Any, database_url:
 def test_what_the_page_does_not_say_is_not_made_up() -> None:
     """Every service of the city's catalogue says who can apply; one that did not is not
     answered with a guess."""
+    use_locale("en")  # a turn before may have left its conversation's language
     service = CATALOGUE.services["street-light-fault"].model_copy(update={"eligibility": ()})
     text = answer(CATALOGUE, "https://city.example", service, ["eligibility"])
     link = "https://city.example/services/street-light-fault"
