@@ -173,6 +173,7 @@ def shorter(query: str) -> list[str]:
     words), for a place followed by more words ("calle Mayor desde hace semanas")."""
     words = query.split()
     tries = [" ".join(words[:end]) for end in range(len(words), 1, -1)][:4]
+    tries = [attempt for attempt in tries if _says_where(attempt, frozenset())]  # not "calle del"
     return tries or ([query] if query else [])
 
 
