@@ -47,6 +47,9 @@ CALLE_MAYOR = "Calle Mayor, Riverside RV2 7LM"
         ("hola, buenos días", "hola, buenos días"),
         ("السلام عليكم", "السلام عليكم"),
         ("highway is broken", "highway is broken"),  # "hi" only as a word of its own
+        ("thank you so much", "thank you so much"),  # all thanks: not set apart
+        ("thanks and where is my application", "where is my application"),
+        ("thanks, bye", "thanks, bye"),
     ],
 )
 def test_a_greeting_in_front_of_a_request_leaves_the_request(message: str, request_: str) -> None:

@@ -24,7 +24,7 @@ GREETINGS = (
     "شكرا",
 )
 _GREETING = re.compile(
-    r"^\s*(?:" + "|".join(re.escape(g) for g in GREETINGS) + r")(?![\w])[\s,.;:!?،؛؟-]*",
+    r"^\s*(?:" + "|".join(re.escape(g) for g in GREETINGS) + r")(?![\w])(?P<sep>[\s,.;:!?،؛؟-]*)",
     re.IGNORECASE,
 )
 _AND = re.compile(r"^(?:and|also|y|tambien|و)\s+|^و(?=\w)", re.IGNORECASE)
@@ -73,12 +73,16 @@ def _same_length_fold(text: str) -> str:
 
 def request_part(text: str) -> str:
     """The message without a greeting or thanks in front of a request ("hi, where is my
-    application?" -> "where is my application?"); a message that is only a greeting, as it is."""
-    rest = text
+    application?" -> "where is my application?", "thanks and where is it"). The greeting must
+    be set apart by punctuation or an "and" ("thank you so much" is all thanks); a message that is
+    only a greeting, or a greeting and one word ("thanks, bye"), is kept as it is."""
+    rest, set_apart = text, False
     while (found := _GREETING.match(_same_length_fold(rest))) is not None and found.end() > 0:
+        set_apart = found.group("sep").strip() != ""
         rest = rest[found.end() :]
     rest = rest.strip()
-    if rest == text.strip() or len(re.findall(r"\w+", rest)) < 2:
+    set_apart = set_apart or _AND.match(fold(rest)) is not None
+    if rest == text.strip() or not set_apart or len(re.findall(r"\w+", rest)) < 2:
         return text
     return _AND.sub("", rest, count=1).strip() or text
 
