@@ -18,6 +18,7 @@ SAYS = {
     "en": {
         "hello_status": "hi, where is my application?",
         "thanks_status": "thanks, and where is my application FD-0000-0000",
+        "hello_bill": "hello, I want to pay my bill BL-7K3M-9QX1",
         "report": "there is a pothole on Calle Mayor",
         "report_here": "pothole on Calle Mayor 18",
         "other_place": "Calle Mayor 23",
@@ -27,6 +28,7 @@ SAYS = {
     "es": {
         "hello_status": "hola, ¿dónde está mi solicitud?",
         "thanks_status": "gracias, ¿y dónde está mi solicitud FD-0000-0000?",
+        "hello_bill": "buenas tardes, quiero pagar la factura BL-7K3M-9QX1",
         "report": "hay un bache enorme en la calle Mayor",
         "report_here": "hay un bache en la calle Mayor 18",
         "other_place": "en la calle Mayor 23",
@@ -36,12 +38,22 @@ SAYS = {
     "ar": {
         "hello_status": "مرحبا، أين طلبي؟",
         "thanks_status": "شكرا، وأين طلبي FD-0000-0000؟",
+        "hello_bill": "مرحبا، أريد دفع الفاتورة BL-7K3M-9QX1",
         "report": "حفرة كبيرة في Calle Mayor",
         "report_here": "حفرة في Calle Mayor 18",
         "other_place": "Calle Mayor 23",
         "yes": "نعم",
         "no": "لا",
     },
+}
+# The questions as each channel words them.
+WHERE = {
+    "sms": "Where is it? Write the street and number or a landmark.",
+    "whatsapp": "Where is it? Write the street and number or a landmark, or share a location.",
+}
+PHOTO = {
+    "sms": "Send a photo of the problem if you can take one safely, or write NO.",
+    "web": "Photos can only be added on the web form. Write NO to send the report without one.",
 }
 STREET = "Calle Mayor, Riverside RV2 7LM"
 NUMBER_23 = "Calle Mayor 23, Riverside RV2 7LM"
@@ -95,25 +107,18 @@ def test_what_the_first_message_says_is_used_and_confirmed(
             link=link,
         )
 
+    [bill] = chat.send(says["hello_bill"])  # the bill's reference is used, not asked for
+    assert f"{base_url}/pay-a-bill?reference=BL-7K3M-9QX1" in bill
+
     # The problem and the place in the first message: neither is asked; the place is confirmed.
     [place] = chat.send(says["report"])
     assert place == text("Is it %(place)s? YES / NO", place=STREET)
     [where] = chat.send(says["no"])  # not that place: asked again
-    if channel == "whatsapp":
-        assert where == text(
-            "Where is it? Write the street and number or a landmark, or share a location."
-        )
-    else:
-        assert where == text("Where is it? Write the street and number or a landmark.")
+    assert where == text(WHERE.get(channel, WHERE["sms"]))
     [again] = chat.send(says["other_place"])
     assert again == text("Is it %(place)s? YES / NO", place=NUMBER_23)
     [photo] = chat.send(says["yes"])
-    if channel == "web":
-        assert photo == text(
-            "Photos can only be added on the web form. Write NO to send the report without one."
-        )
-    else:
-        assert photo == text("Send a photo of the problem if you can take one safely, or write NO.")
+    assert photo == text(PHOTO.get(channel, PHOTO["sms"]))
     [send] = chat.send(says["no"])
     problem = text("A pothole or damaged road")
     assert send == text(

@@ -13,8 +13,9 @@ import pytest
 from litestar.testing import TestClient
 from sqlalchemy import insert
 
-from conftest import run_async
+from conftest import Sandbox, run_async
 from portal.conversations.details import (
+    after_no,
     language_named,
     place_query,
     places_in,
@@ -91,6 +92,10 @@ def test_a_place_typed_as_an_answer_loses_what_is_not_part_of_it() -> None:
     assert place_query("en la calle Mayor 18") == "calle Mayor 18"
     assert place_query("14 Mill Lane, by the school") == "14 Mill Lane"
     assert place_query("في شارع النيل") == "شارع النيل"
+    assert after_no("no, Calle Mayor 23") == "Calle Mayor 23"
+    assert after_no("لا، شارع النيل") == "شارع النيل"
+    assert after_no("no") == "no"  # a plain no stays a no
+    assert after_no("Northgate 4") == "Northgate 4"
 
 
 def test_yes_and_no_in_every_language() -> None:
@@ -204,6 +209,29 @@ def test_the_place_found_is_confirmed_and_no_asks_again(rasa: Callable[..., Rasa
     assert yes["problem_place"]["label"] == "Calle Mayor 23, Riverside RV2 7LM"
     assert yes["problem_place"]["id"]  # the geocoder's address, as the web form keeps it
     assert yes["problem_place_found"] is None
+
+
+def test_no_with_another_place_looks_that_place_up(rasa: Callable[..., Rasa]) -> None:
+    found = {"label": CALLE_MAYOR, "lat": 40.4, "lon": -3.7}
+    asked = {"requested_slot": "problem_place", "problem_place_found": found}
+    texts, slots = rasa().run(
+        "validate_report_form", "no, Calle Mayor 23", **asked, problem_place="no, Calle Mayor 23"
+    )
+    assert texts == [] and slots["problem_place"] is None
+    assert slots["problem_place_found"]["label"] == "Calle Mayor 23, Riverside RV2 7LM"
+
+
+def test_with_the_geocoder_down_the_place_is_kept_as_written(
+    rasa: Callable[..., Rasa], sandbox: Sandbox
+) -> None:
+    sandbox.set_fault("gis", down=True)
+    chat = rasa()
+    _texts, first = chat.run("validate_report_form", "pothole on Calle Mayor 18")
+    assert first["problem_category"] == "pothole"
+    assert first["problem_place_found"]["label"] == "Calle Mayor 18"  # to confirm, as written
+    asked = {"requested_slot": "problem_place", "problem_place": "Calle Mayor 23"}
+    texts, slots = chat.run("validate_report_form", "Calle Mayor 23", **asked)
+    assert texts == [] and slots["problem_place"]["label"] == "Calle Mayor 23"
 
 
 def test_a_place_the_geocoder_does_not_know_is_kept_as_written(rasa: Callable[..., Rasa]) -> None:

@@ -104,6 +104,14 @@ def says_no(text: str) -> bool:
     return answer(text) in NO
 
 
+_LEADING_NO = re.compile(r"^\s*(?:no|not that|لا)(?![\w])[\s,.;:!،-]+(?=\w)", re.IGNORECASE)
+
+
+def after_no(text: str) -> str:
+    """An answer without the "no" in front of what it says instead ("no, Calle Mayor 23")."""
+    return _LEADING_NO.sub("", text, count=1)
+
+
 def place_query(text: str) -> str:
     """A place as typed, without what is not part of it: words in front of it ("in the"),
     and what follows a comma or the end of a sentence ("14 Mill Lane, by the school")."""

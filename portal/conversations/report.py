@@ -24,6 +24,7 @@ from portal.applications.documents import keep_document
 from portal.applications.submit import submit_draft
 from portal.catalogue.models import FieldDef, Service
 from portal.conversations.details import (
+    after_no,
     names_a_street,
     place_query,
     places_in,
@@ -232,6 +233,7 @@ async def _place_answer(turn: Turn, text: str) -> Outcome:
         return Outcome([_("All right, I have not reported anything.")], STOP_FORM)
     if (location := _shared_location(turn)) is not None:
         return Outcome([], [slot_set(asked, location), slot_set(FOUND, None)])
+    text = after_no(text)  # "no, Calle Mayor 23": another place
     query = place_query(text) or text.strip()
     if len(query) < 3 or query.startswith("/"):
         return Outcome([_("Sorry, I need to know where it is.")], [slot_set(asked, None)])
