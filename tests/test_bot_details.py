@@ -82,6 +82,7 @@ PROBLEM_WORDS = frozenset({"pothole", "light", "bache", "farola", "graffiti", "�
         ("quiero avisar de un problema en mi calle", []),
         ("hay un problema en el alumbrado", []),
         ("أريد الإبلاغ عن مشكلة في الشارع", []),
+        ("حفرة كبيرة في شارعي", []),
     ],
 )
 def test_the_place_a_first_message_names(message: str, places: list[str]) -> None:

@@ -52,15 +52,19 @@ PLACE_BEFORE = tuple(
 _SINGLE_PLACE_WORDS = {words[0] for words in PLACE_BEFORE if len(words) == 1}
 ARTICLES = {"the", "a", "an", "la", "el", "los", "las", "un", "una", "del", "al", "de"}
 # Whose place it is says nothing of where: "in my street", "en mi calle", "شارعي".
-POSSESSIVES = {"my", "our", "your", "his", "her", "their", "mi", "mis", "nuestra", "nuestro", "su"}
-# A kind of place, which alone does not say which one: "on the road", "en la calle".
+POSSESSIVES = {
+    *("my", "our", "your", "his", "her", "their", "mi", "mis", "nuestra", "nuestro", "su"),
+    *("شارعي", "حارتي", "بيتي", "منزلي", "حينا"),
+}
+# A kind of place, which alone does not say which one: "on the road", "en la calle". (A town's
+# "plaza" is its square, which the geocoder finds: "farola rota en la plaza".)
 PLACE_KINDS = {"street", "road", "calle", "carretera", "شارع", "الشارع", "طريق", "الطريق"}
 # Words that start the name of a place ("calle Mayor", "شارع النيل") or end it ("Mill Lane").
 LEADING_STREET_WORDS = {
     *("calle", "avenida", "plaza", "paseo", "camino", "carretera", "rue"),
     *("شارع", "الشارع", "طريق", "ميدان", "ساحه", "جسر"),
 }
-TRAILING_STREET_WORDS = {"street", "road", "lane", "avenue", "square", "walk", "bridge", "way"}
+TRAILING_STREET_WORDS = {"street", "road", "lane", "avenue", "square", "walk", "bridge"}
 # Where a place stops: the end of a sentence or a clause.
 _PLACE_END = re.compile(r"[,.;:!?¿¡،؛؟\n]")
 
