@@ -84,10 +84,17 @@ def test_what_the_first_message_says_is_used_and_confirmed(
 
     # A greeting with a request: the request is answered, not only the greeting.
     [status] = chat.send(says["hello_status"])
-    assert status == text(
-        "Please send me your application's reference. It looks like FD-7K3M-9QX2 "
-        "and is in the message we sent when you applied."
-    )
+    if channel == "web":  # the signed-in citizen's own applications (item 4 of the issue)
+        none_yet = text(
+            "You have no applications yet. Every service you can apply for: %(link)s",
+            link=f"{base_url}/services",
+        )
+        assert status.startswith(text("Your applications:")) or status == none_yet, status
+    else:  # a number nobody has: asked for the reference
+        assert status == text(
+            "Please send me your application's reference. It looks like FD-7K3M-9QX2 "
+            "and is in the message we sent when you applied."
+        )
     # Thanks with a request and its reference: the reference is used, not asked for.
     [news] = chat.send(says["thanks_status"])
     link = f"{base_url}/applications"
