@@ -332,10 +332,8 @@ def test_a_problem_reported_on_whatsapp_with_a_location_and_a_photo(
     base_url: str, bot: str, sandbox: Sandbox, live_database: str
 ) -> None:
     phone = Phone(base_url, sandbox, "whatsapp")
-    [question] = phone.send("hay un bache enorme delante de mi casa")
-    assert in_language("es", "What is the problem? Reply with its number:") in question
-    assert f"1. {in_language('es', 'A pothole or damaged road')}" in question
-    [where] = phone.send("1")
+    # The message says what the problem is (a "bache"), not where: only where is asked.
+    [where] = phone.send("hay un bache enorme delante de mi casa")
     assert where == in_language(
         "es", "Where is it? Write the street and number or a landmark, or share a location."
     )
@@ -344,8 +342,14 @@ def test_a_problem_reported_on_whatsapp_with_a_location_and_a_photo(
         "es", "Send a photo of the problem if you can take one safely, or write NO."
     )
     media = f"{messages_url(sandbox.url).removesuffix('.json')}/MM{time.time_ns()}/Media/ME1"
-    sent = phone.send("", NumMedia="1", MediaUrl0=media, MediaContentType0="image/png", expect=2)
-    reference = filed(sent, "es")
+    [send] = phone.send("", NumMedia="1", MediaUrl0=media, MediaContentType0="image/png")
+    assert send == in_language(
+        "es",
+        "Send this report? %(problem)s, at %(place)s. YES / NO",
+        problem=in_language("es", "A pothole or damaged road"),
+        place="40.41234, -3.70111",
+    )
+    reference = filed(phone.send("sí", expect=2), "es")
     [(channel, answers)] = rows(
         live_database,
         "SELECT channel, answers FROM applications WHERE reference = %s",
@@ -383,7 +387,9 @@ def test_a_problem_reported_by_sms_in_arabic_without_a_photo(
     assert photo == in_language(
         "ar", "Send a photo of the problem if you can take one safely, or write NO."
     )
-    reference = filed(phone.send("لا", expect=2), "ar")
+    [send] = phone.send("لا")  # no photo
+    assert in_language("ar", "A street light that is broken or stays on") in send
+    reference = filed(phone.send("نعم", expect=2), "ar")
     [(answers,)] = rows(
         live_database, "SELECT answers FROM applications WHERE reference = %s", reference.group(0)
     )
@@ -405,7 +411,7 @@ def test_asking_for_a_person_in_the_middle_of_a_report(
 ) -> None:
     phone = Phone(base_url, sandbox)
     phone.send("I want to report graffiti")
-    phone.send("4")
+    phone.send("Calle Mayor 23")  # "Is it Calle Mayor 23, ...? YES / NO"
     [reply] = phone.send("I want to talk to a real person")
     assert reply == in_language(
         "en",
@@ -422,8 +428,8 @@ def test_no_stops_a_report_and_nothing_is_filed(
     base_url: str, bot: str, sandbox: Sandbox, live_database: str
 ) -> None:
     phone = Phone(base_url, sandbox)
-    [question] = phone.send("there is a broken street light on my road")
-    assert in_language("en", "(To stop, write NO.)") in question
+    [question] = phone.send("there is a broken street light on my road")  # what, not where
+    assert question == in_language("en", "Where is it? Write the street and number or a landmark.")
     [stopped] = phone.send("no")
     assert stopped == in_language("en", "All right, I have not reported anything.")
     phone.nothing_more(1)

@@ -26,6 +26,7 @@ SAYS = {
         "report": "I want to report a problem in my street",
         "place": "14 Mill Lane, by the school",
         "no": "no",
+        "yes": "yes",
         "status": "where is my application {reference}",
         "person": "I want to talk to a person",
     },
@@ -37,6 +38,7 @@ SAYS = {
         "report": "quiero avisar de un problema en mi calle",
         "place": "Calle del Molino 14, junto al colegio",
         "no": "no",
+        "yes": "sí",
         "status": "dónde está mi solicitud {reference}",
         "person": "quiero hablar con una persona",
     },
@@ -48,6 +50,7 @@ SAYS = {
         "report": "أريد الإبلاغ عن مشكلة في الشارع",
         "place": "شارع الطاحونة 14 قرب المدرسة",
         "no": "لا",
+        "yes": "نعم",
         "status": "أين طلبي {reference}",
         "person": "أريد التحدث مع شخص",
     },
@@ -119,13 +122,18 @@ def test_every_skill_in_every_language_on_every_channel(
         assert photo == text(
             "Photos can only be added on the web form. Write NO to send the report without one."
         )
-        [confirmation] = chat.send(says["no"])
+    else:
+        assert photo == text("Send a photo of the problem if you can take one safely, or write NO.")
+    [send] = chat.send(says["no"])  # sent only after YES
+    assert send.startswith(text("Send this report? %(problem)s, at %(place)s. YES / NO")[:12])
+    assert text("A street light that is broken or stays on") in send
+    if channel == "web":
+        [confirmation] = chat.send(says["yes"])
         found = re.search(r"FD-[0-9A-Z]{4}-[0-9A-Z]{4}", confirmation)
         assert found, confirmation
         reference = found.group(0)
     else:  # the report's news comes to the phone it was sent from
-        assert photo == text("Send a photo of the problem if you can take one safely, or write NO.")
-        reference = filed(chat.send(says["no"], expect=2), language).group(0)
+        reference = filed(chat.send(says["yes"], expect=2), language).group(0)
 
     [news] = chat.send(says["status"].format(reference=reference))
     assert news.startswith(

@@ -9,13 +9,15 @@ from typing import Any
 
 from portal.catalogue.search import suggest
 from portal.conversations import handoff, service_questions
+from portal.conversations.details import language_named
 from portal.conversations.language import menu
 from portal.conversations.paying import pay
 from portal.conversations.report import REPORT_ACTIONS, STOP_FORM
-from portal.conversations.responses import CAN_DO
+from portal.conversations.responses import CAN_DO, render
 from portal.conversations.status import application_status
 from portal.conversations.turn import Outcome, Turn
 from portal.i18n import gettext as _
+from portal.i18n.locale import use_locale
 
 
 async def find_service(turn: Turn) -> Outcome:
@@ -90,8 +92,14 @@ async def not_understood(turn: Turn) -> Outcome:
 
 
 async def language_menu(turn: Turn) -> Outcome:
+    """The choice of languages; a message that names one ("in Spanish, please") has chosen."""
     if turn.conversation.channel == "web":  # the chat speaks the page's language
         return Outcome([_("To change language, use the language links at the top of the page.")])
+    if (named := language_named(turn.text)) is not None:
+        turn.conversation.language = named
+        turn.conversation.language_fixed = True
+        use_locale(named)
+        return Outcome([str(render("utter_greet"))])
     turn.conversation.expecting = "language"
     question = _("Which language? Reply with its number:")
     return Outcome([f"{question} {menu()}"])

@@ -28,6 +28,7 @@ from backend_clients.rasa import RasaClient
 from portal.applications.models import Application
 from portal.audit import AuditLog
 from portal.conversations import handoff
+from portal.conversations.details import request_part
 from portal.conversations.language import DIGITS, choice, detect
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.replies import queue_reply
@@ -135,7 +136,8 @@ async def take_in(db: AsyncSession, inbound: Inbound) -> Taken | None:
 def _bot_text(conversation: Conversation, message: ChatMessage) -> str:
     """What the bot is sent: a reply to the language menu becomes a greeting in the language
     picked; a photo or a place alone is passed on as "not understood" (its details are in the
-    metadata); a citizen's text never starts with "/", which Rasa would read as a command."""
+    metadata); a greeting or thanks in front of a request is left out, so the request is what is
+    answered; a citizen's text never starts with "/", which Rasa would read as a command."""
     text = COMMAND.sub("", message.body)
     if not text.strip():
         return "/nlu_fallback" if message.media or message.location else ""
@@ -147,7 +149,7 @@ def _bot_text(conversation: Conversation, message: ChatMessage) -> str:
             return "/greet"
     if not conversation.language_fixed and (guessed := detect(text)):
         conversation.language = guessed
-    return text
+    return COMMAND.sub("", request_part(text))
 
 
 def _worded(reply: str) -> str | None:

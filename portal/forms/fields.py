@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from backend_clients.gis import Address
 from portal.catalogue.models import FieldDef
 from portal.i18n import gettext as _
 from portal.i18n.formatting import city_zone, format_date, format_money, format_number
@@ -212,6 +213,18 @@ def _choice(definition: FieldDef, form: Form) -> Reading:
     if value not in allowed:
         return Reading(None, _("Select from the options given"), raw)
     return Reading(value, None, raw)
+
+
+def address_answer(address: Address) -> dict[str, Any]:
+    """An address found with the geocoder, as an address field keeps it (the web form's
+    choice and the assistant's confirmed place alike)."""
+    return {
+        "label": address.label,
+        "id": address.id,
+        "postcode": address.postcode,
+        "lat": address.lat,
+        "lon": address.lon,
+    }
 
 
 def _manual_address(definition: FieldDef, form: Form) -> Reading:

@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend_clients.http import BackendError, BackendRejected
 from portal.applications.documents import keep_document
 from portal.catalogue.models import FieldDef
-from portal.forms.fields import Form, Reading, check_upload, clean_filename, first, read_field
+from portal.forms.fields import (
+    Form,
+    Reading,
+    address_answer,
+    check_upload,
+    clean_filename,
+    first,
+    read_field,
+)
 from portal.forms.models import Draft
 from portal.i18n import gettext as _
 from portal.identity.models import Citizen
@@ -50,14 +58,7 @@ async def resolve_address(
         except BackendError:
             message = _("We could not check that address. Try again, or enter it yourself.")
             return Reading(None, message, {"query": query})
-        value = {
-            "label": address.label,
-            "id": address.id,
-            "postcode": address.postcode,
-            "lat": address.lat,
-            "lon": address.lon,
-        }
-        return Reading(value, None, {"query": query})
+        return Reading(address_answer(address), None, {"query": query})
     typed = read_field(field, form)
     existing = draft.answers.get(field.id)
     if typed.value is None and typed.error and existing and first(form, f"{field.id}-keep"):
