@@ -4,22 +4,19 @@ say is not made up."""
 
 from __future__ import annotations
 
-import secrets
+from functools import partial
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
 
-from conftest import ROOT, run_async
-from portal.conversations.models import Conversation
+from conftest import ROOT
 from portal.conversations.service_questions import answer, asked
 from portal.i18n import current_locale
 from portal.i18n import gettext as _
 from portal.i18n.catalogue import load_catalogues
 from portal.i18n.locale import use_locale
 from portal.settings import SANDBOX_BOT_SECRET
-from tests.journey_support import execute
-from tests.test_services_catalogue import CATALOGUE
+from tests.test_services_catalogue import CATALOGUE, find_service_reply
 
 BOT = {"Authorization": f"Bearer {SANDBOX_BOT_SECRET}"}
 
@@ -33,22 +30,6 @@ def in_language(language: str, message: str, **variables: Any) -> str:
         return _(message, **variables)
     finally:
         use_locale(before)
-
-
-def ask(portal: Any, database_url: str, language: str, said: str) -> str:
-    """The assistant's answer to `said` as a service question (the bot classes it so)."""
-    key = secrets.token_hex(16)
-    chat = {"key": key, "channel": "web", "address": key, "language": language, "status": "bot"}
-    run_async(execute(database_url, insert(Conversation).values(**chat)))
-    turn = {
-        "next_action": "action_find_service",
-        "sender_id": key,
-        "tracker": {"latest_message": {"text": said}},
-    }
-    answer = portal.post("/bot/actions", json=turn, headers=BOT)
-    assert answer.status_code == 200, answer.text
-    [text] = [response["text"] for response in answer.json()["responses"]]
-    return str(text)
 
 
 OPEN_BUSINESS_COST = (
@@ -68,7 +49,7 @@ OPEN_BUSINESS_COST = (
 def test_what_it_costs_is_read_from_its_page(
     portal: Any, database_url: str, language: str, said: str
 ) -> None:
-    text = ask(portal, database_url, language, said)
+    text = find_service_reply(portal, database_url, said, language)
     assert text.splitlines()[0] == in_language(language, "Open a business")
     assert in_language(language, OPEN_BUSINESS_COST) in text
     link = "http://127.0.0.1:8000/services/open-business"
@@ -84,7 +65,7 @@ def test_what_it_costs_is_read_from_its_page(
     ],
 )
 def test_what_you_need_is_listed(portal: Any, database_url: str, language: str, said: str) -> None:
-    text = ask(portal, database_url, language, said)
+    text = find_service_reply(portal, database_url, said, language)
     lines = text.splitlines()
     assert lines[1] == in_language(language, "You will need:")
     premises = "the name and address of the business premises"
@@ -92,11 +73,12 @@ def test_what_you_need_is_listed(portal: Any, database_url: str, language: str, 
 
 
 def test_how_long_who_can_apply_and_which_departments(portal: Any, database_url: str) -> None:
-    text = ask(portal, database_url, "en", "how long does it take to open a business?")
+    reply = partial(find_service_reply, portal, database_url)
+    text = reply("how long does it take to open a business?")
     assert "Most applications are decided within 10 working days." in text
-    text = ask(portal, database_url, "es", "¿quién puede abrir un negocio?")
+    text = reply("¿quién puede abrir un negocio?", "es")
     assert f"- {in_language('es', 'You must be 18 or over.')}" in text.splitlines()
-    text = ask(portal, database_url, "en", "which departments are involved when I open a business?")
+    text = reply("which departments are involved when I open a business?")
     lines = text.splitlines()
     assert "You fill in one application. We send it to:" in lines
     assert "- Trade licensing office" in lines

@@ -158,16 +158,23 @@ def test_the_assistant_suggests_the_right_service(sentence: str, service_id: str
 def test_the_assistant_offers_the_matching_service_or_else_the_popular_ones(
     portal: Any, database_url: str, said: str, offered: list[str]
 ) -> None:
+    text = find_service_reply(portal, database_url, said)
+    linked = re.findall(r"/services/([a-z0-9-]+)", text)
+    assert linked[: len(offered)] == offered
+
+
+def find_service_reply(portal: Any, database_url: str, said: str, language: str = "en") -> str:
+    """The assistant's answer when the bot classes `said` as finding a service, in a new web
+    chat conversation in `language`."""
     key = secrets.token_hex(16)
-    chat = {"key": key, "channel": "web", "address": key, "language": "en", "status": "bot"}
+    chat = {"key": key, "channel": "web", "address": key, "language": language, "status": "bot"}
     run_async(execute(database_url, insert(Conversation).values(**chat)))
-    asked = {
+    turn = {
         "next_action": "action_find_service",
         "sender_id": key,
         "tracker": {"latest_message": {"text": said}},
     }
-    answer = portal.post("/bot/actions", json=asked, headers=BOT)
-    assert answer.status_code == 200
+    answer = portal.post("/bot/actions", json=turn, headers=BOT)
+    assert answer.status_code == 200, answer.text
     [text] = [response["text"] for response in answer.json()["responses"]]
-    linked = re.findall(r"/services/([a-z0-9-]+)", text)
-    assert linked[: len(offered)] == offered
+    return str(text)
