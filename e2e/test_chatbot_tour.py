@@ -104,7 +104,7 @@ def test_every_skill_in_every_language_on_every_channel(
     assert f"{base_url}/pay-a-bill?reference=BL-7K3M-9QX1" in bill
 
     [off] = chat.send(says["off"])
-    assert off.startswith(text("Sorry, I cannot help with that."))
+    assert off.startswith(text("Sorry, I did not understand."))
     assert text(str(CAN_DO)) in off
 
     [question] = chat.send(says["report"])

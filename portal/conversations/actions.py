@@ -10,7 +10,7 @@ from typing import Any
 from portal.catalogue.search import suggest
 from portal.conversations import handoff, service_questions
 from portal.conversations.details import language_named
-from portal.conversations.language import menu
+from portal.conversations.language import menu, spoken, unserved
 from portal.conversations.paying import pay
 from portal.conversations.report import REPORT_ACTIONS, STOP_FORM
 from portal.conversations.responses import CAN_DO, render
@@ -83,11 +83,12 @@ async def not_understood(turn: Turn) -> Outcome:
             "will answer in this conversation."
         )
         return Outcome([text], [{"event": "pause"}])
-    if turn.intent == "out_of_scope":
-        sorry = _("Sorry, I cannot help with that.")
-    else:
-        sorry = _("Sorry, I did not understand.")
     person = _("To talk to a person, write PERSON.")
+    if unserved(turn.text):  # French, say, to a bot that speaks English, Spanish and Arabic
+        sorry = _("Sorry, I can only answer in %(languages)s.", languages=spoken())
+        return Outcome([f"{sorry} {person}"])
+    # Out of scope or not understood, the citizen hears the same: what the bot can do.
+    sorry = _("Sorry, I did not understand.")
     return Outcome([f"{sorry} {CAN_DO} {person}"])
 
 

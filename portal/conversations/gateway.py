@@ -28,6 +28,7 @@ from backend_clients.rasa import RasaClient
 from portal.applications.models import Application
 from portal.audit import AuditLog
 from portal.conversations import handoff
+from portal.conversations.bad_input import answer_without_bot
 from portal.conversations.details import request_part
 from portal.conversations.language import DIGITS, choice, detect
 from portal.conversations.models import ChatMessage, Conversation
@@ -209,6 +210,10 @@ class Gateway:
                 if conversation.status != "bot":
                     await self._while_waiting(db, conversation, message)
                     return await self._settled(db, message)
+                media = bool(message.media or message.location)
+                if (own := answer_without_bot(message.body, media=media)) is not None:
+                    await self.deliver(db, conversation, [own], answering=message)
+                    return True
                 if (conversation.expecting or "").startswith("code:"):
                     text = await self._code(db, conversation, message)
                 else:

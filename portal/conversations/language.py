@@ -29,23 +29,28 @@ OPENERS = {
     "sí": "es",
 }
 SURE = 0.95  # below this the guess is ignored and the conversation keeps its language
+ELSEWHERE = 0.9  # a message this surely in a language not served is not guessed as one served
+NO_LANGUAGE = "zxx"  # py3langid's answer for text with no language in it (keyboard mashing)
 DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
 @cache
-def _identifier(among: tuple[str, ...]) -> LanguageIdentifier:
+def _identifier(among: tuple[str, ...] = ()) -> LanguageIdentifier:
+    """Telling apart the languages `among`, or all those py3langid knows."""
     # Imported here: it brings numpy (most of a second), which the outbox worker, restarted
     # after a crash, must not wait for before it delivers anything.
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages([code.split("_")[0] for code in among])
+    if among:
+        identifier.set_languages([code.split("_")[0] for code in among])
     return identifier
 
 
 def warm_up() -> None:
-    """Load the model (half a second) before the first message needs it."""
+    """Load the models (half a second each) before the first message needs them."""
     _identifier(languages())
+    _identifier()
 
 
 def detect(text: str) -> str | None:
@@ -58,7 +63,27 @@ def detect(text: str) -> str | None:
     if len(words) == 1 and words[0].strip("!.?¡¿") in OPENERS:
         return OPENERS[words[0].strip("!.?¡¿")]
     language, probability = _identifier(languages()).classify(text)
-    return str(language) if probability >= SURE else None
+    if probability < SURE:
+        return None
+    # Among every language it knows, the model must see the same one: French is not taken for
+    # English, nor "blah blah" for anything, because those are all the languages served.
+    anywhere, _ = _identifier().classify(text)
+    return str(language) if anywhere == language else None
+
+
+def unserved(text: str) -> bool:
+    """Whether `text` is surely written in a language this portal does not serve ("Bonjour, je
+    voudrais savoir où en est ma demande" to a portal in English, Spanish and Arabic)."""
+    if len(text.split()) < 2 or any(unicodedata.bidirectional(c) == "AL" for c in text):
+        return False
+    language, probability = _identifier().classify(text)
+    served = {code.split("_")[0] for code in languages()}
+    return language not in (*served, NO_LANGUAGE) and probability >= ELSEWHERE
+
+
+def spoken() -> str:
+    """The languages served, each named in itself: "English, Español, العربية"."""
+    return ", ".join(native_name(code) for code in languages())
 
 
 def menu() -> str:

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from portal.conversations.bad_input import MAX_LENGTH
 from portal.conversations.gateway import Gateway, Inbound, take_in
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.transcript import newest_messages
@@ -27,7 +28,6 @@ from portal.web.ids import RowCursor
 from portal.web.limits import Limit, within_limits
 
 SESSION_KEY = "chat"
-MAX_LENGTH = 1000
 PER_MINUTE = 20  # per conversation
 PER_ADDRESS_PER_MINUTE = 200  # many people may share one network address
 SHOWN = 50
