@@ -114,6 +114,14 @@ def test_nonsense_does_not_change_the_conversations_language(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "language"),
+    [("farola rota en la plaza", "es"), ("where is my application", "en"), ("أين طلبي", "ar")],
+)
+def test_a_few_words_in_a_language_served_are_told(text: str, language: str) -> None:
+    assert detect(text) == language
+
+
+@pytest.mark.parametrize(
     "text",
     ["Bonjour, je voudrais savoir où en est ma demande", "Guten Tag, wo ist mein Antrag?"],
 )

@@ -29,6 +29,7 @@ OPENERS = {
     "sí": "es",
 }
 SURE = 0.95  # below this the guess is ignored and the conversation keeps its language
+CERTAIN = 0.999  # among the languages served, sure enough when no other language is likely
 ELSEWHERE = 0.9  # a message this surely in a language not served is not guessed as one served
 NO_LANGUAGE = "zxx"  # py3langid's answer for text with no language in it (keyboard mashing)
 DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -66,9 +67,13 @@ def detect(text: str) -> str | None:
     if probability < SURE:
         return None
     # Among every language it knows, the model must see the same one: French is not taken for
-    # English, nor "blah blah" for anything, because those are all the languages served.
-    anywhere, _ = _identifier().classify(text)
-    return str(language) if anywhere == language else None
+    # English, nor "blah blah" for anything, because those are all the languages served. A few
+    # words it cannot place anywhere ("farola rota en la plaza": Esperanto, at 0.35) count when
+    # they are all but certainly one language served.
+    anywhere, elsewhere = _identifier().classify(text)
+    if anywhere == language or (probability >= CERTAIN and elsewhere < ELSEWHERE):
+        return str(language)
+    return None
 
 
 def unserved(text: str) -> bool:
