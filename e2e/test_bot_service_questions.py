@@ -18,7 +18,7 @@ COST = (
 
 
 def test_how_much_by_sms_in_english(base_url: str, bot: str, sandbox: Sandbox) -> None:
-    [reply] = Phone(base_url, sandbox, "sms").send("how much is a trade licence?")
+    [reply] = Phone(base_url, sandbox, "sms").send("how much does a trade licence cost?")
     lines = reply.splitlines()
     assert lines[0] == "Open a business"
     assert COST in lines
