@@ -547,3 +547,91 @@ def test_every_agent_route_naming_a_citizen_needs_a_purpose_they_were_found_unde
     assert len(events) == len(naming)
     assert {event.details["purpose"] for event in events} == {PURPOSE}
     assert {event.details["agent_name"] for event in events} == {"Sam Second"}
+
+
+def test_the_summary_shows_each_applications_newest_events_and_each_conversations_newest_messages(
+    database_url: str,
+) -> None:
+    """A citizen with a long history: each application's TIMELINE_SHOWN newest events, newest
+    first, and each conversation's SHOWN newest messages, oldest first; nothing of anyone
+    else's."""
+    from datetime import UTC, datetime, timedelta
+
+    from portal.applications.models import TimelineEvent
+    from portal.applications.references import new_reference
+    from portal.assisted.service import SHOWN, TIMELINE_SHOWN, summary
+    from portal.conversations.models import ChatMessage, Conversation
+    from portal.forms.models import Draft
+
+    async def run() -> None:
+        engine = make_engine(database_url)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        async with AsyncSession(engine) as db:
+            citizen = Citizen(issuer="test", subject=secrets.token_hex(8), name="Long History")
+            other = Citizen(issuer="test", subject=secrets.token_hex(8), name="Someone Else")
+            db.add_all([citizen, other])
+            await db.flush()
+            applications: list[int] = []
+            for owner, count in ((citizen, 15), (citizen, 3), (other, 15)):
+                draft = Draft(citizen_id=owner.id, service_id="open-business", answers={})
+                db.add(draft)
+                await db.flush()
+                application = Application(
+                    reference=new_reference(),
+                    citizen_id=owner.id,
+                    draft_id=draft.id,
+                    service_id="open-business",
+                    answers={},
+                    language="en",
+                )
+                db.add(application)
+                await db.flush()
+                applications.append(application.id)
+                for n in range(count):
+                    db.add(
+                        TimelineEvent(
+                            application_id=application.id,
+                            status="in_review",
+                            note=f"event {n}",
+                            occurred_at=start + timedelta(hours=n),
+                        )
+                    )
+            for owner, count in ((citizen, SHOWN + 5), (citizen, 2), (other, 4)):
+                conversation = Conversation(
+                    key=secrets.token_hex(16),
+                    channel="web",
+                    address=secrets.token_hex(8),
+                    citizen_id=owner.id,
+                    language="en",
+                    status="bot",
+                )
+                db.add(conversation)
+                await db.flush()
+                for n in range(count):
+                    db.add(
+                        ChatMessage(
+                            conversation_id=conversation.id,
+                            direction="in",
+                            author="citizen",
+                            body=f"message {n}",
+                        )
+                    )
+            await db.commit()
+            await db.refresh(citizen)
+            held = await summary(db, citizen)
+        await engine.dispose()
+        long, short = applications[0], applications[1]
+        assert set(held.events) == {long, short}
+        assert [e.note for e in held.events[long]] == [
+            f"event {n}" for n in range(14, 14 - TIMELINE_SHOWN, -1)
+        ]
+        assert [e.note for e in held.events[short]] == ["event 2", "event 1", "event 0"]
+        transcripts = sorted(
+            ([m.body for m in messages] for _, messages in held.conversations), key=len
+        )
+        assert transcripts == [
+            ["message 0", "message 1"],
+            [f"message {n}" for n in range(5, SHOWN + 5)],
+        ]
+
+    run_async(run())

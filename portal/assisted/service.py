@@ -9,7 +9,7 @@ from typing import Any
 import phonenumbers
 from litestar import Request
 from litestar.exceptions import NotFoundException
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import (
@@ -20,7 +20,7 @@ from portal.applications.models import (
 )
 from portal.applications.references import parse_reference
 from portal.conversations.models import ChatMessage, Conversation
-from portal.conversations.transcript import newest_messages, of_citizen
+from portal.conversations.transcript import of_citizen
 from portal.i18n import gettext as _
 from portal.i18n.folding import fold
 from portal.identity.codes import parse_destination
@@ -158,6 +158,57 @@ class CitizenSummary:
     conversations: list[tuple[Conversation, list[ChatMessage]]]
 
 
+def _newest_events(application_ids: list[int]) -> Select[tuple[TimelineEvent]]:
+    """Each application's TIMELINE_SHOWN newest events, newest first: numbered per application
+    by the database, so a citizen with thousands of events loads no more than are shown."""
+    ranked = (
+        select(
+            TimelineEvent.id,
+            func.row_number()
+            .over(
+                partition_by=TimelineEvent.application_id,
+                order_by=(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(TimelineEvent.application_id.in_(application_ids))
+        .subquery()
+    )
+    return (
+        select(TimelineEvent)
+        .join(ranked, ranked.c.id == TimelineEvent.id)
+        .where(ranked.c.rank <= TIMELINE_SHOWN)
+        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
+    )
+
+
+async def _transcripts(
+    db: AsyncSession, conversations: list[Conversation]
+) -> list[tuple[Conversation, list[ChatMessage]]]:
+    """Each conversation with its SHOWN newest messages, oldest first (as read), in one
+    statement rather than one per conversation."""
+    ranked = (
+        select(
+            ChatMessage.id,
+            func.row_number()
+            .over(partition_by=ChatMessage.conversation_id, order_by=ChatMessage.id.desc())
+            .label("rank"),
+        )
+        .where(ChatMessage.conversation_id.in_([c.id for c in conversations]))
+        .subquery()
+    )
+    messages: dict[int, list[ChatMessage]] = {c.id: [] for c in conversations}
+    if messages:
+        for message in await db.scalars(
+            select(ChatMessage)
+            .join(ranked, ranked.c.id == ChatMessage.id)
+            .where(ranked.c.rank <= SHOWN)
+            .order_by(ChatMessage.id)
+        ):
+            messages[message.conversation_id].append(message)
+    return [(c, messages[c.id]) for c in conversations]
+
+
 async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
     """What the front door holds for this citizen, newest first, each list cut at SHOWN."""
     applications = list(
@@ -171,13 +222,8 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
         ).all()
     )
     events: dict[int, list[TimelineEvent]] = {a.id: [] for a in applications}
-    for event in await db.scalars(
-        select(TimelineEvent)
-        .where(TimelineEvent.application_id.in_(list(events)))
-        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-    ):
-        if len(events[event.application_id]) < TIMELINE_SHOWN:
-            events[event.application_id].append(event)
+    for event in await db.scalars(_newest_events(list(events))):
+        events[event.application_id].append(event)
     fee_due = set(
         (
             await db.scalars(
@@ -212,7 +258,7 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
             .limit(SHOWN)
         )
     ).all()
-    transcripts = [(c, await newest_messages(db, c.id, SHOWN)) for c in conversations]
+    transcripts = await _transcripts(db, list(conversations))
     return CitizenSummary(
         citizen, applications, events, fee_due, list(payments), list(notifications), transcripts
     )
