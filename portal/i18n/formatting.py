@@ -95,8 +95,17 @@ def format_money(value: int | float | Decimal, currency: str) -> str:
 
 def format_minor(amount_minor: int, currency: str) -> str:
     """An amount given in minor units (cents), as the backends and the gateway give them."""
+    return _minor_text(current_locale(), amount_minor, currency)
+
+
+@lru_cache(maxsize=4096)
+def _minor_text(language: str, amount_minor: int, currency: str) -> str:
+    """The words of an amount, kept: Babel takes about 50 µs to write them, and a summary or a
+    timeline writes the same few fees many times."""
     places = numbers.get_currency_precision(currency)
-    return format_money(Decimal(amount_minor).scaleb(-places), currency)
+    return numbers.format_currency(
+        Decimal(amount_minor).scaleb(-places), currency, locale=babel_locale(language)
+    )
 
 
 def format_duration(seconds: float) -> str:
