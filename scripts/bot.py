@@ -7,6 +7,7 @@ trained from, so an unchanged bot is never trained twice.
     python scripts/bot.py train
     python scripts/bot.py serve [--port 5005] [--portal-url http://127.0.0.1:8000]
     python scripts/bot.py accuracy      # per language: skills accuracy and out-of-scope rate
+    python scripts/bot.py crossval [--folds 3] [--config config.yml]  # the same, on data/ alone
 """
 
 from __future__ import annotations
@@ -205,15 +206,21 @@ def overlaps(heldout: dict[Path, list[tuple[str, str]]]) -> list[str]:
     ]
 
 
-def predict(model: Path, texts: list[str]) -> list[str]:
-    """The intent the model gives each text, loading it once (chatbot/predict.py)."""
+def parses(model: Path, texts: list[str]) -> list[dict[str, object]]:
+    """What the model makes of each text (intent, confidence, ranking), loading it once
+    (chatbot/predict.py)."""
     with tempfile.TemporaryDirectory() as folder:
         given, found = Path(folder) / "texts.json", Path(folder) / "intents.json"
         given.write_text(json.dumps(texts, ensure_ascii=False))
         run = QUIET_IMPORTS + "import predict; predict.main()"
         script = [str(PYTHON), "-c", run, str(model), str(given), str(found)]
         subprocess.run(script, cwd=BOT, env=rasa_env(), check=True, capture_output=True)
-        return [str(each["intent"]) for each in json.loads(found.read_text())]
+        return list(json.loads(found.read_text()))
+
+
+def predict(model: Path, texts: list[str]) -> list[str]:
+    """The intent the model gives each text."""
+    return [str(each["intent"]) for each in parses(model, texts)]
 
 
 def accuracy() -> int:
@@ -255,9 +262,92 @@ def accuracy() -> int:
     return 0 if met else 1
 
 
+def crossval(folds: int, config: str) -> int:
+    """Settings are chosen here, never on the held-out sets: every training example is left out
+    once, by `folds` models each trained on the others (the same pipeline, `config`), and scored
+    as `accuracy` scores the held-out sets. Each example's parse goes to var/crossval.json."""
+    examples = [
+        (path.stem, intent, text)
+        for path in sorted((BOT / "data" / "nlu").glob("*.yml"))
+        for intent, text in nlu_examples(path)
+    ]
+    fold_of: dict[int, int] = {}
+    by_kind: dict[tuple[str, str], list[int]] = {}
+    for index, (language, intent, _text) in enumerate(examples):
+        by_kind.setdefault((language, intent), []).append(index)
+    for indexes in by_kind.values():  # each intent of each language spread over every fold
+        for position, index in enumerate(indexes):
+            fold_of[index] = position % folds
+    found: list[dict[str, object]] = [{} for _ in examples]
+    for part in range(folds):
+        with tempfile.TemporaryDirectory() as folder:
+            kept: dict[str, list[str]] = {}
+            for index, (_language, intent, text) in enumerate(examples):
+                if fold_of[index] != part:
+                    kept.setdefault(intent, []).append(text)
+            nlu = [
+                {"intent": intent, "examples": "".join(f"- {t}\n" for t in texts)}
+                for intent, texts in kept.items()
+            ]
+            data = Path(folder) / "data"
+            data.mkdir()
+            (data / "nlu.yml").write_text(
+                yaml.safe_dump({"version": "3.1", "nlu": nlu}, allow_unicode=True)
+            )
+            (data / "references.yml").write_bytes((BOT / "data" / "references.yml").read_bytes())
+            print(f"bot: fold {part + 1}/{folds}", flush=True)
+            subprocess.run(
+                rasa(
+                    "train",
+                    "nlu",
+                    "--config",
+                    config,
+                    "--nlu",
+                    str(data),
+                    "--out",
+                    folder,
+                    "--fixed-model-name",
+                    "fold",
+                ),
+                cwd=BOT,
+                env=rasa_env(),
+                check=True,
+                capture_output=True,
+            )
+            left_out = [index for index in range(len(examples)) if fold_of[index] == part]
+            parsed = parses(Path(folder) / "fold.tar.gz", [examples[i][2] for i in left_out])
+            for index, parse in zip(left_out, parsed, strict=True):
+                found[index] = parse
+    (ROOT / "var").mkdir(exist_ok=True)
+    (ROOT / "var" / "crossval.json").write_text(
+        json.dumps(
+            [
+                {"language": language, "text": text, "expected": intent, **parse}
+                for (language, intent, text), parse in zip(examples, found, strict=True)
+            ],
+            ensure_ascii=False,
+            indent=1,
+        )
+    )
+    print(f"{'language':<10}{'skills':>20}{'out of scope':>20}")
+    for language in sorted({language for language, _i, _t in examples}):
+        cells = []
+        for scope in (False, True):
+            scores = [
+                (parse["intent"] in NOT_UNDERSTOOD) if scope else parse["intent"] == intent
+                for (lang, intent, _t), parse in zip(examples, found, strict=True)
+                if lang == language and (intent == "out_of_scope") == scope
+            ]
+            cells.append(f"{sum(scores) / len(scores):.3f} ({sum(scores)}/{len(scores)})")
+        print(f"{language:<10}{cells[0]:>20}{cells[1]:>20}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(prog="scripts/bot.py")
-    parser.add_argument("command", choices=["train", "serve", "accuracy"])
+    parser.add_argument("command", choices=["train", "serve", "accuracy", "crossval"])
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--config", default="config.yml", help="crossval: in chatbot/")
     parser.add_argument("--port", type=int, default=5005)
     parser.add_argument("--portal-url", default="http://127.0.0.1:8000")
     args = parser.parse_args()
@@ -269,6 +359,8 @@ def main() -> int:
         return 0
     if args.command == "accuracy":
         return accuracy()
+    if args.command == "crossval":
+        return crossval(args.folds, args.config)
     serve(args.port, args.portal_url)
     return 0
 
