@@ -20,7 +20,7 @@ from portal.applications.models import (
 )
 from portal.applications.references import parse_reference
 from portal.conversations.models import ChatMessage, Conversation
-from portal.conversations.transcript import of_citizen
+from portal.conversations.transcript import newest_messages_of, of_citizen
 from portal.i18n import gettext as _
 from portal.i18n.folding import fold
 from portal.identity.codes import parse_destination
@@ -182,33 +182,6 @@ def _newest_events(application_ids: list[int]) -> Select[tuple[TimelineEvent]]:
     )
 
 
-async def _transcripts(
-    db: AsyncSession, conversations: list[Conversation]
-) -> list[tuple[Conversation, list[ChatMessage]]]:
-    """Each conversation with its SHOWN newest messages, oldest first (as read), in one
-    statement rather than one per conversation."""
-    ranked = (
-        select(
-            ChatMessage.id,
-            func.row_number()
-            .over(partition_by=ChatMessage.conversation_id, order_by=ChatMessage.id.desc())
-            .label("rank"),
-        )
-        .where(ChatMessage.conversation_id.in_([c.id for c in conversations]))
-        .subquery()
-    )
-    messages: dict[int, list[ChatMessage]] = {c.id: [] for c in conversations}
-    if messages:
-        for message in await db.scalars(
-            select(ChatMessage)
-            .join(ranked, ranked.c.id == ChatMessage.id)
-            .where(ranked.c.rank <= SHOWN)
-            .order_by(ChatMessage.id)
-        ):
-            messages[message.conversation_id].append(message)
-    return [(c, messages[c.id]) for c in conversations]
-
-
 async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
     """What the front door holds for this citizen, newest first, each list cut at SHOWN."""
     applications = list(
@@ -258,7 +231,7 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
             .limit(SHOWN)
         )
     ).all()
-    transcripts = await _transcripts(db, list(conversations))
+    transcripts = await newest_messages_of(db, list(conversations), SHOWN)
     return CitizenSummary(
         citizen, applications, events, fee_due, list(payments), list(notifications), transcripts
     )

@@ -3,7 +3,7 @@ the citizen summary; and which conversations are a citizen's."""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.conversations.models import ChatMessage, Conversation
@@ -30,3 +30,30 @@ async def newest_messages(
         .limit(limit)
     )
     return list(reversed(newest.all()))
+
+
+async def newest_messages_of(
+    db: AsyncSession, conversations: list[Conversation], limit: int
+) -> list[tuple[Conversation, list[ChatMessage]]]:
+    """Each conversation with up to `limit` of its newest messages, oldest first (as read): one
+    statement for them all, where `newest_messages` would take one per conversation."""
+    ranked = (
+        select(
+            ChatMessage.id,
+            func.row_number()
+            .over(partition_by=ChatMessage.conversation_id, order_by=ChatMessage.id.desc())
+            .label("rank"),
+        )
+        .where(ChatMessage.conversation_id.in_([c.id for c in conversations]))
+        .subquery()
+    )
+    messages: dict[int, list[ChatMessage]] = {c.id: [] for c in conversations}
+    if messages:
+        for message in await db.scalars(
+            select(ChatMessage)
+            .join(ranked, ranked.c.id == ChatMessage.id)
+            .where(ranked.c.rank <= limit)
+            .order_by(ChatMessage.id)
+        ):
+            messages[message.conversation_id].append(message)
+    return [(c, messages[c.id]) for c in conversations]

@@ -100,7 +100,7 @@ def format_minor(amount_minor: int, currency: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _minor_text(language: str, amount_minor: int, currency: str) -> str:
-    """The words of an amount, kept: Babel takes about 50 µs to write them, and a summary or a
+    """The words of an amount, kept: Babel takes about 16 µs to write them, and a summary or a
     timeline writes the same few fees many times."""
     places = numbers.get_currency_precision(currency)
     return numbers.format_currency(
