@@ -8,8 +8,6 @@ reference is simply not found.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -18,13 +16,14 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend_clients.http import BackendError
 from portal.applications.documents import keep_document
 from portal.applications.models import Application, DepartmentRequest, TimelineEvent
-from portal.applications.statuses import OVERALL_LABELS, OVERALL_TAGS, label, overall
+from portal.applications.states import events_of, fees_due, requests_of, summarised
+from portal.applications.statuses import label
 from portal.applications.timeline import Note, department_name, department_note, timeline
 from portal.applications.trouble import troubled
 from portal.audit import AuditLog
@@ -50,53 +49,12 @@ _ATTACHMENT = FieldDef(id="attachment", type="file", label="attachment", require
 PaidFees = Callable[[AsyncSession, int], Awaitable[Sequence[Any]]]
 
 
-@dataclass
-class Summary:
-    application: Application
-    state: str
-
-    @property
-    def state_label(self) -> str:
-        return str(OVERALL_LABELS[self.state])
-
-    @property
-    def tag(self) -> str:
-        return OVERALL_TAGS[self.state]
-
-
 async def owned_application(
     request: Request[Any, Any, Any], db: AsyncSession, reference: str
 ) -> tuple[Citizen, Application]:
     """The signed-in citizen and their application, read in one query; someone else's
     reference is simply not found."""
     return await citizen_and_own(request, db, Application, Application.reference == reference)
-
-
-@cache
-def _requests_of() -> Select[tuple[DepartmentRequest]]:
-    """Built once: building a statement costs more CPU than running a small one (see
-    portal/conversations/queue.py), and the application page is the one citizens reload."""
-    return (
-        select(DepartmentRequest)
-        .where(DepartmentRequest.application_id.in_(bindparam("ids", expanding=True)))
-        .order_by(DepartmentRequest.id)
-    )
-
-
-@cache
-def _events_of() -> Select[tuple[TimelineEvent]]:
-    return (
-        select(TimelineEvent)
-        .where(TimelineEvent.application_id == bindparam("application"))
-        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-    )
-
-
-async def _requests(db: AsyncSession, application_ids: list[int]) -> list[DepartmentRequest]:
-    if not application_ids:
-        return []
-    rows = await db.scalars(_requests_of(), {"ids": application_ids})
-    return list(rows.all())
 
 
 @get("/applications", name="my_applications", opt=READ_ONLY)
@@ -120,12 +78,9 @@ async def my_applications(
             .order_by(Application.submitted_at.desc())
         )
     ).all()
-    requests = await _requests(db, [application.id for application in applications])
-    summaries = []
-    for application in applications:
-        mine = [r for r in requests if r.application_id == application.id]
-        state = overall([r.status for r in mine], [r.finished for r in mine])
-        summaries.append(Summary(application, state))
+    summaries = summarised(
+        list(applications), await requests_of(db, [application.id for application in applications])
+    )
     catalogue = catalogue_of(request)
     services = dict(catalogue.services)
     started = [(d.service_id, d.service_version) for d in drafts] + [
@@ -153,21 +108,9 @@ async def _page(
     answering: str | None = None,
 ) -> Template:
     catalogue = catalogue_of(request)
-    requests = await _requests(db, [application.id])
-    events = (await db.scalars(_events_of(), {"application": application.id})).all()
+    requests = await requests_of(db, [application.id])
+    events = await events_of(db, application.id)
     asking = [r for r in requests if r.status == "information_requested"]
-    fees = {
-        r.department: next(
-            (
-                e.data.get("fee")
-                for e in events
-                if e.department == r.department and e.status == r.status
-            ),
-            None,
-        )
-        for r in requests
-        if r.status == "fee_due"
-    }
     paid = await paid_fees(db, application.id)
     reader = current_locale()
     questions = {
@@ -191,14 +134,12 @@ async def _page(
         },
         "asking": asking,
         "trouble": await troubled(db, requests),
-        "fees": {department: fee for department, fee in fees.items() if fee},
+        "fees": fees_due(requests, events),
         "paid": paid,
         "documents": documents_in(application.answers),  # every file sent, several per question too
         "questions": questions,
         "label": label,
-        "state": Summary(
-            application, overall([r.status for r in requests], [r.finished for r in requests])
-        ),
+        "state": summarised([application], requests)[0],
         "errors": errors or {},
         "typed": typed,
         "answering": answering,
@@ -224,7 +165,7 @@ async def confirmation(
     db: NamedDependency[AsyncSession],
 ) -> Template:
     citizen, application = await owned_application(request, db, reference)
-    requests = await _requests(db, [application.id])
+    requests = await requests_of(db, [application.id])
     context = {
         "application": application,
         "service": catalogue_of(request).version(

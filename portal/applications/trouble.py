@@ -36,7 +36,7 @@ async def troubled(db: AsyncSession, requests: Sequence[DepartmentRequest]) -> d
 
 @cache
 def _failed() -> Select[tuple[OutboxMessage]]:
-    """Built once: read on every view of an application (see applications/routes._events_of)."""
+    """Built once: read on every view of an application (see applications/states._events_of)."""
     return select(OutboxMessage).where(
         OutboxMessage.kind.in_(TOLD_ON_TIMELINE),
         OutboxMessage.target.in_(bindparam("departments", expanding=True)),

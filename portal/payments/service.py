@@ -283,7 +283,7 @@ async def paid_fees(db: AsyncSession, application_id: int) -> list[Payment]:
 
 @cache
 def _paid_fees() -> Select[tuple[Payment]]:
-    """Built once (read on every view of an application; see applications/routes._events_of)."""
+    """Built once (read on every view of an application; see applications/states._events_of)."""
     return (
         select(Payment)
         .where(Payment.application_id == bindparam("application"), Payment.status == "success")
