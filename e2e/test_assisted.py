@@ -3,8 +3,10 @@ purpose, and sees the citizen's summary; an administrator then sees who looked a
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
@@ -13,6 +15,8 @@ from e2e.conftest import axe_violations
 from e2e.test_chatbot import in_language
 from e2e.test_journeys import REFERENCE, Journey, answer_open_a_business
 from tests.support import sign_in_as
+
+SHOTS = Path(os.environ.get("FRONTDOOR_SHOTS", "/work/notes/shots/assisted"))
 
 
 def _staff_signs_in(page: Page, path: str, button: str) -> None:
@@ -97,6 +101,35 @@ def test_an_agent_opens_a_business_for_a_caller_who_then_sees_it_marked_assisted
     reference = REFERENCE.search(banner.inner_text())
     assert reference, banner.inner_text()
     page.get_by_role("button", name="Stop acting for Ana García").click()
+    # Back on her summary: the application is one row with its state; its row opens its timeline.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ana García")
+    row = page.get_by_role("row").filter(has_text=reference.group(0))
+    expect(row).to_contain_text("In progress")
+    assert axe_violations(page) == []
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "summary-en.png"), full_page=True)
+    row.get_by_role("link", name="Open a business").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Open a business")
+    expect(page.locator(".fd-timeline")).to_contain_text("Application sent")
+    assert axe_violations(page) == []
+    summary_url = page.url.split("/applications/")[0]
+    agent_ar = new_context(locale="ar").new_page()
+    _staff_signs_in(agent_ar, "/staff/citizens", "Alex Agent (agent)")
+    agent_ar.locator("#purpose").fill("مكالمة 78")
+    agent_ar.locator("#query").fill("600 111 222")
+    agent_ar.locator("form[action='/staff/citizens'] button").click()
+    agent_ar.goto(summary_url)
+    expect(agent_ar.locator("html")).to_have_attribute("dir", "rtl")
+    expect(agent_ar.get_by_role("row").filter(has_text=reference.group(0))).to_contain_text(
+        in_language("ar", "In progress")
+    )
+    assert axe_violations(agent_ar) == []
+    agent_ar.screenshot(path=str(SHOTS / "summary-ar.png"), full_page=True)
+    agent_ar.locator(f'a[href$="/applications/{reference.group(0)}"]').click()
+    expect(agent_ar.locator(".fd-timeline")).to_contain_text(in_language("ar", "Application sent"))
+    assert axe_violations(agent_ar) == []
+    for view, name in ((page, "en"), (agent_ar, "ar")):
+        view.screenshot(path=str(SHOTS / f"application-{name}.png"), full_page=True)
 
     citizen = new_context(locale="es-ES").new_page()
     citizen.goto(f"/applications/{reference.group(0)}")

@@ -39,7 +39,7 @@ from tests.journey_support import (
     run_worker,
     submit,
 )
-from tests.support import csrf_token, sign_in_as
+from tests.support import csrf_token, sign_in_as, visible_text
 
 PURPOSE = "Call 4411: asks about her licence"
 
@@ -190,13 +190,21 @@ def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_ever
 
     page = portal.get(f"/staff/citizens/{ana}")
     assert page.status_code == 200
-    text = page.text
+    text = visible_text(page.text)
     assert f"Purpose: {PURPOSE}" in text
     for shown in ("Ana García", "+34600111222", "ana@example.org", reference, "Open a business"):
         assert shown in text, shown
-    assert "Application sent" in text  # its timeline
+    assert "In progress" in text and "Application sent" not in text  # its state, one row
     [viewed] = _audited(database_url, "citizen_viewed", "staff:staff-agent-01")[-1:]
     assert viewed.subject == ana and viewed.details["purpose"] == PURPOSE
+    # Its row leads to its whole timeline, a look recorded like the summary's.
+    opened = f"/staff/citizens/{ana}/applications/{reference}"
+    assert f'href="{opened}"' in page.text
+    application = visible_text(portal.get(opened).text)
+    assert "Open a business" in application and "Application sent" in application
+    assert f"Purpose: {PURPOSE}" in application
+    [viewed] = _audited(database_url, "citizen_viewed", "staff:staff-agent-01")[-1:]
+    assert viewed.details["page"] == "assisted_application"
     assert _refused(portal.get("/staff/citizens/c_0000000000", follow_redirects=False))
 
     portal.cookies.clear()
@@ -494,10 +502,72 @@ def test_an_agent_texts_a_link_and_only_the_citizen_signed_in_can_use_it(
     assert "No link was sent" in other.text
 
 
+def test_an_agent_sends_a_link_to_pay_a_fee_from_the_application_page(
+    portal: TestClient[Any], database_url: str, sandbox: Sandbox
+) -> None:
+    from portal.applications.models import DepartmentRequest, TimelineEvent
+
+    sign_in_as(portal, "lee")
+    reference = reference_of(submit(portal, fill_business(portal)))
+    lee = _public_id(database_url, "citizen-lee-0003")
+    chosen = select(Application.id).where(Application.reference == reference)
+    [(application_id,)] = _rows(database_url, chosen)
+    fee = {"fee": {"amount_minor": 15000, "currency": "EUR"}}
+    run_async(
+        execute(
+            database_url,
+            update(DepartmentRequest)
+            .where(
+                DepartmentRequest.application_id == application_id,
+                DepartmentRequest.department == "trade-licence",
+            )
+            .values(status="fee_due"),
+        )
+    )
+    run_async(
+        execute(
+            database_url,
+            insert(TimelineEvent).values(
+                application_id=application_id,
+                department="trade-licence",
+                status="fee_due",
+                note="",
+                data=fee,
+                external_id=f"fee-{reference}",
+            ),
+        )
+    )
+    portal.cookies.clear()
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    _find(portal, "Lee Smith")
+    summary = visible_text(portal.get(f"/staff/citizens/{lee}").text)
+    assert "Action needed" in summary and "Fee to pay" in summary
+    opened = f"/staff/citizens/{lee}/applications/{reference}"
+    page = portal.get(opened).text
+    assert "asks for a fee of €150.00" in visible_text(page)
+    data = {"_csrf_token": csrf_token(page), "target": f"application:{reference}"}
+    sent = portal.post(
+        f"/staff/citizens/{lee}/link",
+        data={**data, "back": "application", "channel": "email"},
+        follow_redirects=False,
+    )
+    assert sent.headers["location"] == f"{opened}?link=sent"  # back on the application
+    assert "The link is sent." in visible_text(portal.get(sent.headers["location"]).text)
+    [mail] = sandbox.mail(to="lee@example.org")[-1:]
+    link = re.search(r"https?://\S+(/continue/\S+)", mail["text"])
+    assert link and reference in mail["text"], mail["text"]
+    portal.cookies.clear()
+    sign_in_as(portal, "lee")
+    paying = portal.get(link.group(1), follow_redirects=False)
+    assert paying.headers["location"] == f"/applications/{reference}"
+    assert "€150.00" in visible_text(portal.get(paying.headers["location"]).text)
+
+
 def test_every_agent_route_naming_a_citizen_needs_a_purpose_they_were_found_under(
     portal: TestClient[Any], database_url: str
 ) -> None:
     sign_in_as(portal, "ana")
+    reference = reference_of(submit(portal, fill_business(portal)))
     ana = _public_id(database_url, "citizen-ana-0001")
     portal.cookies.clear()
     sign_in_as(portal, "agent-2", "/staff", staff=True)
@@ -509,7 +579,7 @@ def test_every_agent_route_naming_a_citizen_needs_a_purpose_they_were_found_unde
         for method in route.methods - {"HEAD", "OPTIONS"}
         if "{public_id:str}" in route.path
     )
-    assert len(naming) >= 4  # the summary, acting (page and consent), sending a link
+    assert len(naming) >= 5  # the summary, an application, acting (page, consent), a link
     form = {"_csrf_token": token, "how": "phone", "reason": "Help with her licence"}
     form |= {"target": "draft:d_none", "channel": "email"}
 
@@ -517,7 +587,7 @@ def test_every_agent_route_naming_a_citizen_needs_a_purpose_they_were_found_unde
         return {
             (method, path): portal.request(
                 method,
-                path.replace("{public_id:str}", ana),
+                path.replace("{public_id:str}", ana).replace("{reference:str}", reference),
                 data=form if method == "POST" else None,
                 follow_redirects=False,
             )
@@ -549,17 +619,20 @@ def test_every_agent_route_naming_a_citizen_needs_a_purpose_they_were_found_unde
     assert {event.details["agent_name"] for event in events} == {"Sam Second"}
 
 
-def test_the_summary_shows_each_applications_newest_events_and_each_conversations_newest_messages(
+def test_the_summary_shows_each_application_with_its_state_and_each_conversations_newest_messages(
     database_url: str,
 ) -> None:
-    """A citizen with a long history: each application's TIMELINE_SHOWN newest events, newest
-    first, and each conversation's SHOWN newest messages, oldest first; nothing of anyone
-    else's."""
+    """A citizen with a long history: the SHOWN newest applications, each with its state from
+    its departments (one waiting for a fee); the whole timeline of one; each conversation's
+    SHOWN newest messages, oldest first; nothing of anyone else's."""
     from datetime import UTC, datetime, timedelta
 
-    from portal.applications.models import TimelineEvent
+    from litestar.exceptions import NotFoundException
+
+    from portal.applications.models import DepartmentRequest, TimelineEvent
     from portal.applications.references import new_reference
-    from portal.assisted.service import SHOWN, TIMELINE_SHOWN, summary
+    from portal.applications.states import events_of
+    from portal.assisted.service import SHOWN, application_of, summary
     from portal.conversations.models import ChatMessage, Conversation
     from portal.forms.models import Draft
 
@@ -571,8 +644,9 @@ def test_the_summary_shows_each_applications_newest_events_and_each_conversation
             other = Citizen(issuer="test", subject=secrets.token_hex(8), name="Someone Else")
             db.add_all([citizen, other])
             await db.flush()
-            applications: list[int] = []
-            for owner, count in ((citizen, 15), (citizen, 3), (other, 15)):
+            made: list[tuple[Citizen, Application]] = []
+            # The citizen's SHOWN + 2 applications, oldest first; the other's one, newest of all.
+            for n, owner in enumerate([*[citizen] * (SHOWN + 2), other]):
                 draft = Draft(citizen_id=owner.id, service_id="open-business", answers={})
                 db.add(draft)
                 await db.flush()
@@ -583,19 +657,33 @@ def test_the_summary_shows_each_applications_newest_events_and_each_conversation
                     service_id="open-business",
                     answers={},
                     language="en",
+                    submitted_at=start + timedelta(days=n),
                 )
                 db.add(application)
                 await db.flush()
-                applications.append(application.id)
-                for n in range(count):
+                made.append((owner, application))
+                for department, status in (("trade-licence", "approved"), ("tax", "in_review")):
                     db.add(
-                        TimelineEvent(
-                            application_id=application.id,
-                            status="in_review",
-                            note=f"event {n}",
-                            occurred_at=start + timedelta(hours=n),
+                        DepartmentRequest(
+                            application_id=application.id, department=department, status=status
                         )
                     )
+            references = [application.reference for _, application in made]
+            newest, newest_id = references[SHOWN + 1], made[SHOWN + 1][1].id
+            await db.execute(
+                update(DepartmentRequest)
+                .where(DepartmentRequest.application_id == newest_id)
+                .values(status="fee_due")
+            )
+            for n in range(15):
+                db.add(
+                    TimelineEvent(
+                        application_id=newest_id,
+                        status="in_review",
+                        note=f"event {n}",
+                        occurred_at=start + timedelta(hours=n),
+                    )
+                )
             for owner, count in ((citizen, SHOWN + 5), (citizen, 2), (other, 4)):
                 conversation = Conversation(
                     key=secrets.token_hex(16),
@@ -619,13 +707,18 @@ def test_the_summary_shows_each_applications_newest_events_and_each_conversation
             await db.commit()
             await db.refresh(citizen)
             held = await summary(db, citizen)
+            opened = await application_of(db, citizen, newest)
+            timeline = await events_of(db, opened.id)
+            with pytest.raises(NotFoundException):
+                await application_of(db, citizen, references[-1])  # someone else's
         await engine.dispose()
-        long, short = applications[0], applications[1]
-        assert set(held.events) == {long, short}
-        assert [e.note for e in held.events[long]] == [
-            f"event {n}" for n in range(14, 14 - TIMELINE_SHOWN, -1)
-        ]
-        assert [e.note for e in held.events[short]] == ["event 2", "event 1", "event 0"]
+        mine = references[: SHOWN + 2]
+        assert [s.application.reference for s in held.applications] == mine[::-1][:SHOWN]
+        assert [s.state for s in held.applications] == ["action_needed"] + ["in_progress"] * (
+            SHOWN - 1
+        )
+        assert held.fee_due == {newest_id}
+        assert [e.note for e in timeline] == [f"event {n}" for n in range(14, -1, -1)]
         transcripts = sorted(
             ([m.body for m in messages] for _, messages in held.conversations), key=len
         )

@@ -11,6 +11,7 @@ import hmac
 import json
 import time
 from typing import Any
+from urllib.parse import quote
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
@@ -116,9 +117,12 @@ async def send_link(
     public_id = citizen.public_id
     form = await request.form()
     target, channel = str(form.get("target") or ""), str(form.get("channel") or "")
-    # Back where the agent was: acting for them (a draft), or their summary (a fee to pay).
-    page = "act" if str(form.get("back")) == "act" else ""
-    back = f"/staff/citizens/{public_id}/{page}".rstrip("/")
+    # Back where the agent was: acting for them (a draft), or the application (a fee to pay).
+    back = f"/staff/citizens/{public_id}"
+    if str(form.get("back")) == "act":
+        back += "/act"
+    elif str(form.get("back")) == "application" and target.startswith("application:"):
+        back += "/applications/" + quote(target.removeprefix("application:"), safe="")
     address = {"sms": citizen.phone, "email": citizen.email}.get(channel)
     # Counted atomically, so agents sending at the same moment cannot pass the limit together.
     limit_key = f"assisted-links:{citizen.public_id}"

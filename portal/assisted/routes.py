@@ -11,18 +11,22 @@ from typing import Any
 
 from litestar import Request, Response, Router, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import FromQuery
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import Application
-from portal.applications.timeline import timeline
+from portal.applications.states import events_of, fees_due, requests_of, summarised
+from portal.applications.statuses import label
+from portal.applications.timeline import department_name, timeline
 from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.assisted.models import Consent
 from portal.assisted.service import (
     MOST_MATCHES,
     MOST_PAGES,
+    SHOWN,
+    application_of,
     example_phone,
     keep_purpose,
     read_purpose,
@@ -155,17 +159,51 @@ async def citizen_summary(
     """Everything the front door holds for the citizen (found under a purpose, audited)."""
     purpose, citizen = found.purpose, found.citizen
     held = await summary(db, citizen)
-    departments = catalogue_of(request).departments
     context = {
         "staff": staff,
         "purpose": purpose,
         "summary": held,
+        "shown": SHOWN,
         "services": catalogue_of(request).services,
-        "timelines": {a: timeline(events, departments) for a, events in held.events.items()},
         "link_notice": LINK_NOTICES.get(link),
         "states": STATES,
     }
     return Template("assisted/citizen.html", context=context)
+
+
+@get("/{public_id:str}/applications/{reference:str}", name="assisted_application")
+async def citizen_application(
+    request: Request[Any, Any, Any],
+    found: NamedDependency[FoundCitizen],
+    staff: NamedDependency[StaffMember],
+    db: NamedDependency[AsyncSession],
+    reference: FromPath[str],
+    link: FromQuery[str] = "",
+) -> Template:
+    """One of the citizen's applications, with where it is with each department and its whole
+    timeline (found under a purpose, audited like the summary); another's is not found."""
+    citizen = found.citizen
+    application = await application_of(db, citizen, reference)
+    catalogue = catalogue_of(request)
+    requests = await requests_of(db, [application.id])
+    events = await events_of(db, application.id)
+    context = {
+        "staff": staff,
+        "purpose": found.purpose,
+        "citizen": citizen,
+        "application": application,
+        "service": catalogue.version(application.service_id, application.service_version),
+        "state": summarised([application], requests)[0],
+        "requests": requests,
+        "names": {
+            r.department: department_name(catalogue.departments, r.department) for r in requests
+        },
+        "label": label,
+        "fees": fees_due(requests, events),
+        "timeline": timeline(events, catalogue.departments),
+        "link_notice": LINK_NOTICES.get(link),
+    }
+    return Template("assisted/application.html", context=context)
 
 
 # What a redirect after sending a link tells the agent (?link=...): known words only.
@@ -375,7 +413,15 @@ async def access_log(
 
 assisted = Router(
     path="/staff/citizens",
-    route_handlers=[search_form, find, citizen_summary, act_page, record_consent, end_acting],
+    route_handlers=[
+        search_form,
+        find,
+        citizen_summary,
+        citizen_application,
+        act_page,
+        record_consent,
+        end_acting,
+    ],
     dependencies={"staff": Provide(require_role("agent")), "found": Provide(found_citizen)},
     exception_handlers={PurposeRequired: search_first},
     include_in_schema=False,

@@ -9,16 +9,15 @@ from typing import Any
 import phonenumbers
 from litestar import Request
 from litestar.exceptions import NotFoundException
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from portal.applications.models import (
     Application,
-    DepartmentRequest,
     Notification,
-    TimelineEvent,
 )
 from portal.applications.references import parse_reference
+from portal.applications.states import Summary, requests_of, summarised
 from portal.conversations.models import ChatMessage, Conversation
 from portal.conversations.transcript import newest_messages_of, of_citizen
 from portal.i18n import gettext as _
@@ -33,7 +32,6 @@ MOST_PAGES = 20
 MOST_MATCHES = PAGE_SIZE * MOST_PAGES  # more than an agent would read: they add to the name
 MOST_FOUND = 200  # citizens a purpose covers in one session
 SHOWN = 20  # applications, payments, notifications, conversations and messages each
-TIMELINE_SHOWN = 10
 
 
 def keep_purpose(request: Request[Any, Any, Any], text: str, citizens: list[str]) -> None:
@@ -150,36 +148,24 @@ async def search(db: AsyncSession, query: Query, page: int) -> tuple[list[Citize
 @dataclass(frozen=True)
 class CitizenSummary:
     citizen: Citizen
-    applications: list[Application]
-    events: dict[int, list[TimelineEvent]]  # newest first, per application
+    # Each with its overall state; the whole timeline of one is a page of its own (application).
+    applications: list[Summary]
     fee_due: set[int]  # applications with a fee to pay: the agent may send a link to pay it
     payments: list[Payment]
     notifications: list[Notification]
     conversations: list[tuple[Conversation, list[ChatMessage]]]
 
 
-def _newest_events(application_ids: list[int]) -> Select[tuple[TimelineEvent]]:
-    """Each application's TIMELINE_SHOWN newest events, newest first: numbered per application
-    by the database, so a citizen with thousands of events loads no more than are shown."""
-    ranked = (
-        select(
-            TimelineEvent.id,
-            func.row_number()
-            .over(
-                partition_by=TimelineEvent.application_id,
-                order_by=(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc()),
-            )
-            .label("rank"),
+async def application_of(db: AsyncSession, citizen: Citizen, reference: str) -> Application:
+    """The citizen's application with this reference; anyone else's is not found."""
+    application = await db.scalar(
+        select(Application).where(
+            Application.reference == reference, Application.citizen_id == citizen.id
         )
-        .where(TimelineEvent.application_id.in_(application_ids))
-        .subquery()
     )
-    return (
-        select(TimelineEvent)
-        .join(ranked, ranked.c.id == TimelineEvent.id)
-        .where(ranked.c.rank <= TIMELINE_SHOWN)
-        .order_by(TimelineEvent.occurred_at.desc(), TimelineEvent.id.desc())
-    )
+    if application is None:
+        raise NotFoundException()
+    return application
 
 
 async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
@@ -194,19 +180,8 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
             )
         ).all()
     )
-    events: dict[int, list[TimelineEvent]] = {a.id: [] for a in applications}
-    for event in await db.scalars(_newest_events(list(events))):
-        events[event.application_id].append(event)
-    fee_due = set(
-        (
-            await db.scalars(
-                select(DepartmentRequest.application_id).where(
-                    DepartmentRequest.application_id.in_(list(events)),
-                    DepartmentRequest.status == "fee_due",
-                )
-            )
-        ).all()
-    )
+    requests = await requests_of(db, [a.id for a in applications])
+    fee_due = {r.application_id for r in requests if r.status == "fee_due"}
     payments = (
         await db.scalars(
             select(Payment)
@@ -233,5 +208,10 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
     ).all()
     transcripts = await newest_messages_of(db, list(conversations), SHOWN)
     return CitizenSummary(
-        citizen, applications, events, fee_due, list(payments), list(notifications), transcripts
+        citizen,
+        summarised(applications, requests),
+        fee_due,
+        list(payments),
+        list(notifications),
+        transcripts,
     )
