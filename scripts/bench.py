@@ -14,7 +14,8 @@ With --volume, every route runs twice in one run: on the empty database, then on
 city's database made by scripts/volume.py (a million citizens, twenty million timeline events),
 and the two tables are printed side by side with each route's full/empty ratio. Both runs also
 time an agent's citizen search (by phone, email, part of a name and reference) and a citizen's
-summary with 8 agents at once, and print p95.
+summary with 8 agents at once, and print p95: as wrk loads them (8 requests always in flight),
+and as 8 agents at work send them (each one request a second, open loop).
 
 Usage: make bench   (PostgreSQL and Redis on this machine, as production runs)
        make volume && make bench BENCH_ARGS="... --volume frontdoor_volume"
@@ -72,6 +73,7 @@ SEARCHES = [
     ("search by reference", "{reference_typed}"),
 ]
 AGENTS = 8  # at once, for the search and the summary
+PACE = 1.0  # seconds between one agent's requests, at work (faster than people click)
 RECONCILED = 10_000  # payments in the day the reconciliation page compares
 PURPOSE = "Bench: a call about an application"
 # wrk's own percentiles stop at 90 and 99; this prints p95 too.
@@ -444,6 +446,17 @@ def measure(args: argparse.Namespace, base: str, sandbox_url: str, database_url:
             f"{label:<26}{'':>8}{result.rate:>9.0f}{result.p50:>10}"
             f"{result.p95_ms:>8.1f}ms{result.p99:>10}"
         )
+    # Open loop, as agents at work send them: long enough for a p95 of 120 requests a route.
+    paced_seconds = max(args.seconds, 15)
+    print(f"{AGENTS} agents at work, each one request every {PACE:g} s, {paced_seconds} s:")
+    print(f"{'':<26}{'':>8}{'req/s':>9}{'p50':>10}{'p95':>10}{'p99':>10}")
+    for label, path, headers, body in [*searches, summary]:
+        latencies = asyncio.run(paced(base + path, headers, body, paced_seconds))
+        p50, p95, p99 = (percentile(latencies, share) for share in (0.50, 0.95, 0.99))
+        print(
+            f"{label:<26}{'':>8}{len(latencies) / paced_seconds:>9.1f}"
+            f"{p50:>8.1f}ms{p95:>8.1f}ms{p99:>8.1f}ms"
+        )
     day = _reconciled_day(sandbox_url, database_url)
     admin = cookie_of(sign_in(base, "admin", staff=True))
     label = f"reconciliation, {RECONCILED:,}"
@@ -452,6 +465,43 @@ def measure(args: argparse.Namespace, base: str, sandbox_url: str, database_url:
     measured[label] = (0, result)
     print(f"one administrator:\n{label:<26}{'':>8}{result.rate:>9.1f}{result.p50:>10}")
     return measured
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+async def paced(url: str, headers: dict[str, str], body: str | None, seconds: int) -> list[float]:
+    """AGENTS agents, each sending one request every PACE seconds (their starts spread over the
+    first PACE), on time whatever the answers (open loop, as people at work are): each
+    request's time to its whole answer, in ms. wrk's rows above keep AGENTS requests in flight
+    all the time instead, a load far past a call centre's."""
+    if body is not None:
+        headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+    latencies: list[float] = []
+    async with httpx.AsyncClient(headers={"Accept-Encoding": "gzip", **headers}) as client:
+
+        async def one(due: float) -> None:
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+            sent = time.monotonic()
+            if body is None:
+                answer = await client.get(url)
+            else:
+                answer = await client.post(url, content=body)
+            assert answer.status_code == 200, (url, answer.status_code)
+            latencies.append((time.monotonic() - sent) * 1000)
+
+        start = time.monotonic() + 0.1
+        count = round(seconds / PACE)
+        await asyncio.gather(
+            *(
+                one(start + (agent / AGENTS + n) * PACE)
+                for agent in range(AGENTS)
+                for n in range(count)
+            )
+        )
+    return latencies
 
 
 def _reconciled_day(sandbox_url: str, database_url: str) -> str:
