@@ -195,6 +195,7 @@ def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_ever
     for shown in ("Ana García", "+34600111222", "ana@example.org", reference, "Open a business"):
         assert shown in text, shown
     assert "In progress" in text and "Application sent" not in text  # its state, one row
+    assert "Website" in text and "Web chat" not in text  # sent from the website's form
     [viewed] = _audited(database_url, "citizen_viewed", "staff:staff-agent-01")[-1:]
     assert viewed.subject == ana and viewed.details["purpose"] == PURPOSE
     # Its row leads to its whole timeline, a look recorded like the summary's.

@@ -54,6 +54,12 @@ def channel_name(code: str) -> str:
     return str(CHANNEL_NAMES.get(code, code))
 
 
+def sent_through(code: str) -> str:
+    """Where an application was sent from: "web" is the website, whether its form or the
+    web chat on it (a conversation's "web" is the web chat alone)."""
+    return str(_l("Website")) if code == "web" else channel_name(code)
+
+
 def build_environment(settings: Settings, static: StaticFiles) -> Environment:
     """One environment for the whole app; the same `trimmed` policy as extraction (babel.cfg)."""
     env = Environment(
@@ -83,6 +89,7 @@ def build_environment(settings: Settings, static: StaticFiles) -> Environment:
         text_direction=text_direction,
         native_name=native_name,
         channel_name=channel_name,
+        sent_through=sent_through,
         language_links=language_links,
         previewing=catalogue.previewing,
     )
