@@ -5,6 +5,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 import base64
+import html
 import re
 import secrets
 import time
@@ -84,6 +85,17 @@ def _find(portal: TestClient[Any], query: str, purpose: str = PURPOSE, page: int
 def _refused(answer: httpx.Response) -> bool:
     """Sent back to the search: no purpose under which the citizen was found."""
     return answer.status_code == 303 and answer.headers["location"] == SEARCH_FIRST
+
+
+def _link_form(page: str) -> dict[str, str]:
+    """The hidden fields of the page's first send-a-link form, as a browser sends them (its
+    CSRF token too: a form whose macro cannot see the token is refused)."""
+    form = re.search(
+        r'<form method="post" action="/staff/citizens/[^"]+/link".*?</form>', page, re.S
+    )
+    assert form, "the page has no form to send a link"
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(0))
+    return {name: html.unescape(value) for name, value in fields}
 
 
 def _names(page: str) -> list[str]:
@@ -206,6 +218,7 @@ def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_ever
     assert f"Purpose: {PURPOSE}" in application
     [viewed] = _audited(database_url, "citizen_viewed", "staff:staff-agent-01")[-1:]
     assert viewed.details["page"] == "assisted_application"
+    assert viewed.details["reference"] == reference
     assert _refused(portal.get("/staff/citizens/c_0000000000", follow_redirects=False))
 
     portal.cookies.clear()
@@ -440,7 +453,12 @@ def test_an_agent_texts_a_link_and_only_the_citizen_signed_in_can_use_it(
     page = portal.get(f"/staff/citizens/{ana}/act").text
     assert "Text them a link to finish it" in page and "Email them a link to finish it" in page
     draft = base.rsplit("/", 1)[1]
-    data = {"_csrf_token": csrf_token(page), "target": f"draft:{draft}", "back": "act"}
+    data = _link_form(page)
+    assert data["_csrf_token"] and data == {
+        "_csrf_token": data["_csrf_token"],
+        "target": f"draft:{draft}",
+        "back": "act",
+    }
     sent = portal.post(f"/staff/citizens/{ana}/link", data={**data, "channel": "email"})
     assert "The link is sent." in sent.text
     [mail] = sandbox.mail(to="ana@example.org")
@@ -546,11 +564,10 @@ def test_an_agent_sends_a_link_to_pay_a_fee_from_the_application_page(
     opened = f"/staff/citizens/{lee}/applications/{reference}"
     page = portal.get(opened).text
     assert "asks for a fee of €150.00" in visible_text(page)
-    data = {"_csrf_token": csrf_token(page), "target": f"application:{reference}"}
+    data = _link_form(page)
+    assert data["_csrf_token"] and data["target"] == f"application:{reference}"
     sent = portal.post(
-        f"/staff/citizens/{lee}/link",
-        data={**data, "back": "application", "channel": "email"},
-        follow_redirects=False,
+        f"/staff/citizens/{lee}/link", data={**data, "channel": "email"}, follow_redirects=False
     )
     assert sent.headers["location"] == f"{opened}?link=sent"  # back on the application
     assert "The link is sent." in visible_text(portal.get(sent.headers["location"]).text)

@@ -54,6 +54,9 @@ async def found_citizen(
         raise PurposeRequired()
     citizen = await citizen_named(db, public_id)
     handler = request.scope.get("route_handler")
+    # A page about one of the citizen's applications says which (it may not be theirs: the
+    # look is recorded all the same, before the page answers "not found").
+    reference = request.path_params.get("reference")
     await audit.record(
         "citizen_viewed",
         actor=staff.actor,
@@ -61,6 +64,7 @@ async def found_citizen(
         agent_name=staff.name,  # the citizen's own view says who looked
         purpose=purpose,
         page=handler.name if handler is not None else None,
+        **({"reference": reference} if reference else {}),
     )
     return FoundCitizen(citizen, purpose)
 
