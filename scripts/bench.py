@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import re
 import socket
@@ -449,7 +450,7 @@ def measure(args: argparse.Namespace, base: str, sandbox_url: str, database_url:
     # Open loop, as agents at work send them: long enough for a p95 of 120 requests a route.
     paced_seconds = max(args.seconds, 15)
     print(f"{AGENTS} agents at work, each one request every {PACE:g} s, {paced_seconds} s:")
-    print(f"{'':<26}{'':>8}{'req/s':>9}{'p50':>10}{'p95':>10}{'p99':>10}")
+    print(f"{'':<26}{'':>8}{'sent/s':>9}{'p50':>10}{'p95':>10}{'p99':>10}")
     for label, path, headers, body in [*searches, summary]:
         latencies = asyncio.run(paced(base + path, headers, body, paced_seconds))
         p50, p95, p99 = (percentile(latencies, share) for share in (0.50, 0.95, 0.99))
@@ -468,8 +469,9 @@ def measure(args: argparse.Namespace, base: str, sandbox_url: str, database_url:
 
 
 def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile."""
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
 
 
 async def paced(url: str, headers: dict[str, str], body: str | None, seconds: int) -> list[float]:
@@ -484,13 +486,13 @@ async def paced(url: str, headers: dict[str, str], body: str | None, seconds: in
 
         async def one(due: float) -> None:
             await asyncio.sleep(max(0.0, due - time.monotonic()))
-            sent = time.monotonic()
             if body is None:
-                answer = await client.get(url)
+                answer = await client.get(url, timeout=30)
             else:
-                answer = await client.post(url, content=body)
+                answer = await client.post(url, content=body, timeout=30)
             assert answer.status_code == 200, (url, answer.status_code)
-            latencies.append((time.monotonic() - sent) * 1000)
+            # From when it was due, not when it went: a late start is the server's delay too.
+            latencies.append((time.monotonic() - due) * 1000)
 
         start = time.monotonic() + 0.1
         count = round(seconds / PACE)
