@@ -7,6 +7,7 @@ a citizen.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from portal.catalogue import yaml_text
 from portal.catalogue.check import Known, check_definition
 from portal.catalogue.models import Department, Entry, Link, Service, Topic
+from portal.stamps import Stamps, stamps_of
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -91,7 +93,26 @@ def _listed(model: type[Model], path: Path) -> dict[str, Model]:
 
 
 def load_catalogue(directory: Path) -> Catalogue:
-    """Load and cross-check every definition under `directory`."""
+    """Load and cross-check every definition under `directory`, once per version of its files
+    (portal/stamps.py): nothing changes a Catalogue once loaded (the live catalogue is a
+    new one made from it, portal/design/live.py)."""
+    files = [directory / "departments.yaml", directory / "topics.yaml"]
+    files += sorted((directory / "services").glob("*.yaml"))
+    links = directory / "links.yaml"
+    try:
+        stamps = stamps_of([*files, *([links] if links.exists() else [])])
+    except OSError:
+        return _load(directory)  # which file is missing is said there
+    return _loaded(directory, stamps)
+
+
+@lru_cache(maxsize=8)
+def _loaded(directory: Path, stamps: Stamps) -> Catalogue:
+    """`stamps` only keys the cache."""
+    return _load(directory)
+
+
+def _load(directory: Path) -> Catalogue:
     departments = _listed(Department, directory / "departments.yaml")
     topics = _listed(Topic, directory / "topics.yaml")
     services: dict[str, Service] = {}

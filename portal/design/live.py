@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -31,9 +32,12 @@ log = structlog.get_logger()
 READABLE = ("draft", "in_review", "published", "withdrawn")
 
 
+@lru_cache(maxsize=512)
 def parse(source: str) -> Service | None:
     """A stored definition as a service; None when it does not read (a draft being written, or
-    one the rules have since grown stricter for: logged, never served)."""
+    one the rules have since grown stricter for: logged, never served). Kept by its text: every
+    app started in one process (each test starts one) reads the same versions (a Service is
+    frozen)."""
     try:
         return Service.model_validate(yaml_text.load(source))
     except (yaml.YAMLError, ValidationError, ValueError):

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from babel.messages.pofile import read_po, unescape
 
 from portal.i18n.locale import languages
+from portal.stamps import Stamps, stamps_of
 
 SOURCE_LANGUAGE = "en"
 # Files whose messages are sent as text messages (SMS or WhatsApp): their length is checked.
@@ -71,12 +72,11 @@ def load_messages(locales_dir: Path) -> Messages:
         for language in languages()
         if language != SOURCE_LANGUAGE
     ]
-    stamps = tuple((str(path), path.stat().st_mtime_ns, path.stat().st_size) for path in files)
-    return _read_messages(locales_dir, stamps)
+    return _read_messages(locales_dir, stamps_of(files))
 
 
 @lru_cache(maxsize=8)
-def _read_messages(locales_dir: Path, stamps: tuple[tuple[str, int, int], ...]) -> Messages:
+def _read_messages(locales_dir: Path, stamps: Stamps) -> Messages:
     """`stamps` (each file's path, time and size) only keys the cache."""
     with (locales_dir / "messages.pot").open("rb") as handle:
         template = read_po(handle)
