@@ -208,6 +208,7 @@ def test_an_agent_finds_a_citizen_by_phone_email_name_or_reference_and_sees_ever
         assert shown in text, shown
     assert "In progress" in text and "Application sent" not in text  # its state, one row
     assert "Website" in text and "Web chat" not in text  # sent from the website's form
+    assert "newest are shown" not in text  # all of her applications are there
     [viewed] = _audited(database_url, "citizen_viewed", "staff:staff-agent-01")[-1:]
     assert viewed.subject == ana and viewed.details["purpose"] == PURPOSE
     # Its row leads to its whole timeline, a look recorded like the summary's.
@@ -735,7 +736,7 @@ def test_the_summary_shows_each_application_with_its_state_and_each_conversation
         assert [s.state for s in held.applications] == ["action_needed"] + ["in_progress"] * (
             SHOWN - 1
         )
-        assert held.fee_due == {newest_id}
+        assert held.fee_due == {newest_id} and held.more_applications
         assert [e.note for e in timeline] == [f"event {n}" for n in range(14, -1, -1)]
         transcripts = sorted(
             ([m.body for m in messages] for _, messages in held.conversations), key=len

@@ -150,6 +150,7 @@ class CitizenSummary:
     citizen: Citizen
     # Each with its overall state; the whole timeline of one is a page of its own (application).
     applications: list[Summary]
+    more_applications: bool  # the citizen has more than the SHOWN newest
     fee_due: set[int]  # applications with a fee to pay: the agent may send a link to pay it
     payments: list[Payment]
     notifications: list[Notification]
@@ -176,10 +177,11 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
                 select(Application)
                 .where(Application.citizen_id == citizen.id)
                 .order_by(Application.submitted_at.desc())
-                .limit(SHOWN)
+                .limit(SHOWN + 1)
             )
         ).all()
     )
+    more, applications = len(applications) > SHOWN, applications[:SHOWN]
     requests = await requests_of(db, [a.id for a in applications])
     fee_due = {r.application_id for r in requests if r.status == "fee_due"}
     payments = (
@@ -210,6 +212,7 @@ async def summary(db: AsyncSession, citizen: Citizen) -> CitizenSummary:
     return CitizenSummary(
         citizen,
         summarised(applications, requests),
+        more,
         fee_due,
         list(payments),
         list(notifications),
