@@ -135,7 +135,13 @@ class Outbox:
             claimed = list(
                 await db.scalars(
                     update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(chosen))
+                    # Again here: SQLite has no FOR UPDATE, and another worker (or deliver_now)
+                    # may have leased one since the select; that one is not taken twice.
+                    .where(
+                        OutboxMessage.id.in_(chosen),
+                        OutboxMessage.status == "pending",
+                        or_(OutboxMessage.locked_until.is_(None), OutboxMessage.locked_until < now),
+                    )
                     .values(
                         locked_until=now + LEASE,
                         lease_token=secrets.token_hex(16),
