@@ -96,7 +96,13 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
             structlog.processors.JSONRenderer(),
         ]
         if json
-        else [structlog.dev.ConsoleRenderer(colors=False)]
+        # A plain traceback: rich's (the default when rich is installed) prints every frame's
+        # local variables, tokens too, and took 40 s to render one SQLAlchemy error.
+        else [
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
     )
     structlog.configure(
         processors=[*shared, *renderers],
