@@ -103,6 +103,13 @@ def _names(page: str) -> list[str]:
     return re.findall(r'href="/staff/citizens/c_[0-9a-f]+">([^<]+)</a>', page)
 
 
+def _timeline(page: str) -> str:
+    """What a reader sees of a page's timeline ("What has happened")."""
+    found = re.search(r'<ol class="fd-timeline".*?</ol>', page, re.S)
+    assert found, "the page has no timeline"
+    return visible_text(found.group(0))
+
+
 def test_only_agents_find_citizens_and_only_administrators_see_access(
     portal: TestClient[Any], database_url: str
 ) -> None:
@@ -392,12 +399,23 @@ def test_an_agent_fills_in_an_application_for_a_citizen_with_consent(
     assert len(steps) >= 15  # the start and every page sent
     [submitted] = _audited(database_url, "application_submitted", "staff:staff-agent-01")[-1:]
     assert submitted.subject == f"application:{reference}"
+    # The agent's page of it speaks of the citizen; hers (below) speaks to her.
+    agent_page = portal.get(f"/staff/citizens/{ana}/applications/{reference}").text
+    told_agent = _timeline(agent_page)
+    assert (
+        "Alex Agent, a call-centre agent, filled it in for the citizen with their consent."
+        in told_agent
+    )
+    assert "for you" not in told_agent and "your consent" not in told_agent
 
     portal.cookies.clear()
     sign_in_as(portal, "ana")
     page = portal.get(f"/applications/{reference}").text
     assert "Assisted" in page
     assert "Alex Agent, a call-centre agent, filled it in for you with your consent." in page
+    assert "Alex Agent, a call-centre agent, filled it in for you with your consent." in _timeline(
+        page
+    )
     activity = portal.get("/account/activity").text
     for line in (
         "Alex Agent started acting for you, with your consent",
@@ -583,13 +601,13 @@ def test_an_agent_sends_a_link_to_pay_a_fee_from_the_application_page(
     assert "€150.00" in visible_text(portal.get(paying.headers["location"]).text)
 
 
-def test_the_agent_sees_the_trouble_the_citizen_is_told_of_in_words_for_staff(
+def test_the_agent_sees_what_the_citizen_is_told_about_an_application_in_words_for_staff(
     portal: TestClient[Any],
     database_url: str,
     sandbox: Sandbox,
     make_settings: Callable[..., Settings],
 ) -> None:
-    from portal.applications.models import DepartmentRequest
+    from portal.applications.models import DepartmentRequest, TimelineEvent
     from portal.outbox.models import OutboxMessage
 
     settings = make_settings(database_url=database_url)
@@ -616,6 +634,15 @@ def test_the_agent_sees_the_trouble_the_citizen_is_told_of_in_words_for_staff(
         execute(
             database_url,
             ours.where(OutboxMessage.target == "employer").values(status="failed"),
+            insert(TimelineEvent).values(  # she answered a question of the tax office's
+                application_id=select(Application.id)
+                .where(Application.reference == reference)
+                .scalar_subquery(),
+                department="tax",
+                status="information_sent",
+                note="The café opens on Sundays too.",
+                data={},
+            ),
         )
     )
     retrying = "We are having trouble sending the citizen's application to Tax office."
@@ -630,13 +657,15 @@ def test_the_agent_sees_the_trouble_the_citizen_is_told_of_in_words_for_staff(
         "We are having trouble sending this to Employment office. "
         "Our team is looking into it. You do not need to do anything." in citizen
     )
-    assert "the citizen's application" not in citizen
+    assert "You sent more information" in citizen
+    assert "the citizen's application" not in citizen and "The citizen sent" not in citizen
 
     portal.cookies.clear()
     sign_in_as(portal, "agent", "/staff", staff=True)
     _find(portal, "Ana García")
     opened = f"/staff/citizens/{ana}/applications/{reference}"
-    agent = visible_text(portal.get(opened).text)
+    page = portal.get(opened).text
+    agent = visible_text(page)
     assert (
         f"{retrying} It will be tried again automatically. "
         "The citizen does not need to do anything." in agent
@@ -648,6 +677,9 @@ def test_the_agent_sees_the_trouble_the_citizen_is_told_of_in_words_for_staff(
     # Where the citizen's page has it: under "Departments", before each department's state.
     assert agent.index("Departments") < agent.index(retrying) < agent.index("Trade licensing")
     assert "You do not need" not in agent and "We will keep trying" not in agent
+    told = _timeline(page)
+    assert "The citizen sent more information" in told and "You sent" not in told
+    assert "The café opens on Sundays too." in told
 
     sandbox.set_fault("tax", down=False)
     sandbox.set_fault("employer", down=False)

@@ -182,8 +182,8 @@ async def citizen_application(
     link: FromQuery[str] = "",
 ) -> Template:
     """One of the citizen's applications, with where it is with each department (and any we are
-    having trouble reaching, as the citizen is told) and its whole timeline (found under a
-    purpose, audited like the summary); another's is not found."""
+    having trouble reaching, as the citizen is told) and its whole timeline, worded for staff
+    (found under a purpose, audited like the summary); another's is not found."""
     citizen = found.citizen
     application = await application_of(db, citizen, reference)
     catalogue = catalogue_of(request)
@@ -203,7 +203,7 @@ async def citizen_application(
         "label": label,
         "trouble": await troubled(db, requests),
         "fees": fees_due(requests, events),
-        "timeline": timeline(events, catalogue.departments),
+        "timeline": timeline(events, catalogue.departments, "staff"),
         "link_notice": LINK_NOTICES.get(link),
     }
     return Template("assisted/application.html", context=context)
