@@ -11,8 +11,10 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import BrowserContext, Page, expect
 
+from conftest import Sandbox
 from e2e.conftest import axe_violations
 from e2e.test_chatbot import in_language
+from e2e.test_digit import wait_for
 from e2e.test_journeys import REFERENCE, Journey, answer_open_a_business
 from tests.support import sign_in_as
 
@@ -71,7 +73,7 @@ def test_the_agents_pages_in_arabic_are_right_to_left_and_accessible(
 
 
 def test_an_agent_opens_a_business_for_a_caller_who_then_sees_it_marked_assisted(
-    base_url: str, new_context: Callable[..., BrowserContext]
+    base_url: str, new_context: Callable[..., BrowserContext], sandbox: Sandbox
 ) -> None:
     with httpx.Client(base_url=base_url) as ana:  # Ana has an account; she calls for help
         assert sign_in_as(ana, "ana").status_code == 303
@@ -94,6 +96,7 @@ def test_an_agent_opens_a_business_for_a_caller_who_then_sees_it_marked_assisted
     expect(page.get_by_role("region", name="Acting for a citizen")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/drafts/d_[0-9a-f]+/business-name$"))
     answer_open_a_business(journey)
+    sandbox.set_fault("employer", down=True)  # the employment office cannot be reached for now
     page.locator('form[action$="/submit"] button').click()
     banner = page.get_by_role("alert")
     expect(banner).to_contain_text("Application sent for the citizen")
@@ -111,6 +114,14 @@ def test_an_agent_opens_a_business_for_a_caller_who_then_sees_it_marked_assisted
     row.get_by_role("link", name="Open a business").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Open a business")
     expect(page.locator(".fd-timeline")).to_contain_text("Application sent")
+    expect(page.locator(".fd-timeline")).to_contain_text(
+        "Alex Agent, a call-centre agent, filled it in for the citizen with their consent."
+    )
+    trouble = page.locator("[data-fd-trouble=employer]")
+    wait_for(page, trouble)  # once the worker has tried it
+    expect(trouble).to_contain_text(
+        "We are having trouble sending the citizen's application to Employment office."
+    )
     assert axe_violations(page) == []
     summary_url = page.url.split("/applications/")[0]
     agent_ar = new_context(locale="ar").new_page()
@@ -127,6 +138,9 @@ def test_an_agent_opens_a_business_for_a_caller_who_then_sees_it_marked_assisted
     agent_ar.screenshot(path=str(SHOTS / "summary-ar.png"), full_page=True)
     agent_ar.locator(f'a[href$="/applications/{reference.group(0)}"]').click()
     expect(agent_ar.locator(".fd-timeline")).to_contain_text(in_language("ar", "Application sent"))
+    expect(agent_ar.locator("[data-fd-trouble=employer]")).to_contain_text(
+        in_language("ar", "Employment office")
+    )
     assert axe_violations(agent_ar) == []
     for view, name in ((page, "en"), (agent_ar, "ar")):
         view.screenshot(path=str(SHOTS / f"application-{name}.png"), full_page=True)

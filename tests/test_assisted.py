@@ -10,6 +10,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from unittest.mock import ANY
 
@@ -100,6 +101,13 @@ def _link_form(page: str) -> dict[str, str]:
 
 def _names(page: str) -> list[str]:
     return re.findall(r'href="/staff/citizens/c_[0-9a-f]+">([^<]+)</a>', page)
+
+
+def _timeline(page: str) -> str:
+    """What a reader sees of a page's timeline ("What has happened")."""
+    found = re.search(r'<ol class="fd-timeline".*?</ol>', page, re.S)
+    assert found, "the page has no timeline"
+    return visible_text(found.group(0))
 
 
 def test_only_agents_find_citizens_and_only_administrators_see_access(
@@ -391,12 +399,23 @@ def test_an_agent_fills_in_an_application_for_a_citizen_with_consent(
     assert len(steps) >= 15  # the start and every page sent
     [submitted] = _audited(database_url, "application_submitted", "staff:staff-agent-01")[-1:]
     assert submitted.subject == f"application:{reference}"
+    # The agent's page of it speaks of the citizen; hers (below) speaks to her.
+    agent_page = portal.get(f"/staff/citizens/{ana}/applications/{reference}").text
+    told_agent = _timeline(agent_page)
+    assert (
+        "Alex Agent, a call-centre agent, filled it in for the citizen with their consent."
+        in told_agent
+    )
+    assert "for you" not in told_agent and "your consent" not in told_agent
 
     portal.cookies.clear()
     sign_in_as(portal, "ana")
     page = portal.get(f"/applications/{reference}").text
     assert "Assisted" in page
     assert "Alex Agent, a call-centre agent, filled it in for you with your consent." in page
+    assert "Alex Agent, a call-centre agent, filled it in for you with your consent." in _timeline(
+        page
+    )
     activity = portal.get("/account/activity").text
     for line in (
         "Alex Agent started acting for you, with your consent",
@@ -580,6 +599,97 @@ def test_an_agent_sends_a_link_to_pay_a_fee_from_the_application_page(
     paying = portal.get(link.group(1), follow_redirects=False)
     assert paying.headers["location"] == f"/applications/{reference}"
     assert "€150.00" in visible_text(portal.get(paying.headers["location"]).text)
+
+
+def test_the_agent_sees_what_the_citizen_is_told_about_an_application_in_words_for_staff(
+    portal: TestClient[Any],
+    database_url: str,
+    sandbox: Sandbox,
+    make_settings: Callable[..., Settings],
+) -> None:
+    from portal.applications.models import DepartmentRequest, TimelineEvent
+    from portal.outbox.models import OutboxMessage
+
+    settings = make_settings(database_url=database_url)
+    sign_in_as(portal, "ana")
+    reference = reference_of(submit(portal, fill_business(portal)))
+    ana = _public_id(database_url, "citizen-ana-0001")
+    # The tax and employment offices cannot be reached: both are retried; then the employment
+    # office's delivery is parked for a person, as the worker does when a department refuses.
+    sandbox.set_fault("tax", down=True)
+    sandbox.set_fault("employer", down=True)
+    run_worker(settings)
+    requests = {
+        department: request_id
+        for request_id, department in _rows(
+            database_url,
+            select(DepartmentRequest.id, DepartmentRequest.department)
+            .join(Application, Application.id == DepartmentRequest.application_id)
+            .where(Application.reference == reference),
+        )
+    }
+    mine = OutboxMessage.payload["request_id"].as_integer().in_(list(requests.values()))
+    ours = update(OutboxMessage).where(mine, OutboxMessage.kind == "deliver")
+    run_async(
+        execute(
+            database_url,
+            ours.where(OutboxMessage.target == "employer").values(status="failed"),
+            insert(TimelineEvent).values(  # she answered a question of the tax office's
+                application_id=select(Application.id)
+                .where(Application.reference == reference)
+                .scalar_subquery(),
+                department="tax",
+                status="information_sent",
+                note="The café opens on Sundays too.",
+                data={},
+            ),
+        )
+    )
+    retrying = "We are having trouble sending the citizen's application to Tax office."
+    parked = "We are having trouble sending the citizen's application to Employment office."
+
+    citizen = visible_text(portal.get(f"/applications/{reference}").text)
+    assert (
+        "We are having trouble sending this to Tax office. "
+        "We will keep trying. You do not need to do anything." in citizen
+    )
+    assert (
+        "We are having trouble sending this to Employment office. "
+        "Our team is looking into it. You do not need to do anything." in citizen
+    )
+    assert "You sent more information" in citizen
+    assert "the citizen's application" not in citizen and "The citizen sent" not in citizen
+
+    portal.cookies.clear()
+    sign_in_as(portal, "agent", "/staff", staff=True)
+    _find(portal, "Ana García")
+    opened = f"/staff/citizens/{ana}/applications/{reference}"
+    page = portal.get(opened).text
+    agent = visible_text(page)
+    assert (
+        f"{retrying} It will be tried again automatically. "
+        "The citizen does not need to do anything." in agent
+    )
+    assert (
+        f"{parked} It is waiting for a member of staff to look at it. "
+        "The citizen does not need to do anything." in agent
+    )
+    # Where the citizen's page has it: under "Departments", before each department's state.
+    assert agent.index("Departments") < agent.index(retrying) < agent.index("Trade licensing")
+    assert "You do not need" not in agent and "We will keep trying" not in agent
+    told = _timeline(page)
+    assert "The citizen sent more information" in told and "You sent" not in told
+    assert "The café opens on Sundays too." in told
+
+    sandbox.set_fault("tax", down=False)
+    sandbox.set_fault("employer", down=False)
+    again = ours.where(OutboxMessage.status.in_(("pending", "failed")))
+    run_async(
+        execute(database_url, again.values(status="pending", next_attempt_at=datetime.now(UTC)))
+    )
+    run_worker(settings)
+    agent = visible_text(portal.get(opened).text)
+    assert "We are having trouble" not in agent  # delivered: nothing to warn of
 
 
 def test_every_agent_route_naming_a_citizen_needs_a_purpose_they_were_found_under(

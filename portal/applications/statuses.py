@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from portal.i18n import lazy_gettext as _l
+
+# Who reads the words: the citizen ("you") or staff reading about the citizen (an agent on a
+# call), for the few texts that say "you".
+Audience = Literal["citizen", "staff"]
 
 # What a timeline entry says, in the reader's language.
 STATUS_LABELS = {
@@ -19,6 +25,10 @@ STATUS_LABELS = {
     "certificate_issued": _l("Certificate issued"),
     "resolved": _l("Fixed"),
     "not_delivered": _l("Could not be sent: we are looking into it"),
+}
+# The labels above that speak to the citizen, as staff read them.
+STAFF_LABELS = {
+    "information_sent": _l("The citizen sent more information"),
 }
 FINAL = {"rejected", "certificate_issued", "resolved"}
 WAITING_FOR_CITIZEN = {"information_requested", "fee_due"}
@@ -54,5 +64,7 @@ def overall(statuses: list[str], finished: list[bool]) -> str:
     return "in_progress"
 
 
-def label(status: str) -> str:
+def label(status: str, audience: Audience = "citizen") -> str:
+    if audience == "staff" and status in STAFF_LABELS:
+        return str(STAFF_LABELS[status])
     return str(STATUS_LABELS.get(status, status))

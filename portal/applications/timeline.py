@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from portal.applications.models import TimelineEvent
-from portal.applications.statuses import label
+from portal.applications.statuses import Audience, label
 from portal.catalogue.models import Department
 from portal.i18n import current_locale
 from portal.i18n import gettext as _
@@ -60,16 +60,26 @@ def department_name(departments: Mapping[str, Department], department: str) -> s
     return _(known.name) if known else department
 
 
-def helped(event: TimelineEvent) -> str:
+def helped(event: TimelineEvent, audience: Audience = "citizen") -> str:
     """Who filled the application in for the citizen, when an agent did."""
     agent = event.data.get("agent")
     if not agent:
         return ""
+    if audience == "staff":
+        return _(
+            "%(name)s, a call-centre agent, filled it in for the citizen with their consent.",
+            name=agent,
+        )
     return _("%(name)s, a call-centre agent, filled it in for you with your consent.", name=agent)
 
 
-def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Department]) -> list[Entry]:
-    """The entries, newest first as the events come, each with what the reader needs."""
+def timeline(
+    events: Iterable[TimelineEvent],
+    departments: Mapping[str, Department],
+    audience: Audience = "citizen",
+) -> list[Entry]:
+    """The entries, newest first as the events come, each with what the reader needs, worded
+    for the citizen or for staff (`audience`)."""
     reader = current_locale()
     entries = []
     for event in events:
@@ -81,14 +91,14 @@ def timeline(events: Iterable[TimelineEvent], departments: Mapping[str, Departme
         )
         entries.append(
             Entry(
-                title=label(event.status),
+                title=label(event.status, audience),
                 department=department_name(departments, event.department)
                 if event.department
                 else "",
                 at=event.occurred_at,
                 when=format_datetime(event.occurred_at),
                 amount=amount,
-                note=Note(helped(event)) or department_note(event, reader),
+                note=Note(helped(event, audience)) or department_note(event, reader),
             )
         )
     return entries

@@ -20,6 +20,7 @@ from portal.applications.models import Application
 from portal.applications.states import events_of, fees_due, requests_of, summarised
 from portal.applications.statuses import label
 from portal.applications.timeline import department_name, timeline
+from portal.applications.trouble import troubled
 from portal.assisted.found import FoundCitizen, PurposeRequired, found_citizen, search_first
 from portal.assisted.models import Consent
 from portal.assisted.service import (
@@ -180,8 +181,9 @@ async def citizen_application(
     reference: FromPath[str],
     link: FromQuery[str] = "",
 ) -> Template:
-    """One of the citizen's applications, with where it is with each department and its whole
-    timeline (found under a purpose, audited like the summary); another's is not found."""
+    """One of the citizen's applications, with where it is with each department (and any we are
+    having trouble reaching, as the citizen is told) and its whole timeline, worded for staff
+    (found under a purpose, audited like the summary); another's is not found."""
     citizen = found.citizen
     application = await application_of(db, citizen, reference)
     catalogue = catalogue_of(request)
@@ -199,8 +201,9 @@ async def citizen_application(
             r.department: department_name(catalogue.departments, r.department) for r in requests
         },
         "label": label,
+        "trouble": await troubled(db, requests),
         "fees": fees_due(requests, events),
-        "timeline": timeline(events, catalogue.departments),
+        "timeline": timeline(events, catalogue.departments, "staff"),
         "link_notice": LINK_NOTICES.get(link),
     }
     return Template("assisted/application.html", context=context)
