@@ -57,7 +57,9 @@ sys.path.insert(0, str(ROOT))
 from tests.journey_support import fill_business, submit  # noqa: E402  (a citizen's browser)
 
 REDIS = "redis://127.0.0.1:6379"
-PORTAL_REDIS_DB, LOCK_STORE_DB = 13, 14
+# Flushed at the start: not 14 (tests/' rate-limit counters, run beside e2e/ in `make test`) nor
+# 15 (the bench's sessions).
+PORTAL_REDIS_DB, LOCK_STORE_DB = 12, 13
 TWILIO_LIST = f"/twilio/2010-04-01/Accounts/{SANDBOX_SID}/Messages.json"
 KINDS = ("worker", "portal", "rasa")  # what is killed, in turn
 SORRY = "Sorry, the assistant cannot answer just now."
