@@ -26,6 +26,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 
+from backend_clients.http import trusted_roots
 from portal.settings import Settings
 
 ROOT = Path(__file__).resolve().parent
@@ -46,13 +47,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def http(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """One request to a test server. httpx.get() and the like make a client, and read the
+    system's certificate store, on every call: a fifth of the in-process suites' time went to
+    that (the sandbox is reset around every test). This reuses the portal's, read once."""
+    return httpx.request(method, url, verify=trusted_roots(), **kwargs)
+
+
 def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args} exited with {process.returncode}")
         try:
-            if httpx.get(url, timeout=1).status_code == 200:
+            if http("GET", url, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
@@ -66,27 +74,27 @@ class Sandbox:
     smtp_port: int
 
     def reset(self) -> None:
-        httpx.delete(f"{self.url}/_sandbox/faults").raise_for_status()
-        httpx.delete(f"{self.url}/mail/messages").raise_for_status()
-        httpx.delete(f"{self.url}/_sandbox/requests").raise_for_status()
+        http("DELETE", f"{self.url}/_sandbox/faults").raise_for_status()
+        http("DELETE", f"{self.url}/mail/messages").raise_for_status()
+        http("DELETE", f"{self.url}/_sandbox/requests").raise_for_status()
         for issuer in ("citizen", "staff"):
             self.tamper(issuer, None)
 
     def tamper(self, issuer: str, mode: str | None) -> None:
         """Make the provider's next ID tokens wrong on purpose (None: right again)."""
         url = f"{self.url}/_sandbox/oidc/{issuer}/tamper"
-        httpx.put(url, json={"mode": mode}).raise_for_status()
+        http("PUT", url, json={"mode": mode}).raise_for_status()
 
     def set_fault(self, backend: str, **switches: Any) -> None:
-        httpx.put(f"{self.url}/_sandbox/faults/{backend}", json=switches).raise_for_status()
+        http("PUT", f"{self.url}/_sandbox/faults/{backend}", json=switches).raise_for_status()
 
     def requests(self, backend: str) -> list[dict[str, Any]]:
-        response = httpx.get(f"{self.url}/_sandbox/requests", params={"backend": backend})
+        response = http("GET", f"{self.url}/_sandbox/requests", params={"backend": backend})
         return list(response.json()["requests"])
 
     def mail(self, to: str | None = None) -> list[dict[str, Any]]:
         params = {"to": to} if to else {}
-        return list(httpx.get(f"{self.url}/mail/messages", params=params).json()["messages"])
+        return list(http("GET", f"{self.url}/mail/messages", params=params).json()["messages"])
 
     def advance(
         self, department: str, case_id: str, status: str | None = None, note: str | None = None
@@ -94,19 +102,19 @@ class Sandbox:
         """Move a case to `status` (or the next in its script); the event and its webhook."""
         command = {k: v for k, v in (("status", status), ("note", note)) if v is not None}
         url = f"{self.url}/_sandbox/departments/{department}/cases/{case_id}/advance"
-        response = httpx.post(url, json=command)
+        response = http("POST", url, json=command)
         response.raise_for_status()
         return dict(response.json())
 
     def cases(self, department: str) -> list[dict[str, Any]]:
         """Every case of a department, with its events, create_calls and webhook deliveries."""
-        response = httpx.get(f"{self.url}/_sandbox/departments/{department}/cases")
+        response = http("GET", f"{self.url}/_sandbox/departments/{department}/cases")
         response.raise_for_status()
         return list(response.json()["cases"])
 
     def advance_report(self, request_id: str) -> dict[str, Any]:
         """Move an Open311 problem report to its next status."""
-        response = httpx.post(f"{self.url}/_sandbox/open311/requests/{request_id}/advance")
+        response = http("POST", f"{self.url}/_sandbox/open311/requests/{request_id}/advance")
         response.raise_for_status()
         return dict(response.json())
 

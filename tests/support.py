@@ -9,6 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from conftest import http
+
 _CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -37,7 +39,7 @@ def choose_user(url: str, user: str) -> dict[str, str]:
     Returns the query the provider sends the browser back with (code and state, or error).
     """
     query = {key: values[0] for key, values in parse_qs(urlsplit(url).query).items()}
-    response = httpx.post(url.split("?")[0], data={**query, "user": user})
+    response = http("POST", url.split("?")[0], data={**query, "user": user})
     assert response.status_code == 302, response.text
     location = urlsplit(response.headers["location"])
     return {key: values[0] for key, values in parse_qs(location.query).items()}
