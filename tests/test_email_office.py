@@ -307,6 +307,9 @@ def test_the_office_moves_the_application_on_and_the_citizen_sees_each_step(
     assert "The office has your answer: we sent it by email." in seen
     office_page = office.get(f"/staff/office/{public_id}")
     assert "Certificate attached." in _text(office_page.text)
+    # Its history speaks of the citizen to the office, not to the citizen.
+    assert "The citizen sent more information" in _text(office_page.text)
+    assert "You sent more information" not in _text(office_page.text)
     assert "hygiene.pdf" in _text(office_page.text)
 
     assert _step(office, public_id, "approved").status_code == 303

@@ -72,7 +72,7 @@ async def office_applications(
                 "application": application,
                 "service": _service_title(request, application),
                 "office": department_name(catalogue.departments, dr.department),
-                "status": label(dr.status),
+                "status": label(dr.status, "staff"),
                 "applicant": str(application.answers.get("contact_name") or "-"),
             }
             for dr, application in listed
@@ -143,7 +143,7 @@ async def _page(
         "application": application,
         "service_title": _service_title(request, application),
         "office": department_name(catalogue.departments, dr.department),
-        "status": label(dr.status),
+        "status": label(dr.status, "staff"),
         "applicant": {
             "name": str(contact.get("contact_name") or "-"),
             "email": contact.get("contact_email"),
@@ -153,7 +153,7 @@ async def _page(
         "documents": await _documents(db, dr, answers, events),
         "history": [
             {
-                "title": label(event.status),
+                "title": label(event.status, "staff"),
                 "at": event.occurred_at,
                 "note": department_note(event, reader),
                 "citizen": event.external_id is None,
