@@ -32,6 +32,10 @@ from portal.observability.exporter import mark_dead_workers
 from portal.outbox.models import OutboxMessage
 from portal.outbox.queue import enqueue
 
+# One xdist process runs this module: its portal (a process, about 12 s to start on a busy
+# machine) is started once per database, not once per database and per xdist process.
+pytestmark = pytest.mark.xdist_group("metrics")
+
 
 class Collector(ThreadingHTTPServer):
     """An OTLP/HTTP trace collector: keeps each export request it is sent."""

@@ -18,6 +18,9 @@ from conftest import POSTGRES_URL, ROOT
 from portal.applications.references import parse_reference
 from portal.i18n.folding import fold
 
+# One xdist process runs this module: the small city is loaded once, not once per xdist process.
+pytestmark = pytest.mark.xdist_group("volume")
+
 SERVER = POSTGRES_URL.rsplit("/", 1)[0]
 
 
