@@ -78,6 +78,60 @@ def test_concurrent_writers_keep_one_unbroken_chain(audit_database: tuple[str, s
     assert report.intact and report.entries == 20
 
 
+async def _record_at_once(url: str, count: int) -> tuple[list[str], list[str]]:
+    """`count` requests of one worker recording at the same moment: the actor each was told was
+    written, and the actors in the order the chain holds them."""
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    engine = make_engine(url)
+    audit = AuditLog(async_sessionmaker(engine, expire_on_commit=False))
+    events = await asyncio.gather(
+        *(audit.record("citizen_viewed", actor=f"agent:{n}", subject="c_1") for n in range(count))
+    )
+    async with engine.connect() as connection:
+        chain = (await connection.execute(text("SELECT actor FROM audit_events ORDER BY id"))).all()
+    await engine.dispose()
+    return [event.actor for event in events], [row[0] for row in chain]
+
+
+def test_entries_written_together_keep_their_order_and_each_request_gets_its_own(
+    audit_database: tuple[str, str],
+) -> None:
+    _, url = audit_database
+    told, chain = run(_record_at_once(url, 12))
+    expected = [f"agent:{n}" for n in range(12)]
+    assert told == expected  # each request's own entry
+    assert chain == expected  # in the order they came, once each
+    assert run(_verify(url)).intact
+
+
+def test_an_entry_that_cannot_be_written_fails_only_its_own_request(
+    audit_database: tuple[str, str],
+) -> None:
+    _, url = audit_database
+
+    async def scenario() -> list[Any]:
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        engine = make_engine(url)
+        audit = AuditLog(async_sessionmaker(engine, expire_on_commit=False))
+        calls = [
+            audit.record("sign_in", actor="citizen:1"),
+            audit.record("sign_in", actor="citizen:2", note=object()),  # not JSON
+            audit.record("sign_in", actor="citizen:3"),
+        ]
+        try:
+            return list(await asyncio.gather(*calls, return_exceptions=True))
+        finally:
+            await engine.dispose()
+
+    first, second, third = run(scenario())
+    assert (first.actor, third.actor) == ("citizen:1", "citizen:3")
+    assert isinstance(second, Exception)
+    report = run(_verify(url))
+    assert report.intact and report.entries == 2
+
+
 def test_rows_cannot_be_changed_or_removed(audit_database: tuple[str, str]) -> None:
     _, url = audit_database
     run(_write(url, 2))

@@ -39,27 +39,72 @@ def entry_hash(prev_hash: str, event: AuditEvent) -> str:
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 
 
+@dataclass
+class _Waiting:
+    """An entry to append, with what its request knew when it asked (its id, its address)."""
+
+    action: str
+    actor: str
+    subject: str | None
+    details: dict[str, Any]
+    at: datetime
+    request_id: str
+    ip: str | None
+    written: asyncio.Future[AuditEvent]
+
+
 class AuditLog:
-    """Appends events, each in its own transaction so a refused action is still recorded.
+    """Appends events in transactions of their own, so a refused action is still recorded.
 
     Writers take turns: an asyncio lock within a worker, an advisory lock across processes on
     PostgreSQL. The UNIQUE(prev_hash) constraint is the last guard (SQLite across processes):
-    a writer that loses the race re-reads the chain's end and tries again.
+    a writer that loses the race re-reads the chain's end and tries again. The entries that
+    arrive while one is being written are written together after it, chained in the order they
+    came, in one transaction: one lock, one read of the chain's end and one commit for all,
+    rather than each waiting for all those before it (every agent's search is audited).
     """
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self.sessionmaker = sessionmaker
         self._turn = asyncio.Lock()
+        self._waiting: list[_Waiting] = []
 
     async def record(
         self, action: str, *, actor: str, subject: str | None = None, **details: Any
     ) -> AuditEvent:
+        entry = _Waiting(
+            action,
+            actor,
+            subject,
+            details,
+            datetime.now(UTC).replace(microsecond=0),
+            current_request_id(),
+            current_client_ip(),
+            asyncio.get_running_loop().create_future(),
+        )
+        self._waiting.append(entry)
         async with self._turn:
-            return await self._append(action, actor, subject, details)
+            if not entry.written.done():  # not written with an earlier turn's entries
+                batch, self._waiting = self._waiting, []
+                # Finished even if this request is cancelled: the others wait for it too.
+                await asyncio.shield(self._write(batch))
+        return entry.written.result()
 
-    async def _append(
-        self, action: str, actor: str, subject: str | None, details: dict[str, Any]
-    ) -> AuditEvent:
+    async def _write(self, batch: list[_Waiting]) -> None:
+        """Append the batch and tell each waiting request its event (or the error)."""
+        try:
+            events = await self._append(batch)
+        except Exception as error:
+            if len(batch) == 1:
+                batch[0].written.set_exception(error)
+                return
+            for entry in batch:  # one entry that cannot be written fails only its own request
+                await self._write([entry])
+            return
+        for entry, event in zip(batch, events, strict=True):
+            entry.written.set_result(event)
+
+    async def _append(self, batch: list[_Waiting]) -> list[AuditEvent]:
         for attempt in range(ATTEMPTS):
             async with self.sessionmaker() as db:
                 if db.bind.dialect.name == "postgresql":
@@ -67,26 +112,36 @@ class AuditLog:
                 last = await db.scalar(
                     select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
                 )
-                event = AuditEvent(
-                    at=datetime.now(UTC).replace(microsecond=0),
-                    actor=actor,
-                    action=action,
-                    subject=subject,
-                    details=details,
-                    request_id=current_request_id(),
-                    ip=current_client_ip(),
-                    prev_hash=last or GENESIS,
-                )
-                event.hash = entry_hash(event.prev_hash, event)
-                db.add(event)
+                events = []
+                for entry in batch:
+                    event = AuditEvent(
+                        at=entry.at,
+                        actor=entry.actor,
+                        action=entry.action,
+                        subject=entry.subject,
+                        details=entry.details,
+                        request_id=entry.request_id,
+                        ip=entry.ip,
+                        prev_hash=last or GENESIS,
+                    )
+                    event.hash = last = entry_hash(event.prev_hash, event)
+                    events.append(event)
+                db.add_all(events)
                 try:
                     await db.commit()
                 except IntegrityError:
                     await db.rollback()  # another process appended first: chain after it
                     await asyncio.sleep(random.uniform(0, 0.01 * (attempt + 1)))
                     continue
-                log.info("audit", action=action, actor=actor, subject=subject)
-                return event
+                for event in events:  # each under its own request's id, not the writer's
+                    log.info(
+                        "audit",
+                        action=event.action,
+                        actor=event.actor,
+                        subject=event.subject,
+                        request_id=event.request_id,
+                    )
+                return events
         raise RuntimeError("audit log: could not append after several attempts")
 
 
