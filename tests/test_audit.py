@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -182,3 +183,52 @@ def test_truncating_the_trail_is_refused_on_postgresql(
     run(_write(url, 2))
     with pytest.raises(DBAPIError, match="append-only"):
         run(_execute(url, "TRUNCATE audit_events"))
+
+
+class HeldAuditLog(AuditLog):
+    """An audit log whose writes wait at a gate: the test decides when a write goes on."""
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.gate, self.writing = asyncio.Event(), asyncio.Event()
+        self.batches: list[list[str]] = []
+
+    async def _append(self, batch: list[Any]) -> Any:
+        self.batches.append([entry.actor for entry in batch])
+        self.writing.set()
+        await self.gate.wait()
+        return await super()._append(batch)
+
+
+def test_a_writer_whose_request_is_cancelled_still_writes_and_the_others_follow(
+    audit_database: tuple[str, str],
+) -> None:
+    _, url = audit_database
+
+    async def scenario() -> tuple[bool, list[str], list[list[str]]]:
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+
+        engine = make_engine(url)
+        audit = HeldAuditLog(async_sessionmaker(engine, expire_on_commit=False))
+        before = asyncio.create_task(audit.record("sign_in", actor="citizen:0"))
+        await audit.writing.wait()  # writing, holding the turn
+        audit.writing.clear()
+        first, second = (
+            asyncio.create_task(audit.record("sign_in", actor=f"citizen:{n}")) for n in (1, 2)
+        )
+        await asyncio.sleep(0)  # both wait for the next turn
+        audit.gate.set()
+        await before
+        await audit.writing.wait()  # the first took the turn and writes both entries
+        first.cancel()  # its visitor went away while the second's entry is being written
+        written = [(await second).actor]
+        with contextlib.suppress(asyncio.CancelledError):
+            await first
+        await engine.dispose()
+        return first.cancelled(), written, audit.batches
+
+    cancelled, written, batches = run(scenario())
+    assert batches == [["citizen:0"], ["citizen:1", "citizen:2"]]  # one turn for both
+    assert cancelled and written == ["citizen:2"]
+    report = run(_verify(url))
+    assert report.intact and report.entries == 3  # the cancelled request's entry too

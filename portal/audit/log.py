@@ -84,11 +84,13 @@ class AuditLog:
         )
         self._waiting.append(entry)
         async with self._turn:
-            if not entry.written.done():  # not written with an earlier turn's entries
+            # Not written with an earlier turn's entries (nor being written: a writer whose
+            # request was cancelled lets go of its turn while its entries are still written).
+            if not entry.written.done() and self._waiting:
                 batch, self._waiting = self._waiting, []
                 # Finished even if this request is cancelled: the others wait for it too.
                 await asyncio.shield(self._write(batch))
-        return entry.written.result()
+        return await entry.written
 
     async def _write(self, batch: list[_Waiting]) -> None:
         """Append the batch and tell each waiting request its event (or the error)."""
