@@ -111,14 +111,12 @@ e2e: setup bot browser haproxy ## the browser and bot tests only
 	$(PY) -m pytest e2e
 
 # The in-process suites on two pytest-xdist processes (tests that share a Redis database or a
-# port run on one, by xdist_group) side by side with the browser and bot suite, at a lower
-# priority: the browser suite waits on browsers and servers and leaves CPU idle, which tests/
-# takes, but when both want it the browser suite goes first (at equal priority it took 15 min
-# beside tests/ instead of 9 alone, and the whole run was no shorter). tests/ writes to
-# var/unit.log, shown when both are done; either failing fails.
+# port run on one, by xdist_group) side by side with the browser and bot suite: that one mostly
+# waits on browsers and servers (under one core of CPU in its 9-12 min), so beside tests/ it fills
+# the idle core. tests/ writes to var/unit.log, shown when both are done; either failing fails.
 test: setup bot browser haproxy lint typecheck ## every check and test: lint, types, unit, integration, browser, bot
 	@mkdir -p var
-	@nice -n 10 $(PY) -m pytest tests -n 2 --dist loadgroup > var/unit.log 2>&1 & unit=$$!; \
+	@$(PY) -m pytest tests -n 2 --dist loadgroup > var/unit.log 2>&1 & unit=$$!; \
 	  $(PY) -m pytest e2e && e2e=0 || e2e=$$?; \
 	  wait $$unit && unit=0 || unit=$$?; \
 	  echo "=== tests/ (in-process suites), run beside e2e/ ==="; cat var/unit.log; \
