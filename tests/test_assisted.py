@@ -634,6 +634,9 @@ def test_the_agent_sees_what_the_citizen_is_told_about_an_application_in_words_f
         execute(
             database_url,
             ours.where(OutboxMessage.target == "employer").values(status="failed"),
+            update(DepartmentRequest)
+            .where(DepartmentRequest.id == requests["tax"])
+            .values(status="information_sent"),
             insert(TimelineEvent).values(  # she answered a question of the tax office's
                 application_id=select(Application.id)
                 .where(Application.reference == reference)
@@ -679,6 +682,8 @@ def test_the_agent_sees_what_the_citizen_is_told_about_an_application_in_words_f
     assert "You do not need" not in agent and "We will keep trying" not in agent
     told = _timeline(page)
     assert "The citizen sent more information" in told and "You sent" not in told
+    # The department list says it too (its state), in words for staff.
+    assert "You sent" not in agent and agent.count("The citizen sent more information") == 2
     assert "The café opens on Sundays too." in told
 
     sandbox.set_fault("tax", down=False)

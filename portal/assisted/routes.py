@@ -7,6 +7,7 @@ access logs, and the audit log keeps who was found, not what was typed.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
@@ -200,7 +201,7 @@ async def citizen_application(
         "names": {
             r.department: department_name(catalogue.departments, r.department) for r in requests
         },
-        "label": label,
+        "label": partial(label, audience="staff"),  # a department's state, for staff
         "trouble": await troubled(db, requests),
         "fees": fees_due(requests, events),
         "timeline": timeline(events, catalogue.departments, "staff"),
