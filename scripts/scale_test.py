@@ -19,7 +19,7 @@ What is counted:
   were written (out of order). Replies saying the assistant could not answer are counted apart:
   they are answers, but a citizen would notice them.
 
-Needs PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379 (databases 13 and 14 are emptied),
+Needs PostgreSQL on 127.0.0.1:5432, Redis on 127.0.0.1:6379 (databases 12 and 13 are emptied),
 `make bot`, and HAProxy (installed from Debian when missing). Exits 1 when anything was lost,
 duplicated or out of order.
 """
