@@ -35,10 +35,25 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API holds the main thread's event loop from then on,
-    which the async tests and asyncio.run calls of the other suites cannot share."""
+    which the async tests and asyncio.run calls of the other suites cannot share.
+
+    Tests marked xdist_group share a store or a costly fixture, so under `--dist loadgroup`
+    they must run on one process. pytest-xdist marks them by suffixing their ids, which pytest
+    9.2 no longer lets it do: the groups were split without a word, and two rate-limit tests
+    emptied each other's Redis mid-burst. A change like that stops the run here instead."""
     items.sort(key=lambda item: item.nodeid.startswith("e2e/"))
+    if not getattr(config.option, "loadgroup", False):
+        return
+    lost = [
+        item.nodeid
+        for item in items
+        if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(f"xdist_group not applied by pytest-xdist: {lost[:3]}")
 
 
 def free_port() -> int:
