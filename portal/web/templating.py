@@ -11,6 +11,7 @@ from jinja2 import (
     FileSystemLoader,
     PackageLoader,
     PrefixLoader,
+    Template,
     select_autoescape,
 )
 from jinja2.bccache import Bucket
@@ -83,6 +84,25 @@ class CompiledOnce(BytecodeCache):
 COMPILED = CompiledOnce()
 
 
+class QuickImports(Template):
+    """Jinja's template with a cheaper import. Every `{% from ... import %}` (and each call of
+    a GOV.UK Frontend macro, which imports its template inside the macro) works out which of
+    the importer's globals the imported template lacks: a set difference against the keys of a
+    ChainMap, one key at a time in Python, about 5% of a form page's CPU under load. Here the
+    imported template's global names are taken as a set once, and compared in one step; when
+    that finds any missing (a global added since), Jinja's own check decides, as before."""
+
+    _names: frozenset[str] | None = None
+
+    def _get_default_module(self, ctx: Any = None) -> Any:
+        if ctx is not None:
+            if self._names is None:
+                self._names = frozenset(self.globals)
+            if ctx.globals_keys - self._names:
+                return super()._get_default_module(ctx)
+        return super()._get_default_module()
+
+
 def build_environment(settings: Settings, static: StaticFiles) -> Environment:
     """One environment for the whole app; the same `trimmed` policy as extraction (babel.cfg)."""
     env = Environment(
@@ -97,6 +117,7 @@ def build_environment(settings: Settings, static: StaticFiles) -> Environment:
         auto_reload=settings.env == "development",
         bytecode_cache=COMPILED,
     )
+    env.template_class = QuickImports
     env.policies["ext.i18n.trimmed"] = True
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=catalogue.gettext,
