@@ -55,8 +55,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_engine(url: str, connections: int = 20) -> AsyncEngine:
-    """An async engine for `url`, with up to `connections` PostgreSQL connections (half kept
-    open); for SQLite, the file's folder is created first."""
+    """An async engine for `url`, with up to `connections` PostgreSQL connections, each kept
+    open once opened; for SQLite, the file's folder is created first.
+
+    All are kept: with half kept (and half opened for a burst and closed after it), a worker
+    busier than that opened a connection and forked a PostgreSQL backend every few requests,
+    and each new connection ran its statements unprepared again. The most a process opens is
+    unchanged; what changes is that an idle one keeps them."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -64,10 +69,7 @@ def make_engine(url: str, connections: int = 20) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kept = max(connections // 2, 1)
-    return create_async_engine(
-        url, pool_size=kept, max_overflow=connections - kept, pool_pre_ping=True
-    )
+    return create_async_engine(url, pool_size=connections, max_overflow=0, pool_pre_ping=True)
 
 
 def autocommit(engine: AsyncEngine) -> AsyncEngine:
