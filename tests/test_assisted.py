@@ -407,6 +407,10 @@ def test_an_agent_fills_in_an_application_for_a_citizen_with_consent(
         in told_agent
     )
     assert "for you" not in told_agent and "your consent" not in told_agent
+    # Sent through the call centre, by whom: not "Website", though the agent used its forms.
+    assert re.search(r"Sent on .+ · Call centre: Alex Agent", visible_text(agent_page))
+    summary = visible_text(portal.get(f"/staff/citizens/{ana}").text)
+    assert "Call centre: Alex Agent" in summary
 
     portal.cookies.clear()
     sign_in_as(portal, "ana")

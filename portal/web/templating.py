@@ -18,6 +18,7 @@ from jinja2.bccache import Bucket
 from litestar.plugins.jinja import JinjaTemplateEngine
 
 from portal.i18n import catalogue
+from portal.i18n import gettext as _
 from portal.i18n import lazy_gettext as _l
 from portal.i18n.bidi import isolate
 from portal.i18n.formatting import FILTERS
@@ -57,9 +58,13 @@ def channel_name(code: str) -> str:
     return str(CHANNEL_NAMES.get(code, code))
 
 
-def sent_through(code: str) -> str:
+def sent_through(code: str, agent: str | None = None) -> str:
     """Where an application was sent from: "web" is the website, whether its form or the
-    web chat on it (a conversation's "web" is the web chat alone)."""
+    web chat on it (a conversation's "web" is the web chat alone). One a call-centre agent
+    filled in for the citizen (`agent`, their name) came through the call centre, though the
+    agent used the website's forms."""
+    if agent:
+        return _("Call centre: %(name)s", name=agent)
     return str(_l("Website")) if code == "web" else channel_name(code)
 
 
