@@ -113,7 +113,8 @@ e2e: setup bot browser haproxy ## the browser and bot tests only
 # The in-process suites on two pytest-xdist processes (tests that share a Redis database or a
 # port run on one, by xdist_group) side by side with the browser and bot suite: that one mostly
 # waits on browsers and servers (under one core of CPU), so beside tests/ it fills the idle core
-# (a fresh clone here: e2e/ 684 s beside tests/ 548 s). tests/ writes to var/unit.log, shown when both are done; either failing fails.
+# (a fresh clone here: e2e/ 684 s beside tests/ 548 s). tests/ writes to var/unit.log, shown
+# when both are done; either failing fails.
 test: setup bot browser haproxy lint typecheck ## every check and test: lint, types, unit, integration, browser, bot
 	@mkdir -p var
 	@$(PY) -m pytest tests -n 2 --dist loadgroup > var/unit.log 2>&1 & unit=$$!; \
